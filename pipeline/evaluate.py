@@ -1,0 +1,34 @@
+"""Stage evaluate: intrinsic metrics of each pre-trained model and one table of all fine-tuning results."""
+
+from pathlib import Path
+
+from bertvsgpt.cli import StageArgs, run_stage
+from bertvsgpt.evaluation import collect_finetune, intrinsic_metrics, summarise
+from bertvsgpt.evaluation.metrics_file import flatten_metrics, metrics_summary
+from bertvsgpt.io import atomic_path, write_json
+from bertvsgpt.tracking import stage_run
+
+OUT = Path("data/evaluation")
+
+
+def main(args: StageArgs) -> None:
+    p = args.params
+    with stage_run(p, "evaluate", inputs=[Path("data/finetune")]):
+        import mlflow
+
+        intrinsic = {m: intrinsic_metrics(Path("data/models") / m, Path("data/tokenizers") / m, p, seed=p.seed) for m in p.finetune.models}
+        table = collect_finetune(Path("data/finetune"), p.finetune.models, p.finetune.tasks)
+        summary = summarise(table)
+        with atomic_path(OUT) as tmp:
+            tmp.mkdir()
+            table.write_parquet(tmp / "finetune.parquet")
+            summary.write_csv(tmp / "summary.csv")
+            write_json(tmp / "intrinsic.json", intrinsic)
+        metrics = metrics_summary(intrinsic, summary)
+        write_json(Path("metrics/evaluation.json"), metrics)
+        mlflow.log_metrics(flatten_metrics(metrics))
+        mlflow.log_artifacts(str(OUT), "evaluation")
+
+
+if __name__ == "__main__":
+    run_stage(main)

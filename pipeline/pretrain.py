@@ -1,0 +1,30 @@
+"""Stage pretrain (foreach model): BERT (MLM+NSP) or GPT (causal LM) to the same token budget."""
+
+from pathlib import Path
+
+from bertvsgpt.cli import StageArgs, run_stage
+from bertvsgpt.io import write_json
+from bertvsgpt.pretraining.run import pretrain
+from bertvsgpt.tracking import lightning_logger, stage_run
+
+
+def main(args: StageArgs) -> None:
+    arch = args.item["model"]
+    tok_dir = Path("data/tokenizers") / arch
+    with stage_run(args.params, "pretrain", run_name=f"pretrain-{arch}", inputs=[tok_dir], tags={"model": arch}) as run:
+        import mlflow
+
+        summary = pretrain(
+            arch,
+            args.params,
+            tokenizer_dir=tok_dir,
+            out_dir=Path("data/models") / arch,
+            resume_dir=Path("data/resume") / f"pretrain-{arch}",
+            logger=lightning_logger(args.params, run),
+        )
+        write_json(Path("metrics/pretrain") / f"{arch}.json", summary)
+        mlflow.log_metrics({f"summary/{k}": v for k, v in summary.items() if isinstance(v, (int, float))})
+
+
+if __name__ == "__main__":
+    run_stage(main, item_keys=("model",))

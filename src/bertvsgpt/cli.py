@@ -1,0 +1,74 @@
+"""What every ``pipeline/<stage>.py`` shares: argument parsing, params loading, one-line errors.
+
+A stage is called as ``python -m pipeline.<stage> [model=gpt] [task=sentiment] [hydra.override=...]``.
+``model=``/``task=`` select the stage's item (DVC foreach/matrix); everything else is a Hydra override
+of ``params.yaml``. Errors print ``error: <message>`` on one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .config import ConfigError, Params, load_params
+from .config.schema import MODEL_NAMES
+
+log = logging.getLogger("bertvsgpt")
+
+
+class StageError(RuntimeError):
+    """A stage cannot run with the given inputs; the message says why."""
+
+
+@dataclass
+class StageArgs:
+    params: Params
+    item: dict[str, str] = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)
+
+
+def parse_args(argv: Sequence[str], item_keys: Sequence[str] = ()) -> tuple[dict[str, str], list[str]]:
+    """Split ``argv`` into the stage's own ``key=value`` items and Hydra overrides."""
+    item: dict[str, str] = {}
+    overrides: list[str] = []
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and key in item_keys:
+            item[key] = value
+        else:
+            overrides.append(arg)
+    missing = [k for k in item_keys if k not in item]
+    if missing:
+        raise ConfigError(f"{missing[0]}: missing argument, pass {missing[0]}=<name>")
+    return item, overrides
+
+
+def check_item(item: dict[str, str], params: Params) -> None:
+    """The stage's item names a known model and a configured task."""
+    if "model" in item and item["model"] not in MODEL_NAMES:
+        raise ConfigError(f"model: unknown model '{item['model']}' (known: {', '.join(MODEL_NAMES)})")
+    if "task" in item and item["task"] not in params.tasks:
+        raise ConfigError(f"task: unknown task '{item['task']}' (configured in params.yaml tasks: {', '.join(params.tasks)})")
+
+
+def run_stage(main: Callable[[StageArgs], None], item_keys: Sequence[str] = (), argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(
+        level=os.environ.get("BERTVSGPT_LOG", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        item, overrides = parse_args(sys.argv[1:] if argv is None else argv, item_keys)
+        params = load_params(os.environ.get("BERTVSGPT_PARAMS", "params.yaml"), overrides)
+        check_item(item, params)
+        main(StageArgs(params=params, item=item, overrides=overrides))
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except (ConfigError, StageError, FileNotFoundError, ValueError, RuntimeError, OSError) as exc:
+        if os.environ.get("BERTVSGPT_TRACEBACK"):
+            raise
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: {msg}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,70 @@
+"""Load ``params.yaml`` through Hydra's compose API into the typed :class:`Params` schema.
+
+No Hydra app is started, so no ``outputs/`` folders are written and no logging is reconfigured.
+Errors of any kind (unknown key, wrong type, impossible value, bad override) become one
+:class:`ConfigError` whose message starts with the dotted key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import HydraException
+import yaml
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from .schema import ConfigError, Params
+
+DEFAULT_PARAMS = "params.yaml"
+
+
+def _omegaconf_message(exc: OmegaConfBaseException) -> str:
+    key = getattr(exc, "full_key", None) or "params"
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{key}: {msg}"
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS, overrides: Sequence[str] = ()) -> Params:
+    """Compose ``path`` with Hydra ``overrides`` and return the validated :class:`Params`."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ConfigError(f"params file not found: {path}")
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(path.parent), version_base=None):
+            raw = compose(config_name=path.stem, overrides=list(overrides))
+    except HydraException as exc:
+        raise ConfigError(f"override: {str(exc).splitlines()[0]}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path.name}{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    finally:
+        GlobalHydra.instance().clear()
+    schema = OmegaConf.structured(Params)
+    try:
+        merged = OmegaConf.merge(schema, raw)
+        params: Params = OmegaConf.to_object(merged)  # type: ignore[assignment]
+    except OmegaConfBaseException as exc:
+        raise ConfigError(_omegaconf_message(exc)) from None
+    return params.validate()
+
+
+def to_flat_dict(params: Params) -> dict[str, object]:
+    """Dotted-key view of the params, for MLflow's ``log_params``."""
+    container = OmegaConf.to_container(OmegaConf.structured(params), resolve=True)
+    out: dict[str, object] = {}
+
+    def walk(prefix: str, node: object) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        else:
+            out[prefix] = node
+
+    walk("", container)
+    return out

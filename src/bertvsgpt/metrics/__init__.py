@@ -1,0 +1,5 @@
+"""Evaluation metrics."""
+
+from .classification import classification_metrics
+
+__all__ = ["classification_metrics"]

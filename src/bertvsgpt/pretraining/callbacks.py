@@ -1,0 +1,100 @@
+"""Compute accounting and budget checkpoints for pre-training.
+
+``ComputeAccounting`` logs tokens seen, tokens/s, estimated training FLOPs (``flops_per_token``
+times tokens), MFU against a matmul peak measured on this machine, wall time and peak memory.
+``BudgetCheckpoints`` exports safetensors weights when the run passes given fractions of its token
+budget, for score-vs-compute curves.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from ..models import save_pretrained
+
+
+def peak_memory_bytes() -> int:
+    if torch.cuda.is_available():
+        return int(torch.cuda.max_memory_allocated())
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if sys.platform == "darwin" else rss * 1024)
+
+
+class ComputeAccounting(L.Callback):
+    def __init__(self, tokens_per_step: int, flops_per_token: float, peak_flops: float) -> None:
+        self.tokens_per_step = tokens_per_step  # global: batch x seq_len x world size
+        self.flops_per_token = flops_per_token
+        self.peak_flops = peak_flops
+        self.train_seconds = 0.0
+        self._t0: float | None = None
+        self._window_start: float | None = None
+        self._window_steps = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"train_seconds": self.train_seconds}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.train_seconds = float(state_dict.get("train_seconds", 0.0))
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self._t0 = time.perf_counter()
+        if self._window_start is None:
+            self._window_start = self._t0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self._t0 is None:
+            return
+        self.train_seconds += time.perf_counter() - self._t0
+        self._window_steps += 1
+        step = trainer.global_step
+        if step % max(1, trainer.log_every_n_steps) == 0 and self._window_start is not None:
+            elapsed = time.perf_counter() - self._window_start
+            tps = self._window_steps * self.tokens_per_step / max(elapsed, 1e-9)
+            pl_module.log_dict(
+                {
+                    "compute/tokens_seen": float(step * self.tokens_per_step),
+                    "compute/tokens_per_second": tps,
+                    "compute/flops": float(step * self.tokens_per_step * self.flops_per_token),
+                    "compute/mfu": tps * self.flops_per_token / self.peak_flops / trainer.world_size,
+                },
+                on_step=True,
+                on_epoch=False,
+            )
+            self._window_start, self._window_steps = time.perf_counter(), 0
+
+    def summary(self, steps: int, world_size: int) -> dict[str, float]:
+        tokens = steps * self.tokens_per_step
+        tps = tokens / max(self.train_seconds, 1e-9)
+        return {
+            "steps": steps,
+            "tokens_seen": tokens,
+            "train_seconds": round(self.train_seconds, 2),
+            "tokens_per_second": round(tps, 1),
+            "flops_per_token": self.flops_per_token,
+            "train_flops": float(tokens * self.flops_per_token),
+            "peak_flops_per_device": self.peak_flops,
+            "mfu": round(tps * self.flops_per_token / (self.peak_flops * world_size), 4),
+            "peak_memory_mb": round(peak_memory_bytes() / 2**20, 1),
+        }
+
+
+class BudgetCheckpoints(L.Callback):
+    """Export weights at the first step at or past each fraction of ``total_steps``."""
+
+    def __init__(self, directory: Path, fractions: list[float], total_steps: int) -> None:
+        self.directory = Path(directory)
+        self.steps = sorted({max(1, round(f * total_steps)) for f in fractions if round(f * total_steps) < total_steps})
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if step in self.steps and trainer.is_global_zero:
+            target = self.directory / f"step_{step:07d}"
+            if not (target / "model.safetensors").exists():
+                save_pretrained(pl_module.model, pl_module.config, target)

@@ -1,0 +1,229 @@
+"""Run one pre-training job: build the data, the module and the Trainer; resume; export weights.
+
+Resumable: Lightning checkpoints go to ``resume_dir`` (a DVC ``persist`` output), tagged with a
+fingerprint of everything that defines the run; a re-run with the same fingerprint continues from
+``last.ckpt``, a run with different params starts afresh. Budget checkpoints (weights at fractions
+of the token budget) are written there too and copied into the final output at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from torch.utils.data import DataLoader, Dataset
+
+from ..config import Params
+from ..hardware import autocast_dtype, resolve_precision
+from ..io import atomic_path, write_json
+from ..models import ModelConfig, save_pretrained
+from ..tokenization.encode import word_start_mask
+from ..tokenization.special import BERT_CLS, BERT_MASK, BERT_PAD, BERT_SEP, BERT_SPECIAL_TOKENS, GPT_EOT, GPT_PAD
+from ..tokenization.train import load_tokenizer
+from .callbacks import BudgetCheckpoints, ComputeAccounting
+from .datasets import BertPretrainingDataset, GPTPackedDataset
+from .flops import flops_per_token, measure_matmul_peak_flops
+from .module import PretrainModule, steps_for_budget
+from .token_store import TokenStore
+
+log = logging.getLogger(__name__)
+
+
+def model_config(arch: str, params: Params, vocab_size: int, pad_id: int) -> ModelConfig:
+    m = params.model
+    return ModelConfig(
+        vocab_size=vocab_size,
+        n_layer=m.n_layer,
+        n_head=m.n_head,
+        d_model=m.d_model,
+        d_ff=m.d_ff,
+        max_seq_len=m.max_seq_len,
+        dropout=m.dropout,
+        type_vocab_size=2 if arch == "bert" else 0,
+        causal=arch == "gpt",
+        pad_token_id=pad_id,
+    )
+
+
+def build_dataset(arch: str, store: TokenStore, tokenizer, params: Params, seed: int) -> Dataset:
+    """BERT: MLM+NSP instances (dynamic masking); GPT: packed causal-LM windows."""
+    seq_len = params.pretrain.seq_len
+    if arch == "bert":
+        b = params.pretrain.bert
+        ids = {t: tokenizer.token_to_id(t) for t in BERT_SPECIAL_TOKENS}
+        return BertPretrainingDataset(
+            store,
+            cls_id=ids[BERT_CLS],
+            sep_id=ids[BERT_SEP],
+            mask_id=ids[BERT_MASK],
+            pad_id=ids[BERT_PAD],
+            vocab_size=tokenizer.get_vocab_size(),
+            max_seq_length=seq_len,
+            short_seq_prob=b.short_seq_prob,
+            masked_lm_prob=b.masked_lm_prob,
+            max_predictions_per_seq=b.max_predictions_per_seq,
+            special_ids=set(ids.values()),
+            whole_word_starts=word_start_mask(tokenizer) if b.whole_word_mask else None,
+            seed=seed,
+        )
+    return GPTPackedDataset(store, seq_len, eos_id=tokenizer.token_to_id(GPT_EOT), drop_last=True)
+
+
+class DynamicMasking(L.Callback):
+    """Re-draw BERT's masks every epoch (``set_epoch``), reproducibly."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(trainer.current_epoch)
+
+
+class BertBatch:
+    """Drop the NSP labels when NSP is switched off (RoBERTa's MLM-only ablation)."""
+
+    def __init__(self, nsp: bool) -> None:
+        self.nsp = nsp
+
+    def __call__(self, items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        batch = torch.utils.data.default_collate(items)
+        if not self.nsp:
+            batch.pop("nsp_label", None)
+        return batch
+
+
+def fingerprint(arch: str, params: Params, tokenizer_stats: dict[str, Any]) -> str:
+    blob = json.dumps(
+        {
+            "arch": arch,
+            "seed": params.seed,
+            "model": params.model.__dict__,
+            "pretrain": {k: v for k, v in params.pretrain.__dict__.items() if k not in ("bert",)},
+            "bert": params.pretrain.bert.__dict__,
+            "tokenizer": tokenizer_stats,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def prepare_resume_dir(resume_dir: Path, fp: str) -> Path | None:
+    """Return the checkpoint to resume from, or None after clearing a stale resume dir."""
+    resume_dir.mkdir(parents=True, exist_ok=True)
+    stamp = resume_dir / "fingerprint.txt"
+    last = resume_dir / "last.ckpt"
+    if stamp.exists() and stamp.read_text().strip() == fp and last.exists():
+        log.info("resuming from %s", last)
+        return last
+    for child in resume_dir.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+    stamp.write_text(fp + "\n")
+    return None
+
+
+def pretrain(
+    arch: str,
+    params: Params,
+    tokenizer_dir: Path,
+    out_dir: Path,
+    resume_dir: Path,
+    logger: Any = None,
+    enable_progress_bar: bool = True,
+) -> dict[str, Any]:
+    """Pre-train ``arch`` to the token budget; write ``out_dir`` (final + budget weights); return a summary."""
+    p = params.pretrain
+    tokenizer_dir, out_dir, resume_dir = Path(tokenizer_dir), Path(out_dir), Path(resume_dir)
+    tokenizer = load_tokenizer(tokenizer_dir)
+    store = TokenStore(tokenizer_dir / "train")
+    if store.n_tokens == 0:
+        raise ValueError(f"{tokenizer_dir / 'train'}: the encoded pre-training corpus is empty")
+    L.seed_everything(params.seed, workers=True)
+    pad_id = tokenizer.token_to_id(BERT_PAD if arch == "bert" else GPT_PAD)
+    cfg = model_config(arch, params, tokenizer.get_vocab_size(), pad_id).validate()
+    dataset = build_dataset(arch, store, tokenizer, params, params.seed)
+
+    precision = resolve_precision(p.precision)
+    trainer_kwargs: dict[str, Any] = dict(
+        accelerator=p.accelerator, devices=p.devices, strategy=p.strategy, num_nodes=p.num_nodes
+    )
+    probe = L.Trainer(**trainer_kwargs, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    world_size = probe.world_size
+    total_steps = steps_for_budget(p.max_tokens, p.batch_size, p.seq_len, world_size)
+    warmup = int(p.warmup_fraction * total_steps)
+    module = PretrainModule(arch, cfg.to_dict(), p.lr, p.weight_decay, warmup, total_steps)
+    n_params = module.model.num_parameters(non_embedding=True)
+    fpt = flops_per_token(n_params, cfg.n_layer, cfg.d_model, p.seq_len)
+    device = "cuda" if torch.cuda.is_available() and p.accelerator in ("auto", "gpu", "cuda") else "cpu"
+    peak = measure_matmul_peak_flops(autocast_dtype(precision), device)
+    if p.compile:
+        module.model = torch.compile(module.model)
+
+    fp = fingerprint(arch, params, {"vocab_size": tokenizer.get_vocab_size(), "n_tokens": store.n_tokens})
+    ckpt_path = prepare_resume_dir(resume_dir, fp)
+    accounting = ComputeAccounting(p.batch_size * p.seq_len * world_size, fpt, peak)
+    callbacks = [
+        accounting,
+        DynamicMasking(dataset),
+        BudgetCheckpoints(resume_dir / "budget", p.checkpoint_fractions, total_steps),
+        ModelCheckpoint(dirpath=resume_dir, save_last=True, save_top_k=0, every_n_train_steps=max(1, total_steps // 10)),
+    ]
+    trainer = L.Trainer(
+        **trainer_kwargs,
+        precision=precision,
+        max_steps=total_steps,
+        max_epochs=-1,
+        gradient_clip_val=p.grad_clip,
+        log_every_n_steps=p.log_every_n_steps,
+        callbacks=callbacks,
+        logger=logger if logger is not None else False,
+        enable_progress_bar=enable_progress_bar,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        deterministic=True,
+        default_root_dir=str(resume_dir),
+    )
+    collate = BertBatch(p.bert.nsp) if arch == "bert" else None
+    loader = DataLoader(
+        dataset,
+        batch_size=p.batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=p.num_workers,
+        collate_fn=collate,
+        generator=torch.Generator().manual_seed(params.seed),
+    )
+    if len(loader) == 0:
+        raise ValueError(
+            f"pretrain.batch_size={p.batch_size} is larger than the {len(dataset)} training sequences of the corpus"
+        )
+    trainer.fit(module, train_dataloaders=loader, ckpt_path=str(ckpt_path) if ckpt_path else None)
+
+    summary = {
+        "arch": arch,
+        "parameters": module.model.num_parameters(non_embedding=False),
+        "parameters_non_embedding": n_params,
+        "precision": precision,
+        "world_size": world_size,
+        "train_sequences": len(dataset),
+        "epochs": trainer.current_epoch + 1,
+        "final_train_loss": float(trainer.callback_metrics.get("train/loss", float("nan"))),
+        **accounting.summary(trainer.global_step, world_size),
+    }
+    if trainer.is_global_zero:
+        with atomic_path(out_dir) as tmp:
+            save_pretrained(module.model, cfg, tmp)
+            budget = resume_dir / "budget"
+            if budget.exists():
+                shutil.copytree(budget, tmp / "checkpoints")
+            write_json(tmp / "summary.json", summary)
+    return summary

@@ -1,0 +1,118 @@
+"""Sequence classifiers on top of a pre-trained (or freshly initialised) backbone.
+
+BERT (Devlin et al., 2019, §4.1): ``logits = W · dropout(pooler(h))`` where the pooler is
+dense + tanh on the final ``[CLS]`` state and is itself pre-trained by next sentence prediction.
+
+GPT (Radford et al., 2018, §3.2): ``logits = W_y · dropout(h_l^m)``, the last layer's state at the
+final input token, which the formatting makes the ``<|extract|>`` token. With right padding this
+is the last real token, ``attention_mask.sum(1) - 1``.
+
+The "scratch" baseline is the same architecture with random weights (:meth:`from_config`).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import nn
+
+from ..models import BertForPreTraining, BertPooler, GPTForPreTraining, ModelConfig, Transformer, init_weights
+from .formatting import ARCHS
+
+
+def last_token_positions(attention_mask: Optional[torch.Tensor], batch: int, seq_len: int, device) -> torch.Tensor:
+    """Index of the last real token of each (right-padded) row."""
+    if attention_mask is None:
+        return torch.full((batch,), seq_len - 1, dtype=torch.long, device=device)
+    lengths = attention_mask.long().sum(dim=1)
+    if bool((lengths == 0).any()):
+        raise ValueError("a row of attention_mask has no real token")
+    return lengths - 1
+
+
+class SequenceClassifier(nn.Module):
+    """Backbone + (BERT: pooler) + dropout + linear classification head."""
+
+    def __init__(
+        self,
+        backbone: Transformer,
+        arch: str,
+        n_labels: int,
+        dropout: float = 0.1,
+        pooler: Optional[BertPooler] = None,
+    ) -> None:
+        super().__init__()
+        if arch not in ARCHS:
+            raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+        if n_labels < 2:
+            raise ValueError(f"n_labels={n_labels} must be >= 2")
+        if arch == "bert" and pooler is None:
+            raise ValueError("a BERT classifier needs the pooler")
+        if arch == "gpt" and pooler is not None:
+            raise ValueError("a GPT classifier reads the extract token; it has no pooler")
+        if (arch == "gpt") != bool(backbone.config.causal):
+            raise ValueError(f"arch='{arch}' does not match the backbone (causal={backbone.config.causal})")
+        self.arch = arch
+        self.n_labels = n_labels
+        self.config: ModelConfig = backbone.config
+        self.backbone = backbone
+        self.pooler = pooler
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(self.config.d_model, n_labels)
+        init_weights(self.classifier)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: BertForPreTraining | GPTForPreTraining,
+        arch: str,
+        n_labels: int,
+        dropout: float = 0.1,
+    ) -> "SequenceClassifier":
+        """Take the backbone (and BERT's pooler) of a pre-training model; its LM heads are dropped."""
+        model = getattr(model, "_orig_mod", model)  # unwrap torch.compile
+        if arch == "bert":
+            if not isinstance(model, BertForPreTraining):
+                raise TypeError(f"arch='bert' needs a BertForPreTraining, got {type(model).__name__}")
+            return cls(model.bert, "bert", n_labels, dropout, pooler=model.pooler)
+        if arch == "gpt":
+            if not isinstance(model, GPTForPreTraining):
+                raise TypeError(f"arch='gpt' needs a GPTForPreTraining, got {type(model).__name__}")
+            return cls(model.transformer, "gpt", n_labels, dropout)
+        raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+
+    @classmethod
+    def from_config(
+        cls, config: ModelConfig, arch: str, n_labels: int, dropout: float = 0.1
+    ) -> "SequenceClassifier":
+        """The scratch baseline: the same architecture, randomly initialised as for pre-training."""
+        if arch == "bert":
+            return cls.from_pretrained(BertForPreTraining(config), arch, n_labels, dropout)
+        if arch == "gpt":
+            return cls.from_pretrained(GPTForPreTraining(config), arch, n_labels, dropout)
+        raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+
+    def features(
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: Optional[torch.Tensor] = None,
+        attention_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """The ``(B, d_model)`` sequence representation the head classifies."""
+        if self.arch == "bert":
+            hidden = self.backbone(input_ids, token_type_ids, attention_mask)
+            return self.pooler(hidden)  # type: ignore[misc]
+        # GPT has no segment table; its type ids carry no information.
+        hidden = self.backbone(input_ids, None, attention_mask)
+        pos = last_token_positions(attention_mask, hidden.size(0), hidden.size(1), hidden.device)
+        return hidden[torch.arange(hidden.size(0), device=hidden.device), pos]
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: Optional[torch.Tensor] = None,
+        attention_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """``(B, n_labels)`` logits."""
+        return self.classifier(self.dropout(self.features(input_ids, token_type_ids, attention_mask)))

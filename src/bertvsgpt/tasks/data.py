@@ -1,0 +1,180 @@
+"""Datasets and batching for classification tasks.
+
+A task table is a polars DataFrame with columns ``id``, ``split`` (``train`` / ``dev`` /
+``test``), ``text`` and ``label``. Labels map to ids by their position in the sorted list of
+all labels in the table, so the mapping is the same for every model and seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+import torch
+from tokenizers import Tokenizer
+from torch.utils.data import Dataset
+
+from .formatting import encode_classification, pad_token_id
+
+TABLE_COLUMNS = ("id", "split", "text", "label")
+SPLITS = ("train", "dev", "test")
+
+
+def check_table(table: pl.DataFrame) -> None:
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"task table lacks column(s) {missing} (has {table.columns})")
+    present = set(table.get_column("split").unique().to_list())
+    unknown = present - set(SPLITS)
+    if unknown:
+        raise ValueError(f"task table has unknown split name(s) {sorted(unknown)} (expected {SPLITS})")
+    for split in SPLITS:
+        if split not in present:
+            raise ValueError(f"task table has no '{split}' rows")
+    if table.get_column("text").null_count() or table.get_column("label").null_count():
+        raise ValueError("task table has null text or label values")
+
+
+def label_list(table: pl.DataFrame) -> list[Any]:
+    """All labels of the table (every split), sorted; a label's id is its index here."""
+    return sorted(table.get_column("label").unique().to_list())
+
+
+class ClassificationDataset(Dataset):
+    """Encoded examples of one split: ids, token ids, segment ids and label ids."""
+
+    def __init__(
+        self,
+        ids: Sequence[Any],
+        input_ids: Sequence[list[int]],
+        token_type_ids: Sequence[list[int]],
+        labels: Sequence[int],
+    ) -> None:
+        if not (len(ids) == len(input_ids) == len(token_type_ids) == len(labels)):
+            raise ValueError("ids, input_ids, token_type_ids and labels differ in length")
+        self.ids = list(ids)
+        self.input_ids = list(input_ids)
+        self.token_type_ids = list(token_type_ids)
+        self.labels = list(labels)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {
+            "id": self.ids[i],
+            "input_ids": self.input_ids[i],
+            "token_type_ids": self.token_type_ids[i],
+            "label": self.labels[i],
+        }
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pl.DataFrame,
+        tokenizer: Tokenizer,
+        arch: str,
+        max_length: int,
+        labels: Sequence[Any],
+    ) -> tuple["ClassificationDataset", int]:
+        """Encode a (single-split) frame; returns the dataset and its number of truncated examples."""
+        label_to_id = {lab: i for i, lab in enumerate(labels)}
+        unknown = set(frame.get_column("label").unique().to_list()) - set(label_to_id)
+        if unknown:
+            raise ValueError(f"labels {sorted(unknown)} are not in the label list {list(labels)}")
+        input_ids, type_ids, n_truncated = encode_classification(
+            tokenizer, frame.get_column("text").to_list(), arch, max_length
+        )
+        label_ids = [label_to_id[lab] for lab in frame.get_column("label").to_list()]
+        return cls(frame.get_column("id").to_list(), input_ids, type_ids, label_ids), n_truncated
+
+
+@dataclass
+class Collator:
+    """Right-pads a list of examples into a batch (``attention_mask`` 1 = real token)."""
+
+    pad_id: int
+
+    def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        T = max(len(e["input_ids"]) for e in examples)
+        B = len(examples)
+        input_ids = torch.full((B, T), self.pad_id, dtype=torch.long)
+        token_type_ids = torch.zeros((B, T), dtype=torch.long)
+        attention_mask = torch.zeros((B, T), dtype=torch.long)
+        for i, e in enumerate(examples):
+            n = len(e["input_ids"])
+            input_ids[i, :n] = torch.tensor(e["input_ids"], dtype=torch.long)
+            token_type_ids[i, :n] = torch.tensor(e["token_type_ids"], dtype=torch.long)
+            attention_mask[i, :n] = 1
+        return {
+            "id": [e["id"] for e in examples],
+            "input_ids": input_ids,
+            "token_type_ids": token_type_ids,
+            "attention_mask": attention_mask,
+            "labels": torch.tensor([e["label"] for e in examples], dtype=torch.long),
+        }
+
+
+@dataclass
+class TaskData:
+    """The encoded splits of one task for one tokenizer."""
+
+    labels: list[Any]
+    train: ClassificationDataset
+    dev: ClassificationDataset
+    test: ClassificationDataset
+    frames: dict[str, pl.DataFrame]
+    n_truncated: dict[str, int] = field(default_factory=dict)
+    pad_id: int = 0
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.labels)
+
+    def collator(self) -> Collator:
+        return Collator(self.pad_id)
+
+
+def build_task_data(
+    table: pl.DataFrame,
+    tokenizer: Tokenizer,
+    arch: str,
+    max_length: int,
+    max_train_examples: int | None = None,
+    subsample_seed: int = 0,
+) -> TaskData:
+    """Split, (optionally) subsample the training split, and encode a task table.
+
+    ``max_train_examples`` keeps a random subset of the training rows drawn with
+    ``subsample_seed`` (fixed by default, so every model and training seed sees the same
+    subset), in table order.
+    """
+    check_table(table)
+    labels = label_list(table)
+    if len(labels) < 2:
+        raise ValueError(f"task has {len(labels)} label(s); classification needs at least 2")
+    frames = {s: table.filter(pl.col("split") == s) for s in SPLITS}
+    train = frames["train"]
+    if max_train_examples is not None and train.height > max_train_examples:
+        train = (
+            train.with_row_index("_row")
+            .sample(n=max_train_examples, seed=subsample_seed)
+            .sort("_row")
+            .drop("_row")
+        )
+        frames["train"] = train
+    datasets: dict[str, ClassificationDataset] = {}
+    n_truncated: dict[str, int] = {}
+    for s in SPLITS:
+        datasets[s], n_truncated[s] = ClassificationDataset.from_frame(frames[s], tokenizer, arch, max_length, labels)
+    return TaskData(
+        labels=labels,
+        train=datasets["train"],
+        dev=datasets["dev"],
+        test=datasets["test"],
+        frames=frames,
+        n_truncated=n_truncated,
+        pad_id=pad_token_id(tokenizer, arch),
+    )

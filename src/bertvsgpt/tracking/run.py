@@ -1,0 +1,114 @@
+"""One MLflow run per stage run: resolved params, tags (git commit, stage, data checksum), artifacts.
+
+The tracking store is ``tracking.tracking_uri`` from params (default ``sqlite:///mlflow.db``, what
+``mlflow ui`` opens); the ``MLFLOW_TRACKING_URI`` environment variable overrides it, e.g. to point
+at a shared ``mlflow server``. An unreachable server fails fast with one line instead of hanging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import socket
+import subprocess
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ..config import Params, to_flat_dict
+
+log = logging.getLogger(__name__)
+
+
+class TrackingError(RuntimeError):
+    """The MLflow tracking store cannot be used."""
+
+
+def tracking_uri(params: Params) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or params.tracking.tracking_uri
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Raise :class:`TrackingError` when an http(s) tracking server does not accept connections."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("http", "https"):
+        return
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise TrackingError(
+            f"MLflow tracking server {uri} is unreachable ({exc.strerror or exc}); start it, or unset "
+            "MLFLOW_TRACKING_URI to use the local sqlite:///mlflow.db store"
+        ) from None
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        return out + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def data_checksum(paths: Iterable[str | Path]) -> str:
+    """A short sha256 over the contents of the given files/directories (sorted, so stable)."""
+    h = hashlib.sha256()
+    for root in sorted(Path(p) for p in paths):
+        files = sorted(f for f in root.rglob("*") if f.is_file()) if root.is_dir() else [root]
+        for f in files:
+            if not f.exists():
+                continue
+            h.update(str(f.as_posix()).encode())
+            with f.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def stage_run(
+    params: Params,
+    stage: str,
+    run_name: str | None = None,
+    inputs: Iterable[str | Path] = (),
+    tags: Mapping[str, str] | None = None,
+    nested: bool = False,
+) -> Iterator["object"]:
+    """Open an MLflow run for a stage; yields the active ``mlflow.ActiveRun``."""
+    import mlflow
+
+    uri = tracking_uri(params)
+    check_reachable(uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(params.tracking.experiment)
+    all_tags = {"stage": stage, "git_commit": git_commit(), "data_checksum": data_checksum(inputs)}
+    all_tags.update(tags or {})
+    with mlflow.start_run(run_name=run_name or stage, nested=nested, tags=all_tags) as run:
+        if not nested:
+            flat = {k: ("null" if v is None else v) for k, v in to_flat_dict(params).items()}
+            # MLflow caps a param value at 6000 chars and a batch at 100 params
+            items = [(k, str(v)[:500]) for k, v in flat.items()]
+            for i in range(0, len(items), 100):
+                mlflow.log_params(dict(items[i : i + 100]))
+        yield run
+
+
+def lightning_logger(params: Params, run: "object"):
+    """Lightning's MLflow logger attached to the stage's already-open run (per-step metrics)."""
+    from lightning.pytorch.loggers import MLFlowLogger
+
+    return MLFlowLogger(
+        experiment_name=params.tracking.experiment,
+        tracking_uri=tracking_uri(params),
+        run_id=run.info.run_id,
+        log_model=False,
+    )

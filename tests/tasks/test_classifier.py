@@ -1,0 +1,84 @@
+"""Classifier heads: BERT reads the pooled [CLS] state, GPT the extract (last real) token."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig
+from bertvsgpt.tasks.classifier import SequenceClassifier
+
+
+def tiny_config(arch: str) -> ModelConfig:
+    return ModelConfig(
+        vocab_size=50,
+        n_layer=2,
+        n_head=2,
+        d_model=32,
+        d_ff=64,
+        max_seq_len=16,
+        dropout=0.1,
+        type_vocab_size=2 if arch == "bert" else 0,
+        causal=arch == "gpt",
+        pad_token_id=0,
+    )
+
+
+def test_gpt_reads_the_extract_position():
+    torch.manual_seed(0)
+    clf = SequenceClassifier.from_config(tiny_config("gpt"), "gpt", n_labels=3).eval()
+    ids = torch.tensor([[2, 10, 11, 12, 4, 0, 0, 0], [2, 13, 14, 15, 16, 17, 18, 4]])
+    mask = (torch.arange(8)[None] < torch.tensor([[5], [8]])).long()
+    base = clf(ids, None, mask)
+    assert base.shape == (2, 3)
+
+    after = ids.clone()
+    after[0, 5:] = torch.tensor([30, 31, 32])  # tokens after the extract token, under padding
+    assert torch.allclose(clf(after, None, mask), base, atol=1e-6)
+
+    at = ids.clone()
+    at[0, 4] = 20  # the extract position itself
+    out = clf(at, None, mask)
+    assert not torch.allclose(out[0], base[0], atol=1e-4)
+    assert torch.allclose(out[1], base[1], atol=1e-6)
+
+    # the same row unpadded gives the same logits as padded
+    alone = clf(ids[:1, :5], None, torch.ones(1, 5, dtype=torch.long))
+    assert torch.allclose(alone, base[:1], atol=1e-5)
+
+
+def test_bert_reads_the_pooled_cls_and_ignores_padding():
+    torch.manual_seed(0)
+    clf = SequenceClassifier.from_config(tiny_config("bert"), "bert", n_labels=2).eval()
+    ids = torch.tensor([[2, 10, 11, 3, 0, 0]])
+    types = torch.zeros_like(ids)
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0]])
+    base = clf(ids, types, mask)
+    changed = ids.clone()
+    changed[0, 4:] = torch.tensor([30, 31])  # padding content must not matter
+    assert torch.allclose(clf(changed, types, mask), base, atol=1e-6)
+    # the manual path: Linear(pooler(hidden))
+    expected = clf.classifier(clf.pooler(clf.backbone(ids, types, mask)))
+    assert torch.allclose(base, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["bert", "gpt"])
+def test_from_pretrained_shares_backbone_weights(arch):
+    cfg = tiny_config(arch)
+    pre = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
+    clf = SequenceClassifier.from_pretrained(pre, arch, n_labels=4, dropout=0.0)
+    backbone = pre.bert if arch == "bert" else pre.transformer
+    assert clf.backbone is backbone
+    if arch == "bert":
+        assert clf.pooler is pre.pooler
+    names = [n for n, _ in clf.named_parameters()]
+    assert not any(n.startswith(("cls_mlm", "cls_nsp", "lm_head")) for n in names)
+    out = clf(torch.randint(5, 50, (3, 7)))
+    assert out.shape == (3, 4)
+
+
+def test_wrong_model_for_arch():
+    with pytest.raises(TypeError):
+        SequenceClassifier.from_pretrained(GPTForPreTraining(tiny_config("gpt")), "bert", 2)
+    with pytest.raises(ValueError):
+        SequenceClassifier.from_config(tiny_config("gpt"), "t5", 2)

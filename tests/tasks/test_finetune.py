@@ -1,0 +1,157 @@
+"""End-to-end fine-tuning on a tiny synthetic, separable sentiment task."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import polars as pl
+import pytest
+import torch
+
+from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
+from bertvsgpt.tasks.finetune import finetune_classification
+from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
+
+POSITIVE = ["good", "great", "lovely", "superb"]
+NEGATIVE = ["bad", "awful", "dull", "poor"]
+FILLER = ["the", "movie", "plot", "was", "a", "cast", "with", "and", "film", "story", "really", "quite"]
+
+
+def make_table(seed: int = 0) -> pl.DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    sizes = {"train": 160, "dev": 40, "test": 40}
+    i = 0
+    for split, n in sizes.items():
+        for _ in range(n):
+            label = rng.choice(["neg", "pos"])
+            words = rng.choices(FILLER, k=rng.randint(3, 7))
+            words.insert(rng.randint(0, len(words)), rng.choice(POSITIVE if label == "pos" else NEGATIVE))
+            rows.append({"id": f"ex{i}", "split": split, "text": " ".join(words), "label": label})
+            i += 1
+    # one over-long test example: it is truncated (and counted) but keeps its sentiment word first
+    rows[-1]["text"] = "good " + " ".join(["the movie"] * 20)
+    rows[-1]["label"] = "pos"
+    return pl.DataFrame(rows)
+
+
+def tiny_config(arch: str, vocab_size: int) -> ModelConfig:
+    return ModelConfig(
+        vocab_size=vocab_size,
+        n_layer=2,
+        n_head=2,
+        d_model=32,
+        d_ff=64,
+        max_seq_len=24,
+        dropout=0.0,
+        type_vocab_size=2 if arch == "bert" else 0,
+        causal=arch == "gpt",
+        pad_token_id=0,
+    )
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tiny models: intra-op threads only add synchronisation overhead (and thrash on a busy machine)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def table():
+    return make_table()
+
+
+@pytest.fixture(scope="module")
+def tokenizers(table):
+    texts = table.filter(pl.col("split") == "train").get_column("text").to_list()
+    return {
+        "bert": train_wordpiece(texts, vocab_size=120, min_frequency=1),
+        "gpt": train_byte_level_bpe(texts, vocab_size=400, min_frequency=1),
+    }
+
+
+TASK = TaskConfig(type="classification", source="synthetic", max_length=16)
+FT = FinetuneConfig(max_epochs=6, batch_size=16, lr=3e-3, warmup_fraction=0.1, patience=3)
+
+
+def run(tmp_path, name, arch, tok, table, seed=0, pretrained=True, task=TASK):
+    cfg = tiny_config(arch, tok.get_vocab_size())
+    model_dir = None
+    if pretrained:  # a randomly initialised "pre-trained" model exercises the load path
+        model = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
+        model_dir = save_pretrained(model, cfg, tmp_path / f"{name}-pretrained")
+    out = tmp_path / name
+    metrics = finetune_classification(
+        model_dir,
+        arch,
+        tok,
+        table,
+        task,
+        FT,
+        seed=seed,
+        out_dir=out,
+        enable_progress_bar=False,
+        model_config=None if pretrained else cfg,
+    )
+    return metrics, out
+
+
+@pytest.mark.parametrize("arch", ["bert", "gpt"])
+def test_finetune_learns_separable_task(tmp_path, table, tokenizers, arch):
+    metrics, out = run(tmp_path, arch, arch, tokenizers[arch], table)
+    assert metrics["test_accuracy"] >= 0.9, metrics
+    assert metrics["test_macro_f1"] >= 0.9, metrics
+    assert metrics["best_dev_macro_f1"] >= 0.9, metrics
+    assert (metrics["n_train"], metrics["n_dev"], metrics["n_test"]) == (160, 40, 40)
+    tok = tokenizers[arch]
+    budget = TASK.max_length - 2  # [CLS] .. [SEP] / start .. extract
+    expected = {
+        split: sum(
+            len(tok.encode(t, add_special_tokens=False).ids) > budget
+            for t in table.filter(pl.col("split") == split).get_column("text").to_list()
+        )
+        for split in ("train", "dev", "test")
+    }
+    assert expected["test"] >= 1  # the deliberately long example
+    assert metrics["n_truncated_by_split"] == expected
+    assert metrics["n_truncated"] == sum(expected.values())
+    assert metrics["labels"] == ["neg", "pos"]
+    assert 1 <= metrics["epochs_run"] <= FT.max_epochs
+    assert metrics["train_seconds"] > 0
+
+    on_disk = json.loads((out / "metrics.json").read_text())
+    assert on_disk == json.loads(json.dumps(metrics))
+
+    preds = pl.read_parquet(out / "predictions.parquet")
+    assert preds.columns == ["id", "text", "label", "pred", "prob", "correct"]
+    test = table.filter(pl.col("split") == "test")
+    assert preds.get_column("id").to_list() == test.get_column("id").to_list()
+    assert preds.get_column("label").to_list() == test.get_column("label").to_list()
+    assert set(preds.get_column("pred").unique().to_list()) <= {"neg", "pos"}
+    assert preds.get_column("prob").min() >= 0.5 - 1e-6 and preds.get_column("prob").max() <= 1.0 + 1e-6
+    assert preds.get_column("correct").to_list() == (preds["label"] == preds["pred"]).to_list()
+    assert preds.get_column("correct").mean() == pytest.approx(metrics["test_accuracy"])
+
+    ckpts = list((out / "checkpoints").glob("*.ckpt"))
+    assert len(ckpts) == 1  # only the best dev checkpoint is kept
+
+
+def test_same_seed_same_result_and_train_cap(tmp_path, table, tokenizers):
+    task = TaskConfig(type="classification", source="synthetic", max_length=16, max_train_examples=64)
+    a, out_a = run(tmp_path, "a", "gpt", tokenizers["gpt"], table, seed=3, pretrained=False, task=task)
+    b, out_b = run(tmp_path, "b", "gpt", tokenizers["gpt"], table, seed=3, pretrained=False, task=task)
+    assert a["n_train"] == 64
+    for key in ("test_accuracy", "test_macro_f1", "best_dev_macro_f1", "best_epoch", "epochs_run"):
+        assert a[key] == b[key], key
+    pa, pb = pl.read_parquet(out_a / "predictions.parquet"), pl.read_parquet(out_b / "predictions.parquet")
+    assert pa.equals(pb)
+
+
+def test_scratch_needs_a_config(tmp_path, table, tokenizers):
+    with pytest.raises(ValueError, match="model_config"):
+        finetune_classification(None, "bert", tokenizers["bert"], table, TASK, FT, 0, tmp_path / "x")
