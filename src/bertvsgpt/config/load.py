@@ -7,6 +7,7 @@ Errors of any kind (unknown key, wrong type, impossible value, bad override) bec
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -38,7 +39,11 @@ def load_params(path: str | Path = DEFAULT_PARAMS, overrides: Sequence[str] = ()
         with initialize_config_dir(config_dir=str(path.parent), version_base=None):
             raw = compose(config_name=path.stem, overrides=list(overrides))
     except HydraException as exc:
-        raise ConfigError(f"override: {str(exc).splitlines()[0]}") from None
+        text = str(exc)
+        key = re.search(r"override '([^']+)'", text)
+        if key:
+            raise ConfigError(f"{key.group(1)}: no such key in {path.name} (check the spelling)") from None
+        raise ConfigError(f"override: {text.splitlines()[0]}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -140,7 +140,7 @@ class BertObjectiveConfig:
 
 @dataclass
 class PretrainConfig:
-    max_tokens: int = 2_000_000  # token budget, identical for both models by default
+    max_tokens: int = 1_000_000  # token budget, identical for both models by default
     batch_size: int = 32
     seq_len: int = 128
     lr: float = 5e-4
@@ -199,7 +199,7 @@ class FinetuneConfig:
     models: List[str] = field(default_factory=lambda: ["bert", "gpt"])
     tasks: List[str] = field(default_factory=lambda: ["sentiment"])
     seeds: List[int] = field(default_factory=lambda: [0])
-    max_epochs: int = 3
+    max_epochs: int = 2
     batch_size: int = 32
     lr: float = 1e-4
     weight_decay: float = 0.01

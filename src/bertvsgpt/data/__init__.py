@@ -1,7 +1,7 @@
 """Raw data: fetch pinned archives, parse them, build the pre-training corpus and task splits."""
 
 from .cards import card_markdown, data_card
-from .corpus import build_corpus, build_corpus_with_stats
+from .corpus import build_corpus
 from .fetch import FetchError, fetch_all, fetch_source
 from .readers import Document, read_documents, read_examples
 from .sentences import split_sentences
@@ -11,7 +11,6 @@ __all__ = [
     "Document",
     "FetchError",
     "build_corpus",
-    "build_corpus_with_stats",
     "card_markdown",
     "data_card",
     "fetch_all",

@@ -106,14 +106,20 @@ def _document_sentences(doc: Document, min_chars: int) -> tuple[list[str], int]:
     return kept, len(raw) - len(kept)
 
 
-def build_corpus_with_stats(
+def build_corpus(
     documents: Iterable[Document],
     heldout_fraction: float,
     seed: int,
     min_sentence_chars: int,
     eval_texts: Iterable[str] = (),
 ) -> tuple[pl.DataFrame, dict]:
-    """:func:`build_corpus` plus a stats dict (counts of what was kept and dropped, per source)."""
+    """Return ``(corpus, stats)``: the frame (doc_id, source, split, sentences) and a JSON-able dict.
+
+    ``stats``: documents_in, documents_dropped_empty, documents_dropped_contaminated,
+    contaminated_doc_ids (first 100), sentences_dropped_short, eval_texts, documents,
+    train_documents, heldout_documents, sentences, words and per_source ({source: {documents,
+    heldout_documents, sentences, words}}). Raises ``ValueError`` when nothing is left.
+    """
     if not 0.0 <= heldout_fraction < 1.0:
         raise ValueError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
     guard = ContaminationGuard(eval_texts)
@@ -143,7 +149,8 @@ def build_corpus_with_stats(
             continue
         if guard.contaminated(kept):
             stats["documents_dropped_contaminated"] += 1
-            stats["contaminated_doc_ids"].append(doc.doc_id)
+            if len(stats["contaminated_doc_ids"]) < 100:
+                stats["contaminated_doc_ids"].append(doc.doc_id)
             continue
         ids.append(doc.doc_id)
         sources.append(doc.source)
@@ -205,19 +212,3 @@ def build_corpus_with_stats(
         stats["documents_dropped_empty"], stats["documents_dropped_contaminated"],
     )
     return df, stats
-
-
-def build_corpus(
-    documents: Iterable[Document],
-    heldout_fraction: float,
-    seed: int,
-    min_sentence_chars: int,
-    eval_texts: Iterable[str] = (),
-) -> pl.DataFrame:
-    """The corpus frame (doc_id, source, split, sentences); stats are logged.
-
-    Use :func:`build_corpus_with_stats` to get the stats dict too (incl. the number of documents
-    the contamination guard dropped). Raises ``ValueError`` when nothing is left.
-    """
-    df, _ = build_corpus_with_stats(documents, heldout_fraction, seed, min_sentence_chars, eval_texts)
-    return df

@@ -215,7 +215,7 @@ def pretrain(
         "precision": precision,
         "world_size": world_size,
         "train_sequences": len(dataset),
-        "epochs": trainer.current_epoch + 1,
+        "epochs": round(trainer.global_step * p.batch_size * world_size / len(dataset), 3),
         "final_train_loss": float(trainer.callback_metrics.get("train/loss", float("nan"))),
         **accounting.summary(trainer.global_step, world_size),
     }

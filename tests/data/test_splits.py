@@ -1,0 +1,61 @@
+"""Train/dev/test splits: deterministic, stratified, disjoint, duplicate-free."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from bertvsgpt.data.splits import split_examples
+
+
+def _examples(n_pos: int = 600, n_neg: int = 300) -> pl.DataFrame:
+    texts = [f"positive example {i}" for i in range(n_pos)] + [f"negative example {i}" for i in range(n_neg)]
+    labels = ["positive"] * n_pos + ["negative"] * n_neg
+    return pl.DataFrame({"text": texts, "label": labels})
+
+
+def test_deterministic_and_seed_dependent():
+    df = _examples()
+    a = split_examples(df, 0.1, 0.2, seed=3)
+    assert split_examples(df, 0.1, 0.2, seed=3).equals(a)
+    assert a.columns[:4] == ["id", "text", "label", "split"]
+    assert a["id"].to_list() == list(range(df.height))
+    b = split_examples(df, 0.1, 0.2, seed=4)
+    assert a["split"].to_list() != b["split"].to_list()
+    # independent of input order
+    shuffled = split_examples(df.sample(fraction=1.0, shuffle=True, seed=1), 0.1, 0.2, seed=3)
+    assert dict(zip(a["text"], a["split"])) == dict(zip(shuffled["text"], shuffled["split"]))
+
+
+def test_stratified_sizes():
+    out = split_examples(_examples(), 0.1, 0.2, seed=0)
+    counts = {(r["label"], r["split"]): r["len"] for r in out.group_by("label", "split").len().iter_rows(named=True)}
+    assert counts[("positive", "test")] == 120 and counts[("positive", "dev")] == 60
+    assert counts[("negative", "test")] == 60 and counts[("negative", "dev")] == 30
+    assert counts[("positive", "train")] == 420 and counts[("negative", "train")] == 210
+
+
+def test_duplicates_removed_and_splits_disjoint():
+    df = pl.concat([_examples(50, 50), _examples(50, 50).head(30),
+                    pl.DataFrame({"text": ["positive example 1"], "label": ["negative"]})])
+    out = split_examples(df, 0.2, 0.2, seed=0)
+    assert out.height == 100 and out["text"].n_unique() == 100
+    assert out.filter(pl.col("text") == "positive example 1")["label"].to_list() == ["positive"]  # first kept
+    sides = {s: set(out.filter(pl.col("split") == s)["text"]) for s in ("train", "dev", "test")}
+    assert not (sides["train"] & sides["dev"]) and not (sides["train"] & sides["test"])
+    assert not (sides["dev"] & sides["test"])
+
+
+def test_small_labels_and_extra_columns():
+    df = pl.DataFrame({"text": ["a", "b", "c", "d", "e"], "label": ["x", "x", "x", "y", "z"], "meta": [1, 2, 3, 4, 5]})
+    out = split_examples(df, 0.1, 0.1, seed=0)
+    by = {lab: sorted(out.filter(pl.col("label") == lab)["split"].to_list()) for lab in ("x", "y", "z")}
+    assert by["x"] == ["dev", "test", "train"] and by["y"] == ["train"] and by["z"] == ["train"]
+    assert "meta" in out.columns
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="no 'label' column"):
+        split_examples(pl.DataFrame({"text": ["a"]}), 0.1, 0.1, 0)
+    with pytest.raises(ValueError, match="no examples"):
+        split_examples(pl.DataFrame({"text": [], "label": []}), 0.1, 0.1, 0)

@@ -1,0 +1,70 @@
+"""params.yaml loads into the typed schema; bad values fail with one line naming the key."""
+
+from pathlib import Path
+
+import pytest
+
+from bertvsgpt.cli import check_item, parse_args
+from bertvsgpt.config import ConfigError, load_params, to_flat_dict
+
+PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+
+
+def test_default_params_load_and_validate():
+    p = load_params(PARAMS)
+    assert p.model.d_model % p.model.n_head == 0
+    assert set(p.data.corpus) <= set(p.data.sources)
+    assert p.used_sources()[: len(p.data.corpus)] == p.data.corpus
+    assert "model.d_model" in to_flat_dict(p)
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("model.n_head=3", "model.n_head"),  # 3 heads do not divide 256
+        ("model.n_layer=abc", "model.n_layer"),  # wrong type
+        ("model.d_model=-8", "model.d_model"),  # negative size
+        ("+model.nheads=4", "model.nheads"),  # misspelled key
+        ("finetune.tasks=[nope]", "finetune.tasks"),  # unknown task
+        ("finetune.models=[bert,t5]", "finetune.models"),  # unknown model
+        ("pretrain.seq_len=512", "pretrain.seq_len"),  # longer than the position table
+        ("data.corpus=[wikipedia,missing]", "data.corpus"),  # unknown source
+        ("data.sources.brown.sha256=xyz", "data.sources.brown.sha256"),
+        ("pretrain.precision=fp8", "pretrain.precision"),
+    ],
+)
+def test_bad_values_name_the_key(override, key):
+    with pytest.raises(ConfigError) as err:
+        load_params(PARAMS, [override])
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert msg.startswith(key), msg
+
+
+def test_overriding_an_unknown_key_without_plus_fails():
+    with pytest.raises(ConfigError, match="^model.nheads: no such key"):
+        load_params(PARAMS, ["model.nheads=4"])
+
+
+def test_invalid_yaml_names_the_file(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="params.yaml"):
+        load_params(bad)
+
+
+def test_missing_params_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_stage_items_are_split_from_overrides_and_checked():
+    item, overrides = parse_args(["model=gpt", "pretrain.lr=0.1"], ("model",))
+    assert item == {"model": "gpt"} and overrides == ["pretrain.lr=0.1"]
+    with pytest.raises(ConfigError, match="^model"):
+        parse_args(["pretrain.lr=0.1"], ("model",))
+    p = load_params(PARAMS)
+    with pytest.raises(ConfigError, match="^model: unknown model 'roberta'"):
+        check_item({"model": "roberta"}, p)
+    with pytest.raises(ConfigError, match="^task: unknown task 'squad'"):
+        check_item({"task": "squad"}, p)
