@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bertvsgpt.cli import StageArgs, run_stage
-from bertvsgpt.evaluation import collect_finetune, intrinsic_metrics, summarise
+from bertvsgpt.evaluation import collect_finetune, intrinsic_metrics, qualitative_samples, summarise
 from bertvsgpt.evaluation.metrics_file import flatten_metrics, metrics_summary
 from bertvsgpt.io import atomic_path, write_json
 from bertvsgpt.tracking import stage_run
@@ -17,6 +17,7 @@ def main(args: StageArgs) -> None:
         import mlflow
 
         intrinsic = {m: intrinsic_metrics(Path("data/models") / m, Path("data/tokenizers") / m, p, seed=p.seed) for m in p.finetune.models}
+        samples = {m: qualitative_samples(Path("data/models") / m, Path("data/tokenizers") / m, p) for m in p.finetune.models}
         table = collect_finetune(Path("data/finetune"), p.finetune.models, p.finetune.tasks)
         summary = summarise(table)
         with atomic_path(OUT) as tmp:
@@ -24,6 +25,7 @@ def main(args: StageArgs) -> None:
             table.write_parquet(tmp / "finetune.parquet")
             summary.write_csv(tmp / "summary.csv")
             write_json(tmp / "intrinsic.json", intrinsic)
+            write_json(tmp / "samples.json", samples)
         metrics = metrics_summary(intrinsic, summary)
         write_json(Path("metrics/evaluation.json"), metrics)
         mlflow.log_metrics(flatten_metrics(metrics))

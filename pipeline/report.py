@@ -26,6 +26,7 @@ def main(args: StageArgs) -> None:
             pretrain=pretrain,
             cards_markdown=cards,
             models=p.finetune.models,
+            samples=json.loads((EVAL / "samples.json").read_text()),
             provenance={"git commit": git_commit(), "MLflow run": run.info.run_id, "seed": str(p.seed)},
         )
         write_text(OUT, text)

@@ -225,6 +225,15 @@ class FinetuneConfig:
 class EvaluateConfig:
     batch_size: int = 64
     max_heldout_tokens: int = 200_000  # held-out corpus tokens for MLM/NSP accuracy and perplexity
+    # Fixed prompts with one ___: BERT fills the blank, GPT continues the text before it.
+    prompts: List[str] = field(default_factory=list)
+    max_new_tokens: int = 20
+
+    def validate(self) -> None:
+        _require(self.batch_size > 0, "evaluate.batch_size", "must be > 0")
+        _require(self.max_heldout_tokens > 0, "evaluate.max_heldout_tokens", "must be > 0")
+        for p in self.prompts:
+            _require(p.count("___") == 1, "evaluate.prompts", f"'{p}' must contain exactly one ___")
 
 
 @dataclass
@@ -258,5 +267,5 @@ class Params:
         for name, task in self.tasks.items():
             task.validate(f"tasks.{name}", self.data.sources)
         self.finetune.validate(self.tasks)
-        _require(self.evaluate.batch_size > 0, "evaluate.batch_size", "must be > 0")
+        self.evaluate.validate()
         return self

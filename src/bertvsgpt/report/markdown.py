@@ -62,6 +62,26 @@ def intrinsic_table(intrinsic: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def samples_section(samples: dict[str, list[dict[str, Any]]]) -> str:
+    """BERT's top predictions for each blank next to GPT's greedy continuation of the text before it."""
+    bert, gpt = samples.get("bert", []), samples.get("gpt", [])
+    if not bert and not gpt:
+        return "_No prompts configured (`evaluate.prompts`)._"
+    lines = ["| prompt | BERT fills ___ (top 5) | GPT continues |", "|---|---|---|"]
+    for i in range(max(len(bert), len(gpt))):
+        b = bert[i] if i < len(bert) else None
+        g = gpt[i] if i < len(gpt) else None
+        prompt = (b or {}).get("prompt") or (g or {}).get("prompt", "")
+        fills = ", ".join(f"{tok} ({p:.2f})" for tok, p in b["predictions"]) if b else "—"
+        cont = f"{g['prompt']} **{g['continuation'].strip()}**" if g else "—"
+        lines.append(f"| {_cell(prompt)} | {_cell(fills)} | {_cell(cont)} |")
+    return "\n".join(lines)
+
+
 def build_report(
     summary: pl.DataFrame,
     intrinsic: dict[str, dict[str, Any]],
@@ -69,6 +89,7 @@ def build_report(
     cards_markdown: list[str],
     models: list[str],
     provenance: dict[str, str],
+    samples: dict[str, list[dict[str, Any]]] | None = None,
 ) -> str:
     parts = [
         "# BERT vs GPT: pre-training compared on the same data, size and token budget",
@@ -90,6 +111,10 @@ def build_report(
         "They measure different tasks and are not ranked against each other.",
         "",
         intrinsic_table(intrinsic),
+        "",
+        "## Qualitative: the same prompts through both pre-trained models",
+        "",
+        samples_section(samples or {}),
         "",
         "## Data",
         "",
