@@ -13,14 +13,6 @@ from bertvsgpt.models import GPTForPreTraining, ModelConfig, load_pretrained, sa
 V, T = 100, 16
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny models run fastest single-threaded (and do not fight parallel jobs)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def gpt_config(**kw) -> ModelConfig:
     base = dict(

@@ -17,14 +17,6 @@ from bertvsgpt.models import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny models run fastest single-threaded (and do not fight parallel jobs)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def tiny(**kw) -> ModelConfig:
     base = dict(vocab_size=100, n_layer=2, n_head=4, d_model=32, d_ff=64, max_seq_len=32, dropout=0.0)

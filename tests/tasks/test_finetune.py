@@ -52,14 +52,6 @@ def tiny_config(arch: str, vocab_size: int) -> ModelConfig:
     )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny models: intra-op threads only add synchronisation overhead (and thrash on a busy machine)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope="module")
 def table():

@@ -1,0 +1,569 @@
+"""Pre-training throughput: our BERT/GPT against the Hugging Face reference models.
+
+Run from the repository root::
+
+    python -m benchmarks.pretrain_throughput                      # params.yaml sizes
+    python -m benchmarks.pretrain_throughput --steps 2 --layers 1 --d-model 64   # smoke run
+    make bench
+
+What is compared
+----------------
+In one process, at one configuration (layers, hidden size, heads, feed-forward size, vocabulary,
+sequence length, batch size, training dtype, tied input/output embeddings, dropout 0.1, GELU,
+post-LayerNorm blocks), the script times full training steps -- forward, backward, gradient
+clipping and an AdamW step, under ``torch.autocast`` when the dtype is bf16 -- of four models:
+
+============  ====================================  =============================================
+name          model                                 objective on the same random batches
+============  ====================================  =============================================
+ours_bert     ``bertvsgpt.models.BertForPreTraining``   MLM at ``num_predictions`` gathered slots
+                                                    (15%, at most ``max_predictions_per_seq``,
+                                                    padded to that many slots) + NSP
+hf_bert       ``transformers.BertForPreTraining``   the same MLM targets as a ``(B, T)`` label
+                                                    tensor (-100 elsewhere) + NSP
+ours_gpt      ``bertvsgpt.models.GPTForPreTraining``    next-token LM at every position
+hf_gpt        ``transformers.OpenAIGPTLMHeadModel`` the same, labels shifted inside the model
+============  ====================================  =============================================
+
+Tokens are counted as ``batch x seq_len`` for all four, so tokens/s ratios are step-time ratios.
+
+Why the Hugging Face models differ in speed
+-------------------------------------------
+* HF BERT projects *every* position onto the vocabulary and runs cross-entropy over
+  ``B x T x V`` logits, then ignores the ~85% of positions labelled -100. Ours gathers the
+  ``max_predictions_per_seq`` masked slots first (as Google's reference implementation does), so
+  the ``d_model x V`` decoder -- at the default size about as many FLOPs per position as the whole
+  backbone -- runs on ~16% of the positions. This is the main difference this benchmark measures.
+  HF BERT uses PyTorch SDPA like ours (``attn_implementation="sdpa"``); note that it drops an
+  all-ones padding mask while ours builds a boolean ``(B, 1, T, T)`` mask from it (both get the
+  all-ones ``attention_mask`` the pipeline passes).
+* HF OpenAI GPT has no SDPA path in transformers 5.x (it raises for ``attn_implementation="sdpa"``),
+  so it runs eager attention: materialised ``T x T`` score matrices, a multiplicative causal mask,
+  a separate softmax and dropout. Its ``afn="gelu"`` is the tanh approximation written as seven
+  element-wise ops (``gelu_new``) where ours uses the fused exact ``nn.GELU``. Both models
+  compute the LM head at all positions.
+
+Architecture differences that cannot be configured away (and are accounted for in the tests):
+OpenAI GPT hard-codes the feed-forward size to ``4 * n_embd`` (so ``d_ff`` must equal
+``4 * d_model`` here) and has no LayerNorm on the embeddings (ours has one on both models, for a
+controlled BERT-vs-GPT comparison): our GPT has ``2 * d_model`` more parameters.
+
+MFU (model-FLOPs utilisation) is ``flops_per_token(N, L, d, T) x tokens/s / peak`` with ``N`` the
+model's non-embedding parameters (Kaplan et al., 2020; the formula the pipeline logs) and ``peak``
+the measured dense-matmul throughput in the training dtype on this device. The formula credits no
+vocabulary projection, so HF BERT's extra full-vocabulary work shows up as a lower MFU.
+
+The PASS/FAIL lines at the end (our MFU >= 50%, our/HF tokens/s >= 1.5) are informational: the
+exit code is 0 either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import torch
+from torch import nn
+
+from bertvsgpt.config import load_params
+from bertvsgpt.hardware import autocast_dtype, resolve_precision
+from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig
+from bertvsgpt.pretraining.bert_instances import num_predictions
+from bertvsgpt.pretraining.flops import flops_per_token, measure_matmul_peak_flops
+from bertvsgpt.pretraining.module import adamw_param_groups
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PARAMS = REPO_ROOT / "params.yaml"
+DEFAULT_OUT = Path(".bench") / "pretrain_throughput.json"
+IGNORE_INDEX = -100
+MASK_ID = 4  # any in-vocabulary id: the throughput does not depend on which one
+MODEL_NAMES = ("ours_bert", "hf_bert", "ours_gpt", "hf_gpt")
+MFU_TARGET = 0.5
+RATIO_TARGET = 1.5
+
+_DTYPE_ALIASES = {
+    "fp32": "32-true", "float32": "32-true", "32": "32-true", "32-true": "32-true",
+    "bf16": "bf16-mixed", "bfloat16": "bf16-mixed", "bf16-mixed": "bf16-mixed",
+}  # fmt: skip
+
+
+@dataclass
+class BenchConfig:
+    """One configuration shared by all four models."""
+
+    n_layer: int
+    d_model: int
+    n_head: int
+    d_ff: int
+    vocab_size: int
+    seq_len: int
+    batch_size: int
+    dropout: float
+    masked_lm_prob: float
+    max_predictions_per_seq: int
+    lr: float
+    weight_decay: float
+    grad_clip: float
+    seed: int
+
+    @property
+    def num_predictions(self) -> int:
+        """Real masked positions per sequence (the rest of the slots are padding)."""
+        return num_predictions(self.seq_len, self.masked_lm_prob, self.max_predictions_per_seq)
+
+    def validate(self) -> "BenchConfig":
+        if self.d_ff != 4 * self.d_model:
+            raise ValueError(
+                f"d_ff={self.d_ff} must be 4 * d_model={4 * self.d_model}: transformers' OpenAIGPT hard-codes "
+                "its feed-forward size to 4 * n_embd, so no other size can be compared"
+            )
+        if self.vocab_size <= MASK_ID + 1:
+            raise ValueError(f"vocab_size={self.vocab_size} must be > {MASK_ID + 1} (ids 0..{MASK_ID} are special)")
+        if self.seq_len < 2:
+            raise ValueError(f"seq_len={self.seq_len} must be >= 2 (BERT needs [CLS] plus a maskable position)")
+        if self.max_predictions_per_seq > self.seq_len - 1:
+            raise ValueError(
+                f"max_predictions_per_seq={self.max_predictions_per_seq} must be <= seq_len - 1={self.seq_len - 1}"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+def our_config(cfg: BenchConfig, arch: str) -> ModelConfig:
+    """Our ModelConfig for ``arch`` ("bert" or "gpt"), as the pipeline builds it."""
+    return ModelConfig(
+        vocab_size=cfg.vocab_size,
+        n_layer=cfg.n_layer,
+        n_head=cfg.n_head,
+        d_model=cfg.d_model,
+        d_ff=cfg.d_ff,
+        max_seq_len=cfg.seq_len,
+        dropout=cfg.dropout,
+        type_vocab_size=2 if arch == "bert" else 0,
+        causal=arch == "gpt",
+    ).validate()
+
+
+def hf_bert(cfg: BenchConfig) -> nn.Module:
+    """``transformers.BertForPreTraining`` at our size (exact GELU, post-LN, tied decoder, SDPA)."""
+    from transformers import BertConfig, BertForPreTraining as HFBertForPreTraining
+
+    kwargs: dict[str, Any] = dict(
+        vocab_size=cfg.vocab_size,
+        hidden_size=cfg.d_model,
+        num_hidden_layers=cfg.n_layer,
+        num_attention_heads=cfg.n_head,
+        intermediate_size=cfg.d_ff,
+        hidden_act="gelu",
+        hidden_dropout_prob=cfg.dropout,
+        attention_probs_dropout_prob=cfg.dropout,
+        max_position_embeddings=cfg.seq_len,
+        type_vocab_size=2,
+        layer_norm_eps=1e-12,
+        tie_word_embeddings=True,
+    )
+    try:
+        return HFBertForPreTraining(BertConfig(**kwargs, attn_implementation="sdpa"))
+    except (ValueError, ImportError):  # a transformers version without SDPA for BERT
+        return HFBertForPreTraining(BertConfig(**kwargs, attn_implementation="eager"))
+
+
+def hf_gpt(cfg: BenchConfig) -> nn.Module:
+    """``transformers.OpenAIGPTLMHeadModel`` at our size.
+
+    Its inner size is always ``4 * n_embd`` (checked by :meth:`BenchConfig.validate`), its GELU is
+    the tanh approximation and it only has eager attention (no SDPA) in transformers 5.x.
+    """
+    from transformers import OpenAIGPTConfig, OpenAIGPTLMHeadModel
+
+    kwargs: dict[str, Any] = dict(
+        vocab_size=cfg.vocab_size,
+        n_embd=cfg.d_model,
+        n_layer=cfg.n_layer,
+        n_head=cfg.n_head,
+        n_positions=cfg.seq_len,
+        afn="gelu",
+        resid_pdrop=cfg.dropout,
+        embd_pdrop=cfg.dropout,
+        attn_pdrop=cfg.dropout,
+        layer_norm_epsilon=1e-12,
+        tie_word_embeddings=True,
+    )
+    try:
+        model = OpenAIGPTLMHeadModel(OpenAIGPTConfig(**kwargs, attn_implementation="sdpa"))
+    except (ValueError, ImportError):  # transformers 5.x: "does not support ... scaled_dot_product_attention"
+        model = OpenAIGPTLMHeadModel(OpenAIGPTConfig(**kwargs, attn_implementation="eager"))
+    # The class name matches no entry of transformers' loss mapping; this is the loss it falls
+    # back to anyway, set explicitly to silence the "loss_type=None ... unrecognized" warning.
+    model.loss_type = "ForCausalLM"
+    return model
+
+
+def build_model(name: str, cfg: BenchConfig) -> nn.Module:
+    """Build one of :data:`MODEL_NAMES` (fp32 weights, train mode), seeded with ``cfg.seed``."""
+    torch.manual_seed(cfg.seed)
+    if name == "ours_bert":
+        model = BertForPreTraining(our_config(cfg, "bert"))
+    elif name == "ours_gpt":
+        model = GPTForPreTraining(our_config(cfg, "gpt"))
+    elif name == "hf_bert":
+        model = hf_bert(cfg)
+    elif name == "hf_gpt":
+        model = hf_gpt(cfg)
+    else:
+        raise ValueError(f"unknown model {name!r} (known: {', '.join(MODEL_NAMES)})")
+    return model.train()
+
+
+def build_models(cfg: BenchConfig) -> dict[str, nn.Module]:
+    return {name: build_model(name, cfg) for name in MODEL_NAMES}
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """``(total, non_embedding)`` over unique parameters (tied weights counted once).
+
+    Non-embedding = everything outside ``nn.Embedding`` tables (token, position, segment), the
+    ``N`` of Kaplan et al. -- the same definition as our models' ``num_parameters(True)``.
+    """
+    seen: set[int] = set()
+    total = 0
+    for p in model.parameters():
+        if id(p) not in seen:
+            seen.add(id(p))
+            total += p.numel()
+    embedding = 0
+    for module in model.modules():
+        if isinstance(module, nn.Embedding) and id(module.weight) in seen:
+            embedding += module.weight.numel()
+            seen.discard(id(module.weight))  # count a table once even if reachable twice
+    return total, total - embedding
+
+
+def attention_implementation(model: nn.Module) -> str:
+    config = getattr(model, "config", None)
+    return str(getattr(config, "_attn_implementation", None) or "sdpa (F.scaled_dot_product_attention)")
+
+
+# --------------------------------------------------------------------------------------------
+# Batches
+# --------------------------------------------------------------------------------------------
+
+
+def make_bert_batch(cfg: BenchConfig, g: torch.Generator) -> dict[str, torch.Tensor]:
+    """Random MLM + NSP batch in both formats: gathered slots (ours) and a ``(B, T)`` label map (HF)."""
+    B, T, P, n = cfg.batch_size, cfg.seq_len, cfg.max_predictions_per_seq, cfg.num_predictions
+    tokens = torch.randint(MASK_ID + 1, cfg.vocab_size, (B, T), generator=g)  # no special ids
+    token_type_ids = torch.zeros(B, T, dtype=torch.long)
+    token_type_ids[:, T // 2 :] = 1
+    # n distinct positions per row, never [CLS] at 0; sorted like the pipeline's instances.
+    positions = (torch.rand(B, T - 1, generator=g).argsort(dim=1)[:, :n] + 1).sort(dim=1).values
+    labels = tokens.gather(1, positions)
+    input_ids = tokens.scatter(1, positions, MASK_ID)
+
+    masked_positions = torch.zeros(B, P, dtype=torch.long)  # padding slots point at 0 ...
+    masked_labels = torch.full((B, P), IGNORE_INDEX, dtype=torch.long)  # ... and are ignored
+    masked_positions[:, :n] = positions
+    masked_labels[:, :n] = labels
+    hf_labels = torch.full((B, T), IGNORE_INDEX, dtype=torch.long).scatter(1, positions, labels)
+    return {
+        "input_ids": input_ids,
+        "token_type_ids": token_type_ids,
+        "attention_mask": torch.ones(B, T, dtype=torch.long),
+        "masked_positions": masked_positions,
+        "masked_labels": masked_labels,
+        "nsp_labels": torch.randint(0, 2, (B,), generator=g),
+        "hf_labels": hf_labels,
+    }
+
+
+def make_gpt_batch(cfg: BenchConfig, g: torch.Generator) -> dict[str, torch.Tensor]:
+    """Random causal-LM batch; ``targets`` is ``input_ids`` shifted left (-100 at the end), which is
+    exactly what HF computes internally from ``labels=input_ids``."""
+    input_ids = torch.randint(0, cfg.vocab_size, (cfg.batch_size, cfg.seq_len), generator=g)
+    targets = torch.full_like(input_ids, IGNORE_INDEX)
+    targets[:, :-1] = input_ids[:, 1:]
+    return {"input_ids": input_ids, "targets": targets}
+
+
+def make_batches(cfg: BenchConfig, n: int, device: torch.device) -> dict[str, list[dict[str, torch.Tensor]]]:
+    """``n`` seeded batches per family, already on ``device``; every model of a family sees the same ones."""
+    g = torch.Generator().manual_seed(cfg.seed)
+    out: dict[str, list[dict[str, torch.Tensor]]] = {"bert": [], "gpt": []}
+    for _ in range(n):
+        out["bert"].append({k: v.to(device) for k, v in make_bert_batch(cfg, g).items()})
+        out["gpt"].append({k: v.to(device) for k, v in make_gpt_batch(cfg, g).items()})
+    return out
+
+
+def family(name: str) -> str:
+    return name.split("_", 1)[1]
+
+
+def loss_fn(name: str) -> Callable[[nn.Module, dict[str, torch.Tensor]], torch.Tensor]:
+    """How each model is called on its family's batch; returns the scalar training loss."""
+    if name == "ours_bert":
+        return lambda m, b: m(
+            input_ids=b["input_ids"], token_type_ids=b["token_type_ids"], attention_mask=b["attention_mask"],
+            masked_positions=b["masked_positions"], masked_labels=b["masked_labels"], nsp_labels=b["nsp_labels"],
+        )["loss"]  # fmt: skip
+    if name == "hf_bert":
+        return lambda m, b: m(
+            input_ids=b["input_ids"], token_type_ids=b["token_type_ids"], attention_mask=b["attention_mask"],
+            labels=b["hf_labels"], next_sentence_label=b["nsp_labels"],
+        ).loss  # fmt: skip
+    if name == "ours_gpt":
+        return lambda m, b: m(input_ids=b["input_ids"], targets=b["targets"])["loss"]
+    if name == "hf_gpt":
+        return lambda m, b: m(input_ids=b["input_ids"], labels=b["input_ids"]).loss
+    raise ValueError(f"unknown model {name!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Timing
+# --------------------------------------------------------------------------------------------
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_training(
+    name: str,
+    model: nn.Module,
+    batches: list[dict[str, torch.Tensor]],
+    cfg: BenchConfig,
+    steps: int,
+    warmup: int,
+    device: torch.device,
+    amp_dtype: torch.dtype,
+    compile_model: bool,
+) -> dict[str, float]:
+    """Run ``warmup`` untimed then ``steps`` timed training steps; return seconds and the last loss."""
+    model.to(device)
+    optimizer = torch.optim.AdamW(
+        adamw_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-6
+    )
+    step_model = torch.compile(model) if compile_model else model
+    compute_loss = loss_fn(name)
+    autocast = (
+        torch.autocast(device_type=device.type, dtype=amp_dtype) if amp_dtype != torch.float32 else nullcontext()
+    )
+
+    def step(i: int) -> torch.Tensor:
+        with autocast:
+            loss = compute_loss(step_model, batches[i % len(batches)])
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    torch.manual_seed(cfg.seed)  # same dropout stream for every model
+    for i in range(warmup):
+        step(i)
+    _sync(device)
+    t0 = time.perf_counter()
+    loss = torch.zeros(())
+    for i in range(warmup, warmup + steps):
+        loss = step(i)
+    _sync(device)
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "final_loss": float(loss)}
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_dtype(name: str) -> tuple[str, torch.dtype]:
+    """``--dtype`` -> (Lightning-style precision, autocast dtype). ``auto`` asks the hardware,
+    exactly like the pipeline (``bertvsgpt.hardware.resolve_precision``): bf16 only where it is fast."""
+    precision = resolve_precision("auto") if name == "auto" else _DTYPE_ALIASES.get(name)
+    if precision is None:
+        raise ValueError(f"--dtype {name!r}: use auto, fp32 or bf16")
+    return precision, autocast_dtype(precision)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.pretrain_throughput",
+        description="Training tokens/s and MFU of our BERT/GPT vs transformers' BertForPreTraining/OpenAIGPTLMHeadModel. "
+        "Unset sizes come from params.yaml.",
+    )
+    ap.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params.yaml providing the defaults")
+    ap.add_argument("--layers", type=int, help="n_layer (params.yaml model.n_layer)")
+    ap.add_argument("--d-model", type=int, help="hidden size (model.d_model)")
+    ap.add_argument("--heads", type=int, help="attention heads (model.n_head)")
+    ap.add_argument(
+        "--d-ff", type=int,
+        help="feed-forward size (model.d_ff, rescaled by d_model/model.d_model when only --d-model is given); "
+        "must be 4 * d_model",
+    )  # fmt: skip
+    ap.add_argument("--vocab", type=int, help="vocabulary size (tokenizer.vocab_size)")
+    ap.add_argument("--seq-len", type=int, help="sequence length (pretrain.seq_len)")
+    ap.add_argument("--batch", type=int, help="batch size (pretrain.batch_size)")
+    ap.add_argument("--steps", type=int, default=10, help="timed training steps per model")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed steps per model before timing")
+    ap.add_argument("--dtype", default="auto", help="auto (bf16 where fast, else fp32), fp32 or bf16")
+    ap.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:N")
+    ap.add_argument("--compile", action="store_true", help="torch.compile every model")
+    ap.add_argument("--peak-seconds", type=float, default=1.0, help="time budget of the matmul-peak measurement")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
+    args = ap.parse_args(argv)
+    if args.steps < 1 or args.warmup < 0:
+        ap.error("--steps must be >= 1 and --warmup >= 0")
+    return args
+
+
+def bench_config(args: argparse.Namespace) -> BenchConfig:
+    """Merge the command line over params.yaml."""
+    p = load_params(args.params)
+    m, pt = p.model, p.pretrain
+    d_model = args.d_model if args.d_model is not None else m.d_model
+    d_ff = args.d_ff if args.d_ff is not None else m.d_ff * d_model // m.d_model
+    return BenchConfig(
+        n_layer=args.layers if args.layers is not None else m.n_layer,
+        d_model=d_model,
+        n_head=args.heads if args.heads is not None else m.n_head,
+        d_ff=d_ff,
+        vocab_size=args.vocab if args.vocab is not None else p.tokenizer.vocab_size,
+        seq_len=args.seq_len if args.seq_len is not None else pt.seq_len,
+        batch_size=args.batch if args.batch is not None else pt.batch_size,
+        dropout=m.dropout,
+        masked_lm_prob=pt.bert.masked_lm_prob,
+        max_predictions_per_seq=pt.bert.max_predictions_per_seq,
+        lr=pt.lr,
+        weight_decay=pt.weight_decay,
+        grad_clip=pt.grad_clip,
+        seed=p.seed,
+    ).validate()
+
+
+def _fmt_int(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def format_table(results: dict[str, Any]) -> str:
+    header = f"{'model':<10} {'params':>12} {'non-emb':>12} {'tokens/s':>12} {'ms/step':>10} {'our/HF':>7} {'MFU':>7}"
+    lines = [header, "-" * len(header)]
+    for name in MODEL_NAMES:
+        r = results["models"][name]
+        ratio = results["ratios"][family(name)] if name.startswith("ours") else None
+        lines.append(
+            f"{name:<10} {_fmt_int(r['params']):>12} {_fmt_int(r['params_non_embedding']):>12} "
+            f"{_fmt_int(r['tokens_per_s']):>12} {r['ms_per_step']:>10.1f} "
+            f"{(f'{ratio:.2f}x' if ratio is not None else ''):>7} {100 * r['mfu']:>6.1f}%"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    """Run the benchmark, print the table and PASS/FAIL lines, write ``--out``; return the results."""
+    args = parse_args(argv)
+    cfg = bench_config(args)
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
+    precision, amp_dtype = resolve_dtype(args.dtype)
+    peak = measure_matmul_peak_flops(amp_dtype, device, max_seconds=args.peak_seconds)
+    batches = make_batches(cfg, min(args.warmup + args.steps, 16), device)
+    tokens_per_step = cfg.batch_size * cfg.seq_len
+
+    models: dict[str, dict[str, Any]] = {}
+    for name in MODEL_NAMES:
+        model = build_model(name, cfg)
+        total, non_emb = count_parameters(model)
+        fpt = flops_per_token(non_emb, cfg.n_layer, cfg.d_model, cfg.seq_len)
+        t = time_training(
+            name, model, batches[family(name)], cfg, args.steps, args.warmup, device, amp_dtype, args.compile
+        )
+        tokens_per_s = tokens_per_step * args.steps / t["seconds"]
+        models[name] = {
+            "model": f"{type(model).__module__}.{type(model).__name__}",
+            "attention": attention_implementation(model),
+            "params": total,
+            "params_non_embedding": non_emb,
+            "flops_per_token": fpt,
+            "tokens_per_s": tokens_per_s,
+            "ms_per_step": 1000 * t["seconds"] / args.steps,
+            "mfu": fpt * tokens_per_s / peak,
+            "final_loss": t["final_loss"],
+        }
+        del model
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    ratios = {f: models[f"ours_{f}"]["tokens_per_s"] / models[f"hf_{f}"]["tokens_per_s"] for f in ("bert", "gpt")}
+    checks = {}
+    for f in ("bert", "gpt"):
+        checks[f"ours_{f}_mfu>={MFU_TARGET:.0%}"] = models[f"ours_{f}"]["mfu"] >= MFU_TARGET
+        checks[f"ours_{f}_over_hf>={RATIO_TARGET}"] = ratios[f] >= RATIO_TARGET
+    results: dict[str, Any] = {
+        "config": {**asdict(cfg), "num_predictions": cfg.num_predictions, "tokens_per_step": tokens_per_step},
+        "run": {
+            "steps": args.steps,
+            "warmup": args.warmup,
+            "compile": args.compile,
+            "device": str(device),
+            "device_name": _device_name(device),
+            "precision": precision,
+            "dtype": str(amp_dtype).removeprefix("torch."),
+            "num_threads": torch.get_num_threads(),
+            "peak_matmul_flops": peak,
+            "torch": torch.__version__,
+            "transformers": _transformers_version(),
+        },
+        "models": models,
+        "ratios": ratios,
+        "checks": checks,
+    }
+
+    run = results["run"]
+    print(
+        f"pre-training throughput: {cfg.n_layer} layers, d_model {cfg.d_model}, {cfg.n_head} heads, d_ff {cfg.d_ff}, "
+        f"vocab {cfg.vocab_size}, seq {cfg.seq_len}, batch {cfg.batch_size}, {run['dtype']} on {run['device']} "
+        f"({run['num_threads']} threads{', compiled' if args.compile else ''}); {args.steps} timed steps after "
+        f"{args.warmup} warm-up; peak matmul {peak / 1e9:.1f} GFLOP/s"
+    )
+    print(format_table(results))
+    for f in ("bert", "gpt"):
+        mfu, ratio = models[f"ours_{f}"]["mfu"], ratios[f]
+        print(f"{'PASS' if mfu >= MFU_TARGET else 'FAIL'}: ours_{f} MFU {100 * mfu:.1f}% >= {MFU_TARGET:.0%}")
+        print(f"{'PASS' if ratio >= RATIO_TARGET else 'FAIL'}: ours_{f}/hf_{f} tokens/s {ratio:.2f} >= {RATIO_TARGET}")
+    for name, r in models.items():
+        if not math.isfinite(r["final_loss"]):
+            print(f"WARNING: {name} ended with a non-finite loss ({r['final_loss']})")
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+    return results
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine()
+
+
+def _transformers_version() -> str:
+    import transformers
+
+    return transformers.__version__
+
+
+if __name__ == "__main__":
+    main()
