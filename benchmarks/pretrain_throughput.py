@@ -115,7 +115,8 @@ class BenchConfig:
 
     @property
     def num_predictions(self) -> int:
-        """Real masked positions per sequence (the rest of the slots are padding)."""
+        """Real masked positions per sequence (the rest of the ``max_predictions_per_seq`` slots are
+        padding; ``<= seq_len - 1`` for any ``seq_len >= 2``)."""
         return num_predictions(self.seq_len, self.masked_lm_prob, self.max_predictions_per_seq)
 
     def validate(self) -> "BenchConfig":
@@ -128,10 +129,6 @@ class BenchConfig:
             raise ValueError(f"vocab_size={self.vocab_size} must be > {MASK_ID + 1} (ids 0..{MASK_ID} are special)")
         if self.seq_len < 2:
             raise ValueError(f"seq_len={self.seq_len} must be >= 2 (BERT needs [CLS] plus a maskable position)")
-        if self.max_predictions_per_seq > self.seq_len - 1:
-            raise ValueError(
-                f"max_predictions_per_seq={self.max_predictions_per_seq} must be <= seq_len - 1={self.seq_len - 1}"
-            )
         return self
 
 
@@ -420,7 +417,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps per model before timing")
     ap.add_argument("--dtype", default="auto", help="auto (bf16 where fast, else fp32), fp32 or bf16")
     ap.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:N")
-    ap.add_argument("--compile", action="store_true", help="torch.compile every model")
+    ap.add_argument(
+        "--compile", action="store_true", help="torch.compile every model (keep --warmup >= 1: compilation is not timed then)"
+    )
     ap.add_argument("--peak-seconds", type=float, default=1.0, help="time budget of the matmul-peak measurement")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     args = ap.parse_args(argv)
@@ -556,6 +555,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
+    try:  # Linux: the CPU's marketing name
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
     return platform.processor() or platform.machine()
 
 

@@ -1,0 +1,142 @@
+"""Tests of benchmarks/pretrain_throughput.py: a tiny end-to-end run and a like-for-like model check."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+pytest.importorskip("transformers")  # a dev dependency (pyproject's [dev] extra)
+
+from benchmarks import pretrain_throughput as bench  # noqa: E402
+
+TINY = dict(n_layer=1, d_model=32, n_head=2, d_ff=128, vocab_size=128, seq_len=16, batch_size=2)
+TINY_ARGS = [
+    "--layers", "1", "--d-model", "32", "--heads", "2", "--d-ff", "128", "--vocab", "128",
+    "--seq-len", "16", "--batch", "2", "--steps", "1", "--warmup", "0", "--peak-seconds", "0.1",
+]  # fmt: skip
+
+
+def tiny_config(**kw) -> bench.BenchConfig:
+    base = dict(
+        TINY, dropout=0.1, masked_lm_prob=0.15, max_predictions_per_seq=5, lr=5e-4, weight_decay=0.01,
+        grad_clip=1.0, seed=0,
+    )  # fmt: skip
+    base.update(kw)
+    return bench.BenchConfig(**base).validate()
+
+
+def test_tiny_run_writes_four_models_and_our_over_hf_ratios(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    returned = bench.main([*TINY_ARGS, "--dtype", "fp32", "--out", str(out)])
+
+    results = json.loads(out.read_text())
+    assert results == json.loads(json.dumps(returned))  # what main returns is what it wrote
+    assert set(results["models"]) == {"ours_bert", "hf_bert", "ours_gpt", "hf_gpt"}
+    cfg = results["config"]
+    assert (cfg["n_layer"], cfg["d_model"], cfg["n_head"], cfg["vocab_size"], cfg["seq_len"], cfg["batch_size"]) == (
+        1, 32, 2, 128, 16, 2
+    )  # fmt: skip
+    assert cfg["tokens_per_step"] == 2 * 16
+    for name, r in results["models"].items():
+        assert r["tokens_per_s"] > 0, name
+        assert r["ms_per_step"] > 0, name
+        assert r["mfu"] > 0, name
+        assert math.isfinite(r["final_loss"]) and r["final_loss"] > 0, name
+        # tokens are batch x seq_len per step for every model
+        assert r["tokens_per_s"] == pytest.approx(cfg["tokens_per_step"] / (r["ms_per_step"] / 1000), rel=1e-6)
+    models = results["models"]
+    for family in ("bert", "gpt"):
+        expected = models[f"ours_{family}"]["tokens_per_s"] / models[f"hf_{family}"]["tokens_per_s"]
+        assert results["ratios"][family] == pytest.approx(expected)
+    assert results["run"]["precision"] == "32-true" and results["run"]["dtype"] == "float32"
+
+    printed = capsys.readouterr().out
+    for name in models:
+        assert name in printed
+    assert printed.count("PASS") + printed.count("FAIL") == 4
+
+
+def test_auto_dtype_follows_the_pipeline():
+    from bertvsgpt.hardware import resolve_precision
+
+    assert bench.resolve_dtype("auto")[0] == resolve_precision("auto")
+    assert bench.resolve_dtype("fp32") == ("32-true", torch.float32)
+    assert bench.resolve_dtype("bf16") == ("bf16-mixed", torch.bfloat16)
+    with pytest.raises(ValueError):
+        bench.resolve_dtype("fp8")
+
+
+def test_hf_and_our_models_have_the_same_configuration(capsys):
+    cfg = tiny_config()
+    models = bench.build_models(cfg)
+    counts = {name: bench.count_parameters(m) for name, m in models.items()}
+    with capsys.disabled():
+        print("\n(total, non-embedding) parameters:", counts)
+
+    # Our count agrees with the models' own definition of non-embedding parameters.
+    assert counts["ours_bert"][1] == models["ours_bert"].num_parameters(non_embedding=True)
+    assert counts["ours_gpt"][1] == models["ours_gpt"].num_parameters(non_embedding=True)
+
+    # BERT: same embeddings (+ LayerNorm), blocks, pooler, MLM transform + output bias and NSP head,
+    # decoder tied to the word embeddings in both -> identical counts.
+    assert counts["ours_bert"] == counts["hf_bert"]
+
+    # GPT: OpenAI GPT has no LayerNorm on the embeddings; ours keeps BERT's (weight + bias) on both
+    # models so the BERT-vs-GPT comparison is controlled. That is the only difference allowed.
+    embedding_layernorm = 2 * cfg.d_model
+    assert counts["ours_gpt"][0] - counts["hf_gpt"][0] == embedding_layernorm
+    assert counts["ours_gpt"][1] - counts["hf_gpt"][1] == embedding_layernorm
+
+    # Tied input/output embeddings everywhere (also implied by the counts above).
+    assert models["ours_bert"].cls_mlm.decoder.weight is models["ours_bert"].bert.embeddings.word_embeddings.weight
+    assert models["hf_bert"].cls.predictions.decoder.weight is models["hf_bert"].bert.embeddings.word_embeddings.weight
+    assert models["ours_gpt"].lm_head.weight is models["ours_gpt"].transformer.embeddings.word_embeddings.weight
+    assert models["hf_gpt"].lm_head.weight is models["hf_gpt"].transformer.tokens_embed.weight
+
+    # Same sizes, dropout and LayerNorm epsilon.
+    hb, hg = models["hf_bert"].config, models["hf_gpt"].config
+    assert (hb.num_hidden_layers, hb.hidden_size, hb.num_attention_heads, hb.intermediate_size) == (
+        cfg.n_layer, cfg.d_model, cfg.n_head, cfg.d_ff
+    )  # fmt: skip
+    assert (hb.vocab_size, hb.max_position_embeddings, hb.type_vocab_size, hb.hidden_act) == (
+        cfg.vocab_size, cfg.seq_len, 2, "gelu"
+    )  # fmt: skip
+    assert hb.hidden_dropout_prob == hb.attention_probs_dropout_prob == cfg.dropout
+    assert (hg.n_layer, hg.n_embd, hg.n_head, hg.vocab_size, hg.n_positions) == (
+        cfg.n_layer, cfg.d_model, cfg.n_head, cfg.vocab_size, cfg.seq_len
+    )  # fmt: skip
+    assert hg.resid_pdrop == hg.embd_pdrop == hg.attn_pdrop == cfg.dropout
+    assert models["hf_gpt"].transformer.h[0].mlp.c_fc.nf == cfg.d_ff  # 4 * n_embd, hard-coded by transformers
+    for name in ("ours_bert", "ours_gpt"):
+        c = models[name].config
+        assert (c.n_layer, c.d_model, c.n_head, c.d_ff, c.vocab_size, c.max_seq_len, c.dropout) == (
+            cfg.n_layer, cfg.d_model, cfg.n_head, cfg.d_ff, cfg.vocab_size, cfg.seq_len, cfg.dropout
+        )  # fmt: skip
+    assert hb.layer_norm_eps == hg.layer_norm_epsilon == models["ours_bert"].config.layer_norm_eps
+    assert all(m.training for m in models.values())
+
+
+def test_d_ff_must_be_four_times_d_model():
+    with pytest.raises(ValueError, match="4 \\* d_model"):
+        tiny_config(d_ff=96)
+
+
+def test_bert_batch_has_the_same_targets_in_both_formats():
+    cfg = tiny_config(batch_size=3)
+    b = bench.make_bert_batch(cfg, torch.Generator().manual_seed(0))
+    n, P = cfg.num_predictions, cfg.max_predictions_per_seq
+    assert n == 2 and P == 5  # round(16 * 0.15) real predictions, padded to max_predictions_per_seq slots
+    assert (b["masked_labels"][:, n:] == bench.IGNORE_INDEX).all()
+    assert (b["masked_positions"][:, :n] > 0).all()  # never [CLS]
+    hf = b["hf_labels"]
+    assert ((hf != bench.IGNORE_INDEX).sum(dim=1) == n).all()
+    for row in range(3):
+        pos = b["masked_positions"][row, :n]
+        assert torch.equal(hf[row, pos], b["masked_labels"][row, :n])
+        assert (b["input_ids"][row, pos] == bench.MASK_ID).all()
+    g = bench.make_gpt_batch(cfg, torch.Generator().manual_seed(0))
+    assert torch.equal(g["targets"][:, :-1], g["input_ids"][:, 1:])
+    assert (g["targets"][:, -1] == bench.IGNORE_INDEX).all()
