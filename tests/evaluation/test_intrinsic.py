@@ -1,0 +1,209 @@
+"""Intrinsic metrics of tiny saved BERT/GPT models on the held-out token store."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+from safetensors.torch import load_model
+
+from bertvsgpt.config import load_params
+from bertvsgpt.evaluation.intrinsic import intrinsic_metrics
+from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
+from bertvsgpt.pretraining.run import build_dataset
+from bertvsgpt.pretraining.token_store import TokenStore
+from bertvsgpt.tokenization.build import build_tokenizer
+from bertvsgpt.tokenization.special import BERT_PAD, GPT_EOT, GPT_PAD
+from bertvsgpt.tokenization.train import load_tokenizer
+
+PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
+SEQ_LEN = 32
+TINY = [
+    "model.n_layer=1",
+    "model.d_model=32",
+    "model.n_head=2",
+    "model.d_ff=64",
+    f"model.max_seq_len={SEQ_LEN}",
+    f"pretrain.seq_len={SEQ_LEN}",
+    "pretrain.batch_size=4",
+    "pretrain.max_tokens=1024",
+    "tokenizer.vocab_size=300",
+    "tokenizer.min_frequency=1",
+    "evaluate.batch_size=3",  # several batches, the last one partial
+]
+WORDS = "the a farmer senator river town bridge law builds reads crosses quiet cold old new great".split()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def write_corpus(path: Path, n_docs: int = 24, heldout_every: int = 3, seed: int = 0) -> Path:
+    rng = random.Random(seed)
+    docs = [
+        [" ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 10))).capitalize() + "." for _ in range(rng.randint(3, 6))]
+        for _ in range(n_docs)
+    ]
+    pl.DataFrame(
+        {
+            "doc_id": [f"d{i}" for i in range(n_docs)],
+            "source": ["test"] * n_docs,
+            "split": ["heldout" if heldout_every and i % heldout_every == 0 else "train" for i in range(n_docs)],
+            "sentences": docs,
+        }
+    ).write_parquet(path)
+    return path
+
+
+def params_with(*extra: str):
+    return load_params(PARAMS_YAML, [*TINY, *extra])
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """{arch: (model_dir, tokenizer_dir)} for randomly initialised tiny models."""
+    root = tmp_path_factory.mktemp("intrinsic")
+    corpus = write_corpus(root / "corpus.parquet")
+    params = params_with()
+    out = {}
+    for i, arch in enumerate(("bert", "gpt")):
+        tok_dir = root / f"tok-{arch}"
+        build_tokenizer(arch, params, corpus, tok_dir)
+        tok = load_tokenizer(tok_dir)
+        torch.manual_seed(i)
+        cfg = ModelConfig(
+            vocab_size=tok.get_vocab_size(), n_layer=1, n_head=2, d_model=32, d_ff=64, max_seq_len=SEQ_LEN,
+            dropout=0.1,  # must be off at evaluation time
+            type_vocab_size=2 if arch == "bert" else 0, causal=arch == "gpt",
+            pad_token_id=tok.token_to_id(BERT_PAD if arch == "bert" else GPT_PAD),
+        )
+        model = (BertForPreTraining if arch == "bert" else GPTForPreTraining)(cfg)
+        save_pretrained(model, cfg, root / f"model-{arch}")
+        out[arch] = (root / f"model-{arch}", tok_dir)
+    return out
+
+
+def packed_windows(store: TokenStore, eot: int, seq_len: int) -> list[tuple[list[int], list[int]]]:
+    """By hand: doc_0 EOT doc_1 EOT ..., cut into (input, next-token target) windows of seq_len."""
+    stream: list[int] = []
+    for i in range(store.n_docs):
+        stream += store.doc_tokens(i).tolist() + [eot]
+    n = (len(stream) - 1) // seq_len
+    return [(stream[k * seq_len : (k + 1) * seq_len], stream[k * seq_len + 1 : (k + 1) * seq_len + 1]) for k in range(n)]
+
+
+def test_gpt_metrics_in_range_and_deterministic(saved):
+    model_dir, tok_dir = saved["gpt"]
+    params = params_with()
+    first = intrinsic_metrics(model_dir, tok_dir, params, seed=0)
+    assert set(first) == {"perplexity", "next_token_accuracy", "predicted_tokens"}
+    assert 0.0 <= first["next_token_accuracy"] <= 1.0
+    assert first["perplexity"] > 1.0
+    assert first == intrinsic_metrics(model_dir, tok_dir, params, seed=0)
+
+
+def test_gpt_metrics_match_a_hand_computed_next_token_loss(saved):
+    model_dir, tok_dir = saved["gpt"]
+    res = intrinsic_metrics(model_dir, tok_dir, params_with(), seed=0)
+    tok = load_tokenizer(tok_dir)
+    windows = packed_windows(TokenStore(tok_dir / "heldout"), tok.token_to_id(GPT_EOT), SEQ_LEN)
+    assert len(windows) >= 2
+    assert res["predicted_tokens"] == len(windows) * SEQ_LEN
+    model = GPTForPreTraining(ModelConfig.from_dict(json.loads((model_dir / "config.json").read_text())))
+    load_model(model, str(model_dir / "model.safetensors"))
+    model.eval()
+    x = torch.tensor([w[0] for w in windows])
+    y = torch.tensor([w[1] for w in windows])
+    with torch.no_grad():
+        logits = model(input_ids=x)["logits"]
+    nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+    assert res["perplexity"] == pytest.approx(math.exp(float(nll)), rel=1e-4)
+    assert res["next_token_accuracy"] == pytest.approx(float((logits.argmax(-1) == y).float().mean()), abs=1e-9)
+
+
+def test_gpt_max_heldout_tokens_caps_the_windows(saved):
+    model_dir, tok_dir = saved["gpt"]
+    res = intrinsic_metrics(model_dir, tok_dir, params_with(f"evaluate.max_heldout_tokens={2 * SEQ_LEN + 5}"))
+    assert res["predicted_tokens"] == 2 * SEQ_LEN  # floor((2 * 32 + 5) / 32) = 2 windows
+    res = intrinsic_metrics(model_dir, tok_dir, params_with("evaluate.max_heldout_tokens=1"))
+    assert res["predicted_tokens"] == SEQ_LEN  # at least one window
+
+
+def test_bert_metrics_in_range_and_deterministic(saved):
+    model_dir, tok_dir = saved["bert"]
+    params = params_with()
+    first = intrinsic_metrics(model_dir, tok_dir, params, seed=0)
+    assert set(first) == {"mlm_accuracy", "mlm_perplexity", "masked_tokens", "nsp_accuracy"}
+    assert 0.0 <= first["mlm_accuracy"] <= 1.0
+    assert 0.0 <= first["nsp_accuracy"] <= 1.0
+    assert first["mlm_perplexity"] > 1.0
+    assert first["masked_tokens"] > 0
+    assert first == intrinsic_metrics(model_dir, tok_dir, params, seed=0)
+
+
+def test_bert_counts_every_masked_token_of_the_evaluated_instances(saved):
+    model_dir, tok_dir = saved["bert"]
+    params = params_with()
+    res = intrinsic_metrics(model_dir, tok_dir, params, seed=0)
+    dataset = build_dataset("bert", TokenStore(tok_dir / "heldout"), load_tokenizer(tok_dir), params, 0)
+    n = min(len(dataset), params.evaluate.max_heldout_tokens // SEQ_LEN)
+    assert n == len(dataset) >= 2
+    expected = sum(int((dataset[i]["masked_labels"] != -100).sum()) for i in range(n))
+    assert res["masked_tokens"] == expected
+    # NSP accuracy is a fraction of the n instances
+    assert res["nsp_accuracy"] * n == pytest.approx(round(res["nsp_accuracy"] * n))
+
+
+def test_bert_max_heldout_tokens_caps_the_instances(saved):
+    model_dir, tok_dir = saved["bert"]
+    params = params_with(f"evaluate.max_heldout_tokens={SEQ_LEN}")  # one instance
+    res = intrinsic_metrics(model_dir, tok_dir, params)
+    assert 1 <= res["masked_tokens"] <= params.pretrain.bert.max_predictions_per_seq
+    assert res["nsp_accuracy"] in (0.0, 1.0)
+
+
+def test_bert_without_nsp_reports_no_nsp_accuracy(saved):
+    model_dir, tok_dir = saved["bert"]
+    res = intrinsic_metrics(model_dir, tok_dir, params_with("pretrain.bert.nsp=false"))
+    assert "nsp_accuracy" not in res
+    assert 0.0 <= res["mlm_accuracy"] <= 1.0 and res["mlm_perplexity"] > 1.0
+
+
+def test_different_seed_masks_different_tokens(saved):
+    model_dir, tok_dir = saved["bert"]
+    params = params_with()
+    a = intrinsic_metrics(model_dir, tok_dir, params, seed=0)
+    b = intrinsic_metrics(model_dir, tok_dir, params, seed=1)
+    assert (a["masked_tokens"], a["mlm_perplexity"]) != (b["masked_tokens"], b["mlm_perplexity"])
+
+
+def test_empty_heldout_store_raises(tmp_path, saved):
+    corpus = write_corpus(tmp_path / "c.parquet", n_docs=6, heldout_every=0)  # no held-out document
+    build_tokenizer("gpt", params_with(), corpus, tmp_path / "tok")
+    assert TokenStore(tmp_path / "tok" / "heldout").n_tokens == 0
+    tok = load_tokenizer(tmp_path / "tok")
+    cfg = ModelConfig(vocab_size=tok.get_vocab_size(), n_layer=1, n_head=2, d_model=32, d_ff=64, max_seq_len=SEQ_LEN, causal=True)
+    save_pretrained(GPTForPreTraining(cfg), cfg, tmp_path / "model")
+    with pytest.raises(ValueError, match="held-out"):
+        intrinsic_metrics(tmp_path / "model", tmp_path / "tok", params_with())
+
+
+def test_packed_windows_helper_by_hand():
+    """The test's own packing, on a store whose stream is known: [1 2 3 EOT 4 5 EOT]."""
+    class Store:
+        n_docs = 2
+
+        def doc_tokens(self, i):
+            return np.array([[1, 2, 3], [4, 5]][i])
+
+    assert packed_windows(Store(), 9, 3) == [([1, 2, 3], [2, 3, 9]), ([9, 4, 5], [4, 5, 9])]
