@@ -77,7 +77,7 @@ from bertvsgpt.hardware import autocast_dtype, resolve_precision
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig
 from bertvsgpt.pretraining.bert_instances import num_predictions
 from bertvsgpt.pretraining.flops import flops_per_token, measure_matmul_peak_flops
-from bertvsgpt.pretraining.module import adamw_param_groups
+from bertvsgpt.optim import adamw_param_groups
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PARAMS = REPO_ROOT / "params.yaml"

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bertvsgpt.cli import StageArgs, run_stage
-from bertvsgpt.io import write_json
+from bertvsgpt.io import write_json, write_text
 from bertvsgpt.pretraining.run import pretrain
 from bertvsgpt.tracking import lightning_logger, stage_run
 
@@ -23,6 +23,7 @@ def main(args: StageArgs) -> None:
             logger=lightning_logger(args.params, run),
         )
         write_json(Path("metrics/pretrain") / f"{arch}.json", summary)
+        write_text(Path("plots/pretrain") / f"{arch}.csv", (Path("data/models") / arch / "curve.csv").read_text())
         mlflow.log_metrics({f"summary/{k}": v for k, v in summary.items() if isinstance(v, (int, float))})
 
 

@@ -84,6 +84,15 @@ def test_repro_builds_the_report_with_both_models(workspace):
     assert "mlm_accuracy" in metrics["pretrain"]["bert"] and "perplexity" in metrics["pretrain"]["gpt"]
 
 
+def test_dvc_metrics_and_plots_render(workspace, tmp_path):
+    repo, env, _ = workspace
+    shown = run(["dvc", "metrics", "show", "--json"], repo, env).stdout
+    assert "test_accuracy" in shown and "tokens_per_second" in shown
+    run(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], repo, env)
+    html = (tmp_path / "plots" / "index.html").read_text()
+    assert "plots/pretrain/bert.csv" in html and "plots/pretrain/gpt.csv" in html
+
+
 def test_every_stage_is_an_mlflow_run(workspace):
     repo, _, _ = workspace
     import mlflow

@@ -218,24 +218,12 @@ def test_encode_documents_first_doc_sentence_has_no_leading_space_for_gpt(bpe):
     assert bpe.decode(doc[1]) == " Rivers cross."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="encode_documents decides the leading space on the raw sentence index: when a document's first "
-    "sentence is empty (and dropped), its first kept sentence still gets a leading space, so the document "
-    "decodes to ' text' instead of the running text",
-)
 def test_encode_documents_gpt_empty_first_sentence_gives_no_leading_space(bpe):
     (doc,) = list(encode_documents(bpe, [["", "Rivers cross.", "The law!"]], "gpt"))
     assert len(doc) == 2
     assert bpe.decode([i for ids in doc for i in ids]) == "Rivers cross. The law!"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="encode_documents prefixes the space before dropping empty sentences: an empty GPT sentence "
-    "after the first becomes ' ' (one non-empty token), so it is kept as a spurious sentence and the "
-    "document decodes with a double space",
-)
 def test_encode_documents_gpt_drops_empty_middle_sentence(bpe):
     (doc,) = list(encode_documents(bpe, [["Rivers cross.", "", "The law!"]], "gpt"))
     assert len(doc) == 2

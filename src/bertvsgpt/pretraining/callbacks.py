@@ -8,6 +8,7 @@ budget, for score-vs-compute curves.
 
 from __future__ import annotations
 
+import math
 import resource
 import sys
 import time
@@ -36,12 +37,14 @@ class ComputeAccounting(L.Callback):
         self._t0: float | None = None
         self._window_start: float | None = None
         self._window_steps = 0
+        self.curve: list[dict[str, float]] = []  # one row per logging step, for plots and the report
 
     def state_dict(self) -> dict[str, Any]:
-        return {"train_seconds": self.train_seconds}
+        return {"train_seconds": self.train_seconds, "curve": self.curve}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.train_seconds = float(state_dict.get("train_seconds", 0.0))
+        self.curve = list(state_dict.get("curve", []))
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         self._t0 = time.perf_counter()
@@ -54,22 +57,23 @@ class ComputeAccounting(L.Callback):
         self.train_seconds += time.perf_counter() - self._t0
         self._window_steps += 1
         step = trainer.global_step
-        if step % max(1, trainer.log_every_n_steps) == 0 and self._window_start is not None:
+        last = step >= trainer.max_steps
+        if (step % max(1, trainer.log_every_n_steps) == 0 or last) and self._window_start is not None:
             elapsed = time.perf_counter() - self._window_start
             tps = self._window_steps * self.tokens_per_step / max(elapsed, 1e-9)
-            pl_module.log_dict(
-                {
-                    "compute/tokens_seen": float(step * self.tokens_per_step),
-                    "compute/tokens_per_second": tps,
-                    "compute/flops": float(step * self.tokens_per_step * self.flops_per_token),
-                    "compute/mfu": tps * self.flops_per_token / self.peak_flops / trainer.world_size,
-                },
-                on_step=True,
-                on_epoch=False,
-            )
+            row = {
+                "compute/tokens_seen": float(step * self.tokens_per_step),
+                "compute/tokens_per_second": tps,
+                "compute/flops": float(step * self.tokens_per_step * self.flops_per_token),
+                "compute/mfu": tps * self.flops_per_token / self.peak_flops / trainer.world_size,
+            }
+            pl_module.log_dict(row, on_step=True, on_epoch=False)
+            train = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("train/")}
+            self.curve.append({"step": step, **{k.split("/", 1)[1]: v for k, v in {**row, **train}.items()}})
             self._window_start, self._window_steps = time.perf_counter(), 0
 
     def summary(self, steps: int, world_size: int) -> dict[str, float]:
+        """Totals of the whole run (resumed runs included: the state is checkpointed)."""
         tokens = steps * self.tokens_per_step
         tps = tokens / max(self.train_seconds, 1e-9)
         return {
@@ -90,7 +94,8 @@ class BudgetCheckpoints(L.Callback):
 
     def __init__(self, directory: Path, fractions: list[float], total_steps: int) -> None:
         self.directory = Path(directory)
-        self.steps = sorted({max(1, round(f * total_steps)) for f in fractions if round(f * total_steps) < total_steps})
+        at_or_past = {max(1, math.ceil(f * total_steps - 1e-9)) for f in fractions}
+        self.steps = sorted(s for s in at_or_past if s < total_steps)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step

@@ -21,7 +21,7 @@ import torch
 
 def flops_per_token(n_params_non_embedding: int, n_layer: int, d_model: int, seq_len: int) -> int:
     """Training (forward + backward) FLOPs per token: ``6N + 12 L d T``."""
-    return 6 * n_params_non_embedding + 12 * n_layer * d_model * seq_len
+    return int(6 * n_params_non_embedding + 12 * n_layer * d_model * seq_len)
 
 
 def _sync(device: torch.device) -> None:
@@ -59,3 +59,16 @@ def measure_matmul_peak_flops(
         if elapsed >= max_seconds:
             break
     return 2.0 * n**3 * done / max(elapsed, 1e-9)
+
+
+def output_projection_params(arch: str, vocab_size: int, d_model: int, seq_len: int, masked_per_seq: int = 0) -> float:
+    """Parameters of the vocabulary projection that each token position pays for, to add to ``N``.
+
+    Kaplan's ``N`` leaves out embeddings, but a tied LM head is a real ``d_model x vocab`` matmul:
+    GPT runs it at every position; BERT runs its MLM head (a ``d x d`` transform plus the tied
+    projection) only at the ``masked_per_seq`` selected positions of each ``seq_len`` sequence.
+    Counting it keeps MFU honest and the two objectives' FLOPs comparable.
+    """
+    if arch == "gpt":
+        return float(vocab_size * d_model)
+    return (vocab_size * d_model + d_model * d_model) * masked_per_seq / seq_len

@@ -15,6 +15,7 @@ import lightning as L
 import torch
 
 from ..models import BertForPreTraining, GPTForPreTraining, ModelConfig
+from ..optim import adamw_with_schedule
 
 
 def build_pretraining_model(arch: str, config: ModelConfig) -> torch.nn.Module:
@@ -23,27 +24,6 @@ def build_pretraining_model(arch: str, config: ModelConfig) -> torch.nn.Module:
     if arch == "gpt":
         return GPTForPreTraining(config)
     raise ValueError(f"unknown model '{arch}' (known: bert, gpt)")
-
-
-def adamw_param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """No weight decay on biases, LayerNorm and embedding-free 1-d parameters (as in BERT)."""
-    decay, no_decay = [], []
-    seen: set[int] = set()
-    for name, p in model.named_parameters():
-        if not p.requires_grad or id(p) in seen:
-            continue
-        seen.add(id(p))
-        (no_decay if p.ndim < 2 else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
-def linear_warmup_decay(warmup_steps: int, total_steps: int):
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / max(1, warmup_steps)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-
-    return factor
 
 
 class PretrainModule(L.LightningModule):
@@ -95,15 +75,9 @@ class PretrainModule(L.LightningModule):
         self._log_metrics(out, "train", batch["input_ids"].shape[0])
         return out["loss"]
 
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        out = self(batch)
-        self._log_metrics(out, "val", batch["input_ids"].shape[0])
-
     def configure_optimizers(self):
         hp = self.hparams
-        opt = torch.optim.AdamW(adamw_param_groups(self.model, hp.weight_decay), lr=hp.lr, betas=(0.9, 0.999), eps=1e-6)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, linear_warmup_decay(hp.warmup_steps, hp.total_steps))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return adamw_with_schedule(self.model, hp.lr, hp.weight_decay, hp.warmup_steps, hp.total_steps)
 
 
 def steps_for_budget(max_tokens: int, batch_size: int, seq_len: int, world_size: int = 1) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import polars as pl
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader, Dataset
@@ -29,7 +30,8 @@ from ..tokenization.special import BERT_CLS, BERT_MASK, BERT_PAD, BERT_SEP, BERT
 from ..tokenization.train import load_tokenizer
 from .callbacks import BudgetCheckpoints, ComputeAccounting
 from .datasets import BertPretrainingDataset, GPTPackedDataset
-from .flops import flops_per_token, measure_matmul_peak_flops
+from .bert_instances import num_predictions
+from .flops import flops_per_token, measure_matmul_peak_flops, output_projection_params
 from .module import PretrainModule, steps_for_budget
 from .token_store import TokenStore
 
@@ -161,7 +163,9 @@ def pretrain(
     warmup = int(p.warmup_fraction * total_steps)
     module = PretrainModule(arch, cfg.to_dict(), p.lr, p.weight_decay, warmup, total_steps)
     n_params = module.model.num_parameters(non_embedding=True)
-    fpt = flops_per_token(n_params, cfg.n_layer, cfg.d_model, p.seq_len)
+    masked = num_predictions(p.seq_len, p.bert.masked_lm_prob, p.bert.max_predictions_per_seq)
+    head = output_projection_params(arch, cfg.vocab_size, cfg.d_model, p.seq_len, masked)
+    fpt = flops_per_token(n_params + head, cfg.n_layer, cfg.d_model, p.seq_len)
     device = "cuda" if torch.cuda.is_available() and p.accelerator in ("auto", "gpu", "cuda") else "cpu"
     peak = measure_matmul_peak_flops(autocast_dtype(precision), device)
     if p.compile:
@@ -216,7 +220,7 @@ def pretrain(
         "world_size": world_size,
         "train_sequences": len(dataset),
         "epochs": round(trainer.global_step * p.batch_size * world_size / len(dataset), 3),
-        "final_train_loss": float(trainer.callback_metrics.get("train/loss", float("nan"))),
+        "final_train_loss": accounting.curve[-1]["loss"] if accounting.curve else None,
         **accounting.summary(trainer.global_step, world_size),
     }
     if trainer.is_global_zero:
@@ -226,4 +230,5 @@ def pretrain(
             if budget.exists():
                 shutil.copytree(budget, tmp / "checkpoints")
             write_json(tmp / "summary.json", summary)
+            pl.DataFrame(accounting.curve).write_csv(tmp / "curve.csv")
     return summary

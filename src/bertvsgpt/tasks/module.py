@@ -17,41 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
+from ..optim import adamw_with_schedule
 from .classifier import SequenceClassifier
-
-
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Two AdamW groups: decayed (Linear/Embedding weights) and not decayed (biases, LayerNorm)."""
-    no_decay_ids: set[int] = set()
-    for module in model.modules():
-        if isinstance(module, nn.LayerNorm):
-            no_decay_ids.update(id(p) for p in module.parameters(recurse=False))
-    decay, no_decay, seen = [], [], set()
-    for name, p in model.named_parameters():
-        if not p.requires_grad or id(p) in seen:
-            continue
-        seen.add(id(p))
-        if id(p) in no_decay_ids or name.endswith("bias") or p.dim() < 2:
-            no_decay.append(p)
-        else:
-            decay.append(p)
-    return [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-
-
-def linear_warmup_decay(warmup_steps: int, total_steps: int):
-    """LambdaLR factor: ``step/warmup`` during warm-up, then linear decay to 0 at ``total_steps``."""
-    total_steps = max(1, total_steps)
-    warmup_steps = max(0, min(warmup_steps, total_steps))
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / (warmup_steps + 1)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-
-    return factor
 
 
 class FineTuneModule(L.LightningModule):
@@ -113,6 +80,4 @@ class FineTuneModule(L.LightningModule):
             est = self.trainer.estimated_stepping_batches
             total = int(est) if math.isfinite(est) else 1
         warmup = int(self.warmup_fraction * total)
-        optimizer = torch.optim.AdamW(param_groups(self.model, self.weight_decay), lr=self.lr)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_warmup_decay(warmup, total))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return adamw_with_schedule(self.model, self.lr, self.weight_decay, warmup, total)

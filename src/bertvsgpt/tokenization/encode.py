@@ -23,7 +23,8 @@ def encode_documents(
         flat: list[str] = []
         sizes: list[int] = []
         for doc in batch:
-            sents = [s if (arch != "gpt" or i == 0) else " " + s for i, s in enumerate(doc)]
+            kept = [s for s in doc if s.strip()]
+            sents = [s if (arch != "gpt" or i == 0) else " " + s for i, s in enumerate(kept)]
             flat.extend(sents)
             sizes.append(len(sents))
         encs = tokenizer.encode_batch(flat, add_special_tokens=False)
