@@ -7,7 +7,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import torch
 
 from bertvsgpt.config import load_params
 from bertvsgpt.pretraining.token_store import TokenStore
@@ -29,14 +28,6 @@ HELDOUT_DOCS = [
     [f"Old {HELDOUT_WORD} sound.", f"The {HELDOUT_WORD} of the town."],
 ]
 TRAIN_WORDS = {w.strip(".") for doc in TRAIN_DOCS for s in doc for w in s.split()}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def write_corpus(path: Path, train_docs, heldout_docs, heldout_split: str = "heldout") -> Path:

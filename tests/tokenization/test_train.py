@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from bertvsgpt.tokenization import SPECIAL_TOKENS, load_tokenizer, train_tokenizer
 from bertvsgpt.tokenization.encode import encode_documents, word_start_mask
@@ -27,14 +26,6 @@ SENTENCES = [
     "Our nation defends the northern road, after the war.",
     "A young writer studies the harvest for many years.",
 ] * 4
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")
