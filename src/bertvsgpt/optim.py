@@ -13,15 +13,33 @@ import torch
 from torch import nn
 
 
-def adamw_param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Two AdamW groups: decayed (matrices, embeddings) and not decayed (biases, LayerNorm, other 1-d)."""
-    decay, no_decay, seen = [], [], set()
+def adamw_param_groups(
+    model: nn.Module, weight_decay: float, lr: float | None = None, lr_scale: dict[int, float] | None = None
+) -> list[dict[str, Any]]:
+    """AdamW groups: decayed (matrices, embeddings) and not decayed (biases, LayerNorm, other 1-d).
+
+    With ``lr_scale`` (``id(param) -> factor``, e.g. layer-wise decay) each group is further split
+    by factor and gets its own ``lr = lr * factor``. Frozen parameters are left out.
+    """
+    groups: dict[tuple[bool, float], list] = {}
+    seen: set[int] = set()
     for p in model.parameters():
         if not p.requires_grad or id(p) in seen:
             continue
         seen.add(id(p))
-        (no_decay if p.ndim < 2 else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        factor = 1.0 if lr_scale is None else lr_scale.get(id(p), 1.0)
+        groups.setdefault((p.ndim >= 2, factor), []).append(p)
+    if lr_scale is None:
+        return [
+            {"params": groups.get((True, 1.0), []), "weight_decay": weight_decay},
+            {"params": groups.get((False, 1.0), []), "weight_decay": 0.0},
+        ]
+    if lr is None:
+        raise ValueError("lr_scale needs the base lr")
+    return [
+        {"params": ps, "weight_decay": weight_decay if decayed else 0.0, "lr": lr * factor}
+        for (decayed, factor), ps in sorted(groups.items(), key=lambda kv: (-kv[0][1], not kv[0][0]))
+    ]
 
 
 def linear_warmup_decay(warmup_steps: int, total_steps: int) -> Callable[[int], float]:
@@ -38,9 +56,16 @@ def linear_warmup_decay(warmup_steps: int, total_steps: int) -> Callable[[int], 
 
 
 def adamw_with_schedule(
-    model: nn.Module, lr: float, weight_decay: float, warmup_steps: int, total_steps: int, eps: float = 1e-6
+    model: nn.Module,
+    lr: float,
+    weight_decay: float,
+    warmup_steps: int,
+    total_steps: int,
+    eps: float = 1e-6,
+    lr_scale: dict[int, float] | None = None,
 ) -> dict[str, Any]:
     """What a LightningModule's ``configure_optimizers`` returns: AdamW plus a per-step LR schedule."""
-    opt = torch.optim.AdamW(adamw_param_groups(model, weight_decay), lr=lr, betas=(0.9, 0.999), eps=eps)
+    groups = adamw_param_groups(model, weight_decay, lr, lr_scale)
+    opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=eps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, linear_warmup_decay(warmup_steps, total_steps))
     return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

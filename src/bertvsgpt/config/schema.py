@@ -207,6 +207,9 @@ class FinetuneConfig:
     grad_clip: float = 1.0
     patience: int = 2  # early stopping on the dev metric
     precision: str = "auto"
+    layer_lr_decay: float = 1.0  # lr of layer l = lr * decay^(L+1-l); 1.0 = off
+    freeze_layers: int = 0  # freeze the embeddings and the lowest N blocks
+    aux_lm_weight: float = 0.0  # GPT only: lambda of the auxiliary LM loss (GPT paper, eq. 5)
 
     def validate(self, tasks: Dict[str, TaskConfig]) -> None:
         for m in self.models:
@@ -218,6 +221,9 @@ class FinetuneConfig:
         _require(self.batch_size > 0, "finetune.batch_size", "must be > 0")
         _require(self.lr > 0, "finetune.lr", "must be > 0")
         _require(self.patience >= 0, "finetune.patience", "must be >= 0")
+        _require(0.0 < self.layer_lr_decay <= 1.0, "finetune.layer_lr_decay", "must be in (0, 1]")
+        _require(self.freeze_layers >= 0, "finetune.freeze_layers", "must be >= 0")
+        _require(self.aux_lm_weight >= 0, "finetune.aux_lm_weight", "must be >= 0")
         _require(self.precision in PRECISIONS, "finetune.precision", f"'{self.precision}' is not one of {PRECISIONS}")
 
 

@@ -1,6 +1,6 @@
 """Downstream tasks: input formats, classifiers and fine-tuning.
 
-The Lightning-based parts (``FineTuneModule``, ``finetune_classification``) are imported on
+The Lightning-based parts (``ClassificationModule``, ``finetune_classification``) are imported on
 first use so that formatting and data code stay cheap to import.
 """
 
@@ -13,7 +13,7 @@ from .formatting import encode_classification
 __all__ = [
     "ClassificationDataset",
     "Collator",
-    "FineTuneModule",
+    "ClassificationModule",
     "SequenceClassifier",
     "TaskData",
     "build_task_data",
@@ -24,12 +24,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "FineTuneModule":
-        from .module import FineTuneModule
+    if name in ("ClassificationModule", "finetune_classification"):
+        from . import classification
 
-        return FineTuneModule
-    if name == "finetune_classification":
-        from .finetune import finetune_classification
-
-        return finetune_classification
+        return getattr(classification, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

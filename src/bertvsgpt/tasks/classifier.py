@@ -93,6 +93,26 @@ class SequenceClassifier(nn.Module):
             return cls.from_pretrained(GPTForPreTraining(config), arch, n_labels, dropout)
         raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
 
+    def hidden(
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: Optional[torch.Tensor] = None,
+        attention_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """The backbone's ``(B, T, d_model)`` states (GPT has no segment table: type ids are ignored)."""
+        return self.backbone(input_ids, token_type_ids if self.arch == "bert" else None, attention_mask)
+
+    def pool(self, hidden: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The ``(B, d_model)`` sequence representation: BERT's pooled [CLS], GPT's extract-token state."""
+        if self.arch == "bert":
+            return self.pooler(hidden)  # type: ignore[misc]
+        pos = last_token_positions(attention_mask, hidden.size(0), hidden.size(1), hidden.device)
+        return hidden[torch.arange(hidden.size(0), device=hidden.device), pos]
+
+    def classify(self, hidden: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``(B, n_labels)`` logits from the backbone's states."""
+        return self.classifier(self.dropout(self.pool(hidden, attention_mask)))
+
     def features(
         self,
         input_ids: torch.Tensor,
@@ -100,13 +120,7 @@ class SequenceClassifier(nn.Module):
         attention_mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """The ``(B, d_model)`` sequence representation the head classifies."""
-        if self.arch == "bert":
-            hidden = self.backbone(input_ids, token_type_ids, attention_mask)
-            return self.pooler(hidden)  # type: ignore[misc]
-        # GPT has no segment table; its type ids carry no information.
-        hidden = self.backbone(input_ids, None, attention_mask)
-        pos = last_token_positions(attention_mask, hidden.size(0), hidden.size(1), hidden.device)
-        return hidden[torch.arange(hidden.size(0), device=hidden.device), pos]
+        return self.pool(self.hidden(input_ids, token_type_ids, attention_mask), attention_mask)
 
     def forward(
         self,
@@ -115,4 +129,4 @@ class SequenceClassifier(nn.Module):
         attention_mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """``(B, n_labels)`` logits."""
-        return self.classifier(self.dropout(self.features(input_ids, token_type_ids, attention_mask)))
+        return self.classify(self.hidden(input_ids, token_type_ids, attention_mask), attention_mask)

@@ -11,7 +11,7 @@ import torch
 
 from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
-from bertvsgpt.tasks.finetune import finetune_classification
+from bertvsgpt.tasks.classification import finetune_classification
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 
 POSITIVE = ["good", "great", "lovely", "superb"]

@@ -1,0 +1,138 @@
+"""Train a :class:`~bertvsgpt.tasks.base.TaskModule`, keep the best dev epoch, predict the test split.
+
+Identical for every task and model: seeded shuffling, early stopping and checkpointing on the
+dev metric (``val_score``, higher is better), the best-dev weights reloaded (``weights_only``)
+before the test split is predicted. Task code turns the prediction batches into metrics and a
+per-example predictions table and hands both to :func:`write_outputs`.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import lightning as L
+import polars as pl
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from torch.utils.data import DataLoader, Dataset
+
+from ..config.schema import FinetuneConfig
+from ..hardware import resolve_precision
+from ..io import atomic_path, write_json
+from .base import MONITOR
+
+
+@dataclass
+class FitResult:
+    """What training left behind: the test-split prediction batches and the run's facts."""
+
+    batches: list[Any]
+    best_dev_score: float
+    best_epoch: int  # 0-based
+    epochs_run: int
+    train_seconds: float
+    steps_per_epoch: int
+    precision: str
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "best_dev_score": self.best_dev_score,
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "train_seconds": self.train_seconds,
+            "precision": self.precision,
+        }
+
+
+def total_steps(n_train: int, ft_cfg: FinetuneConfig) -> int:
+    return math.ceil(n_train / ft_cfg.batch_size) * ft_cfg.max_epochs
+
+
+def fit_and_predict(
+    module: L.LightningModule,
+    train: Dataset,
+    dev: Dataset,
+    test: Dataset,
+    collate: Callable,
+    ft_cfg: FinetuneConfig,
+    seed: int,
+    out_dir: Path,
+    precision: str = "32-true",
+    logger: Any = None,
+    enable_progress_bar: bool = True,
+    num_workers: int = 0,
+    eval_batch_size: Optional[int] = None,
+) -> FitResult:
+    """Fit with early stopping on ``val_score``; reload the best epoch; predict ``test``.
+
+    ``out_dir/checkpoints`` holds the best checkpoint (any stale one is removed first).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_dir = out_dir / "checkpoints"
+    if ckpt_dir.exists():  # a stale "best" from an earlier run must never be picked up
+        shutil.rmtree(ckpt_dir)
+    generator = torch.Generator().manual_seed(seed)
+    train_loader = DataLoader(
+        train, batch_size=ft_cfg.batch_size, shuffle=True, collate_fn=collate, generator=generator,
+        num_workers=num_workers,
+    )
+    eval_kw: dict[str, Any] = dict(
+        batch_size=eval_batch_size or ft_cfg.batch_size, shuffle=False, collate_fn=collate, num_workers=num_workers
+    )
+    steps_per_epoch = math.ceil(len(train) / ft_cfg.batch_size)  # type: ignore[arg-type]
+    checkpoint = ModelCheckpoint(
+        dirpath=ckpt_dir, filename="best-{epoch}", monitor=MONITOR, mode="max", save_top_k=1,
+        save_weights_only=True, auto_insert_metric_name=False,
+    )
+    early_stop = EarlyStopping(monitor=MONITOR, mode="max", patience=ft_cfg.patience)
+    resolved = resolve_precision(precision)
+    trainer = L.Trainer(
+        accelerator="auto",
+        devices=1,
+        precision=resolved,
+        max_epochs=ft_cfg.max_epochs,
+        gradient_clip_val=ft_cfg.grad_clip or None,
+        callbacks=[checkpoint, early_stop],
+        logger=logger if logger is not None else False,
+        deterministic=True,
+        enable_progress_bar=enable_progress_bar,
+        enable_model_summary=False,
+        log_every_n_steps=max(1, min(50, steps_per_epoch)),
+        default_root_dir=out_dir,
+        num_sanity_val_steps=0,
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        t0 = time.perf_counter()
+        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=DataLoader(dev, **eval_kw))
+        train_seconds = time.perf_counter() - t0
+        best_path = checkpoint.best_model_path
+        if not best_path:
+            raise RuntimeError("no checkpoint was saved (did validation run?)")
+        best = torch.load(best_path, map_location="cpu", weights_only=True)
+        module.load_state_dict(best["state_dict"])
+        batches = trainer.predict(module, dataloaders=DataLoader(test, **eval_kw))
+    return FitResult(
+        batches=list(batches or []),
+        best_dev_score=float(checkpoint.best_model_score),
+        best_epoch=int(best["epoch"]),
+        epochs_run=trainer.current_epoch,
+        train_seconds=train_seconds,
+        steps_per_epoch=steps_per_epoch,
+        precision=resolved,
+    )
+
+
+def write_outputs(out_dir: Path, predictions: pl.DataFrame, metrics: dict[str, Any]) -> None:
+    """``predictions.parquet`` (one row per test example) and ``metrics.json``, each atomically."""
+    out_dir = Path(out_dir)
+    with atomic_path(out_dir / "predictions.parquet") as tmp:
+        predictions.write_parquet(tmp)
+    write_json(out_dir / "metrics.json", metrics)
