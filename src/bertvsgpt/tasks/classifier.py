@@ -45,8 +45,8 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
-        if n_labels < 2:
-            raise ValueError(f"n_labels={n_labels} must be >= 2")
+        if n_labels < 1:
+            raise ValueError(f"n_labels={n_labels} must be >= 1 (1 = one score per sequence, for multiple choice)")
         if arch == "bert" and pooler is None:
             raise ValueError("a BERT classifier needs the pooler")
         if arch == "gpt" and pooler is not None:

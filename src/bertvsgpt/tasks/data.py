@@ -137,6 +137,17 @@ class TaskData:
         return Collator(self.pad_id)
 
 
+def subsample_train(train: pl.DataFrame, max_examples: int | None, seed: int = 0) -> pl.DataFrame:
+    """A random subset of ``max_examples`` training rows drawn with ``seed``, in table order.
+
+    The seed is fixed by default, so every model and training seed sees the same subset.
+    ``None`` (or a cap above the table's size) keeps every row.
+    """
+    if max_examples is None or train.height <= max_examples:
+        return train
+    return train.with_row_index("_row").sample(n=max_examples, seed=seed).sort("_row").drop("_row")
+
+
 def build_task_data(
     table: pl.DataFrame,
     tokenizer: Tokenizer,
@@ -156,15 +167,7 @@ def build_task_data(
     if len(labels) < 2:
         raise ValueError(f"task has {len(labels)} label(s); classification needs at least 2")
     frames = {s: table.filter(pl.col("split") == s) for s in SPLITS}
-    train = frames["train"]
-    if max_train_examples is not None and train.height > max_train_examples:
-        train = (
-            train.with_row_index("_row")
-            .sample(n=max_train_examples, seed=subsample_seed)
-            .sort("_row")
-            .drop("_row")
-        )
-        frames["train"] = train
+    frames["train"] = subsample_train(frames["train"], max_train_examples, subsample_seed)
     datasets: dict[str, ClassificationDataset] = {}
     n_truncated: dict[str, int] = {}
     for s in SPLITS:

@@ -95,6 +95,17 @@ def encode_classification(
     per example (unpadded, each at most ``max_length`` long) and the number of examples whose
     text had to be shortened to fit.
     """
+    ids, types, truncated = encode_examples(tokenizer, texts, arch, max_length)
+    return ids, types, sum(truncated)
+
+
+def encode_examples(
+    tokenizer: Tokenizer,
+    texts: Sequence[TextOrPair],
+    arch: str,
+    max_length: int,
+) -> tuple[list[list[int]], list[list[int]], list[bool]]:
+    """:func:`encode_classification` with a per-example "was truncated" flag instead of the count."""
     _check_arch(arch)
     firsts, seconds = _split_texts(texts)
     pair = seconds is not None
@@ -114,18 +125,17 @@ def encode_classification(
 
     all_ids: list[list[int]] = []
     all_types: list[list[int]] = []
-    n_truncated = 0
+    truncated: list[bool] = []
     for i, a in enumerate(enc_a):
         if pair:
             b = enc_b[i]  # type: ignore[index]
-            if len(a) + len(b) > budget:
-                n_truncated += 1
+            truncated.append(len(a) + len(b) > budget)
+            if truncated[-1]:
                 a, b = _truncate_pair(a, b, budget)
         else:
             b = None
-            if len(a) > budget:
-                n_truncated += 1
-                a = a[:budget]
+            truncated.append(len(a) > budget)
+            a = a[:budget]
         if arch == "bert":
             ids = [cls_id, *a, sep_id]
             types = [0] * len(ids)
@@ -140,4 +150,4 @@ def encode_classification(
             types = [0] * len(ids)
         all_ids.append(ids)
         all_types.append(types)
-    return all_ids, all_types, n_truncated
+    return all_ids, all_types, truncated

@@ -1,0 +1,215 @@
+"""Multiple choice (Social IQa commonsense): score each option, soft-max over the options.
+
+BERT (Devlin et al., 2019, §4.4, SWAG): each option becomes ``[CLS] context [SEP] option [SEP]``;
+a vector ``V`` dotted with the pooled ``[CLS]`` state gives the option's score, and the scores
+of one question are normalised with a soft-max. GPT (Radford et al., 2018, §3.3, figure 1):
+each option becomes ``<|start|> context <|delim|> option <|extract|>``, scored by a linear
+layer on the extract-token state, soft-max over options. Both are a
+:class:`SequenceClassifier` with one output (the score), trained by cross-entropy over the
+options of a question.
+
+A task table has columns ``id``, ``split``, ``text`` (context and question), ``choices``
+(list of option strings, the same number for every row) and ``label`` (index of the correct one).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import polars as pl
+import torch
+import torch.nn.functional as F
+from tokenizers import Tokenizer
+from torch.utils.data import Dataset
+from torchmetrics.classification import MulticlassAccuracy
+
+from ..config.schema import FinetuneConfig, TaskConfig
+from ..metrics.classification import classification_metrics
+from ..models import ModelConfig
+from .backbone import load_backbone
+from .base import MONITOR, TaskModule, protocol_kwargs
+from .classification import check_fits
+from .classifier import SequenceClassifier
+from .data import SPLITS, subsample_train
+from .formatting import encode_examples, pad_token_id
+from .trainer import fit_and_predict, write_outputs
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("id", "split", "text", "choices", "label")
+
+
+def check_choice_table(table: pl.DataFrame) -> int:
+    """Validate a multiple-choice table; returns the number of options per question."""
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"multiple-choice table lacks column(s) {missing} (has {table.columns})")
+    n_choices = table.get_column("choices").list.len().unique().to_list()
+    if len(n_choices) != 1 or n_choices[0] < 2:
+        raise ValueError(f"every question needs the same number (>= 2) of choices, found {sorted(n_choices)}")
+    labels = table.get_column("label")
+    if labels.null_count() or int(labels.min()) < 0 or int(labels.max()) >= n_choices[0]:
+        raise ValueError(f"label must be an option index in [0, {n_choices[0]})")
+    for split in SPLITS:
+        if table.filter(pl.col("split") == split).height == 0:
+            raise ValueError(f"multiple-choice table has no '{split}' rows")
+    return int(n_choices[0])
+
+
+class ChoiceDataset(Dataset):
+    """One item per question: its ``n_choices`` encoded (context, option) sequences and the answer index."""
+
+    def __init__(self, ids: list[Any], input_ids: list[list[list[int]]], type_ids: list[list[list[int]]], labels: list[int]):
+        self.ids, self.input_ids, self.type_ids, self.labels = ids, input_ids, type_ids, labels
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {"id": self.ids[i], "input_ids": self.input_ids[i], "token_type_ids": self.type_ids[i], "label": self.labels[i]}
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame, tokenizer: Tokenizer, arch: str, max_length: int) -> tuple["ChoiceDataset", int]:
+        """Encode every (context, option) pair; returns the dataset and its number of truncated questions."""
+        contexts = frame.get_column("text").to_list()
+        choices = frame.get_column("choices").to_list()
+        n = len(choices[0]) if choices else 0
+        pairs = [(c, o) for c, opts in zip(contexts, choices) for o in opts]
+        ids, types, truncated = encode_examples(tokenizer, pairs, arch, max_length) if pairs else ([], [], [])
+        n_truncated = sum(any(truncated[q * n:(q + 1) * n]) for q in range(len(choices)))
+        group = lambda xs: [xs[q * n:(q + 1) * n] for q in range(len(choices))]  # noqa: E731
+        return cls(frame.get_column("id").to_list(), group(ids), group(types), frame.get_column("label").to_list()), n_truncated
+
+
+@dataclass
+class ChoiceCollator:
+    """Right-pads a batch of questions into ``(B, n_choices, T)`` tensors."""
+
+    pad_id: int
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+        B, C = len(examples), len(examples[0]["input_ids"])
+        T = max(len(s) for e in examples for s in e["input_ids"])
+        input_ids = torch.full((B, C, T), self.pad_id, dtype=torch.long)
+        token_type_ids = torch.zeros((B, C, T), dtype=torch.long)
+        attention_mask = torch.zeros((B, C, T), dtype=torch.long)
+        for i, e in enumerate(examples):
+            for j, (ids, types) in enumerate(zip(e["input_ids"], e["token_type_ids"])):
+                input_ids[i, j, : len(ids)] = torch.tensor(ids)
+                token_type_ids[i, j, : len(ids)] = torch.tensor(types)
+                attention_mask[i, j, : len(ids)] = 1
+        return {
+            "id": [e["id"] for e in examples],
+            "input_ids": input_ids,
+            "token_type_ids": token_type_ids,
+            "attention_mask": attention_mask,
+            "labels": torch.tensor([e["label"] for e in examples], dtype=torch.long),
+        }
+
+
+class MultipleChoiceModule(TaskModule):
+    """Cross-entropy over the options' scores; the dev metric is accuracy."""
+
+    def __init__(self, model: SequenceClassifier, n_choices: int, **protocol: Any) -> None:
+        super().__init__(model, **protocol)
+        self.n_choices = n_choices
+        self.val_acc = MulticlassAccuracy(num_classes=n_choices, average="micro")
+
+    def _scores(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        B, C, T = batch["input_ids"].shape
+        flat = {k: batch[k].view(B * C, T) for k in ("input_ids", "token_type_ids", "attention_mask")}
+        hidden = self.model.hidden(flat["input_ids"], flat["token_type_ids"], flat["attention_mask"])
+        scores = self.model.classify(hidden, flat["attention_mask"]).float().view(B, C)
+        return scores, hidden, flat["attention_mask"]
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        scores, hidden, mask = self._scores(batch)
+        loss = F.cross_entropy(scores, batch["labels"])
+        B, C, T = batch["input_ids"].shape
+        loss = loss + self.aux_lm_loss(hidden, batch["input_ids"].view(B * C, T), mask)
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=B)
+        return loss
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        scores, _, _ = self._scores(batch)
+        B = scores.size(0)
+        self.val_acc.update(scores.argmax(-1), batch["labels"])
+        self.log("val_loss", F.cross_entropy(scores, batch["labels"]), on_step=False, on_epoch=True, batch_size=B)
+        self.log(MONITOR, self.val_acc, on_step=False, on_epoch=True, prog_bar=True, batch_size=B)
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
+        probs = torch.softmax(self._scores(batch)[0], dim=-1)
+        return {"id": list(batch["id"]), "pred": probs.argmax(-1).cpu(), "probs": probs.cpu()}
+
+
+def finetune_multiple_choice(
+    model_dir: Optional[Path],
+    arch: str,
+    tokenizer: Tokenizer,
+    table: pl.DataFrame,
+    task_cfg: TaskConfig,
+    ft_cfg: FinetuneConfig,
+    seed: int,
+    out_dir: Path,
+    precision: str = "32-true",
+    logger: Any = None,
+    enable_progress_bar: bool = True,
+    model_config: Optional[ModelConfig] = None,
+    num_workers: int = 0,
+) -> dict[str, Any]:
+    """Fine-tune on a multiple-choice table, score the best-dev epoch on test; returns the metrics."""
+    import lightning as L
+
+    L.seed_everything(seed, workers=True)
+    n_choices = check_choice_table(table)
+    frames = {s: table.filter(pl.col("split") == s) for s in SPLITS}
+    frames["train"] = subsample_train(frames["train"], task_cfg.max_train_examples)
+    datasets, n_truncated = {}, {}
+    for s in SPLITS:
+        datasets[s], n_truncated[s] = ChoiceDataset.from_frame(frames[s], tokenizer, arch, task_cfg.max_length)
+    if sum(n_truncated.values()):
+        log.warning("%d question(s) with an option truncated to max_length=%d (by split: %s)",
+                    sum(n_truncated.values()), task_cfg.max_length, n_truncated)
+
+    pretrained, config = load_backbone(model_dir, arch, model_config)
+    check_fits(tokenizer, config, task_cfg.max_length)
+    model = SequenceClassifier.from_pretrained(pretrained, arch, 1, config.dropout)
+    module = MultipleChoiceModule(model, n_choices, **protocol_kwargs(ft_cfg, len(datasets["train"]), pretrained))
+    fit = fit_and_predict(
+        module, datasets["train"], datasets["dev"], datasets["test"], ChoiceCollator(pad_token_id(tokenizer, arch)),
+        ft_cfg, seed, out_dir, precision=precision, logger=logger, enable_progress_bar=enable_progress_bar,
+        num_workers=num_workers,
+    )
+
+    test = frames["test"]
+    pred = torch.cat([b["pred"] for b in fit.batches])
+    probs = torch.cat([b["probs"] for b in fit.batches])
+    if [i for b in fit.batches for i in b["id"]] != test.get_column("id").to_list():
+        raise RuntimeError("prediction order does not match the test split")
+    gold = torch.tensor(test.get_column("label").to_list(), dtype=torch.long)
+    scores = classification_metrics(pred, gold, n_choices)
+    predictions = test.select("id", "text", "choices", "label").with_columns(
+        pl.Series("pred", pred.tolist(), dtype=pl.Int64),
+        pl.Series("prob", probs.gather(1, pred[:, None]).squeeze(1).numpy()),
+        pl.Series("correct", (pred == gold).numpy()),
+    )
+    metrics: dict[str, Any] = {
+        "arch": arch,
+        "pretrained": model_dir is not None,
+        "seed": seed,
+        "primary_metric": "test_accuracy",
+        "test_accuracy": scores["accuracy"],
+        **fit.summary(),
+        "n_train": len(datasets["train"]),
+        "n_dev": len(datasets["dev"]),
+        "n_test": len(datasets["test"]),
+        "n_choices": n_choices,
+        "n_truncated": sum(n_truncated.values()),
+        "n_truncated_by_split": n_truncated,
+        "max_length": task_cfg.max_length,
+    }
+    write_outputs(Path(out_dir), predictions, metrics)
+    return metrics

@@ -1,0 +1,461 @@
+"""Token classification (named entities, BIO tags): encoding, model, module and fine-tuning run.
+
+Input format. BERT (Devlin et al., 2019, §5.3): ``[CLS] w1 w2 ... [SEP]`` where each word is
+split into sub-words; the word's tag goes on its FIRST sub-word, the other sub-words and the
+specials get the ignore label -100, and a word is predicted from its first sub-word's state.
+GPT (Radford et al., 2018, §3.3 gives no tagging format; we use its single-text one):
+``<|start|> w1 w2 ... <|extract|>`` and the same first-sub-word rule. GPT's causal state at a
+word's first sub-word has seen only that sub-word and the words to its LEFT, never the right
+context BERT attends to; that asymmetry is exactly what this task compares.
+
+Each word is tokenised on its own, as it tokenises in running text: the WordPiece
+pre-tokeniser splits on whitespace anyway, and for the byte-level BPE (trained with
+``add_prefix_space=False``) every word after the first gets a leading space, so the sub-words
+of a sentence are those of ``" ".join(words)`` (as :mod:`..tokenization.encode` does for
+pre-training; with ``add_prefix_space=True`` the first word would get its space from the
+tokenizer in both cases). A word with no sub-words (BERT's normaliser drops e.g. a lone zero-width
+character) becomes ``[UNK]``, so every word has a first sub-word.
+
+Truncation keeps whole words from the start of the sentence while their sub-words fit into
+``max_length`` (specials included). Truncated sentences are counted and logged. For scoring, a
+truncated word is predicted ``O``: its gold entities stay in the test (and dev) score as misses
+and are never silently dropped.
+
+Head: dropout + linear over the last layer's state at every position; loss: cross-entropy over
+first sub-words (plus GPT's auxiliary LM loss when ``finetune.aux_lm_weight > 0``). The dev
+metric is entity-level micro F1 (seqeval, :mod:`..metrics.entities`). Outputs in ``out_dir``:
+``checkpoints/`` (the best dev epoch), ``predictions.parquet`` (one row per test sentence)
+and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import polars as pl
+import torch
+import torch.nn.functional as F
+from tokenizers import Tokenizer
+from torch import nn
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import Dataset
+
+from ..config.schema import FinetuneConfig, TaskConfig
+from ..metrics.entities import entity_counts, entity_f1, entity_metrics
+from ..models import BertForPreTraining, GPTForPreTraining, ModelConfig, Transformer, init_weights
+from ..tokenization.special import BERT_CLS, BERT_SEP, BERT_UNK, GPT_EXTRACT, GPT_START
+from .backbone import load_backbone
+from .base import MONITOR, TaskModule, protocol_kwargs
+from .classification import check_fits
+from .data import SPLITS, subsample_train
+from .formatting import ARCHS, pad_token_id, special_token_id
+from .trainer import fit_and_predict, write_outputs
+
+log = logging.getLogger(__name__)
+
+IGNORE = -100  # label of sub-words that are not a word's first, of specials and of padding
+TABLE_COLUMNS = ("id", "split", "tokens", "tags")
+TAG_PATTERN = re.compile(r"^(O|[BI]-.+)$")
+
+
+# ----------------------------------------------------------------------------- table and encoding
+
+
+def check_tagged_table(table: pl.DataFrame) -> None:
+    """Columns, split names, and per row: a non-empty word list, one BIO tag per word."""
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"task table lacks column(s) {missing} (has {table.columns})")
+    present = set(table.get_column("split").unique().to_list())
+    if present - set(SPLITS):
+        raise ValueError(f"task table has unknown split name(s) {sorted(present - set(SPLITS))} (expected {SPLITS})")
+    for split in SPLITS:
+        if split not in present:
+            raise ValueError(f"task table has no '{split}' rows")
+    for row_id, words, tags in table.select("id", "tokens", "tags").iter_rows():
+        if not words:
+            raise ValueError(f"row {row_id!r} has no words")
+        if tags is None or len(tags) != len(words):
+            raise ValueError(f"row {row_id!r} has {len(words)} words but {0 if tags is None else len(tags)} tags")
+        if any(not w for w in words):
+            raise ValueError(f"row {row_id!r} has an empty word")
+        bad = [t for t in tags if not TAG_PATTERN.match(t)]
+        if bad:
+            raise ValueError(f"row {row_id!r} has tag(s) {bad[:3]} that are not O, B-X or I-X")
+
+
+def tag_list(table: pl.DataFrame) -> list[str]:
+    """All tags of the table (every split, ``O`` included), sorted; a tag's id is its index here."""
+    return sorted(table.get_column("tags").explode().unique().to_list())
+
+
+def split_frames(
+    table: pl.DataFrame, max_train_examples: Optional[int], subsample_seed: int = 0
+) -> dict[str, pl.DataFrame]:
+    """The three splits; the training split capped by :func:`.data.subsample_train`."""
+    frames = {s: table.filter(pl.col("split") == s) for s in SPLITS}
+    frames["train"] = subsample_train(frames["train"], max_train_examples, subsample_seed)
+    return frames
+
+
+def word_pieces(tokenizer: Tokenizer, sentences: Sequence[Sequence[str]], arch: str) -> list[list[list[int]]]:
+    """Sub-word ids of every word of every sentence, as the word tokenises in running text.
+
+    GPT's byte-level BPE marks a word boundary by a leading space, so words after the first get
+    one; BERT's WordPiece splits on whitespace, so each word is encoded as is. A word without
+    sub-words becomes ``[UNK]`` (BERT); for GPT every non-empty word has at least one byte.
+    """
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+    flat = [w if (arch == "bert" or j == 0) else " " + w for words in sentences for j, w in enumerate(words)]
+    encoded = tokenizer.encode_batch(flat, add_special_tokens=False) if flat else []
+    unk = special_token_id(tokenizer, BERT_UNK) if arch == "bert" else None
+    out: list[list[list[int]]] = []
+    k = 0
+    for words in sentences:
+        pieces = []
+        for w in words:
+            ids = encoded[k].ids
+            k += 1
+            if not ids:
+                if unk is None:
+                    raise ValueError(f"word {w!r} has no sub-words")
+                ids = [unk]
+            pieces.append(ids)
+        out.append(pieces)
+    return out
+
+
+def encode_words(
+    tokenizer: Tokenizer, sentences: Sequence[Sequence[str]], arch: str, max_length: int
+) -> tuple[list[list[int]], list[list[int]], int]:
+    """Encode word lists in ``arch``'s format (see the module docstring).
+
+    Returns ``(input_ids, word_starts, n_truncated)``: per sentence the token ids (at most
+    ``max_length``) and the position of each kept word's first sub-word (``len(word_starts[i])``
+    words are kept; the rest were truncated), and the number of truncated sentences.
+    """
+    budget = max_length - 2
+    if budget < 1:
+        raise ValueError(f"max_length={max_length} leaves no room for words after the 2 special tokens")
+    if arch == "bert":
+        first, last = special_token_id(tokenizer, BERT_CLS), special_token_id(tokenizer, BERT_SEP)
+    else:
+        first, last = special_token_id(tokenizer, GPT_START), special_token_id(tokenizer, GPT_EXTRACT)
+    all_ids: list[list[int]] = []
+    all_starts: list[list[int]] = []
+    n_truncated = 0
+    for pieces in word_pieces(tokenizer, sentences, arch):
+        ids, starts = [first], []
+        for p in pieces:
+            if len(ids) - 1 + len(p) > budget:
+                n_truncated += 1
+                break
+            starts.append(len(ids))
+            ids.extend(p)
+        ids.append(last)
+        all_ids.append(ids)
+        all_starts.append(starts)
+    return all_ids, all_starts, n_truncated
+
+
+# ----------------------------------------------------------------------------- data
+
+
+class TaggedDataset(Dataset):
+    """Encoded sentences of one split: token ids, per-token labels (-100 off first sub-words), gold tags."""
+
+    def __init__(
+        self,
+        ids: Sequence[Any],
+        input_ids: Sequence[list[int]],
+        word_starts: Sequence[list[int]],
+        tags: Sequence[list[str]],
+        tag_to_id: dict[str, int],
+    ) -> None:
+        if not (len(ids) == len(input_ids) == len(word_starts) == len(tags)):
+            raise ValueError("ids, input_ids, word_starts and tags differ in length")
+        self.ids = list(ids)
+        self.input_ids = list(input_ids)
+        self.tags = [list(t) for t in tags]  # all words' gold tags, truncated ones included
+        self.labels = []
+        for ids_, starts, tags_ in zip(self.input_ids, word_starts, self.tags):
+            labels = [IGNORE] * len(ids_)
+            for pos, tag in zip(starts, tags_):
+                labels[pos] = tag_to_id[tag]
+            self.labels.append(labels)
+        self.n_kept = [len(s) for s in word_starts]  # words that fit into max_length
+        self.n_truncated_words = sum(len(t) - k for t, k in zip(self.tags, self.n_kept))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {"id": self.ids[i], "input_ids": self.input_ids[i], "labels": self.labels[i], "tags": self.tags[i]}
+
+    @classmethod
+    def from_frame(
+        cls, frame: pl.DataFrame, tokenizer: Tokenizer, arch: str, max_length: int, tags: Sequence[str]
+    ) -> tuple["TaggedDataset", int]:
+        """Encode a (single-split) frame; returns the dataset and its number of truncated sentences."""
+        tag_to_id = {t: i for i, t in enumerate(tags)}
+        sentences = frame.get_column("tokens").to_list()
+        gold = frame.get_column("tags").to_list()
+        unknown = {t for s in gold for t in s} - set(tag_to_id)
+        if unknown:
+            raise ValueError(f"tags {sorted(unknown)} are not in the tag list {list(tags)}")
+        input_ids, starts, n_truncated = encode_words(tokenizer, sentences, arch, max_length)
+        return cls(frame.get_column("id").to_list(), input_ids, starts, gold, tag_to_id), n_truncated
+
+
+@dataclass
+class TaggedCollator:
+    """Right-pads ``input_ids`` (pad id) and ``labels`` (-100); gold tag lists pass through."""
+
+    pad_id: int
+
+    def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        def pad(key: str, value: int) -> torch.Tensor:
+            rows = [torch.tensor(e[key], dtype=torch.long) for e in examples]
+            return pad_sequence(rows, batch_first=True, padding_value=value)
+
+        return {
+            "id": [e["id"] for e in examples],
+            "input_ids": pad("input_ids", self.pad_id),
+            "attention_mask": pad_sequence(
+                [torch.ones(len(e["input_ids"]), dtype=torch.long) for e in examples], batch_first=True
+            ),
+            "labels": pad("labels", IGNORE),
+            "tags": [e["tags"] for e in examples],
+        }
+
+
+# ----------------------------------------------------------------------------- model
+
+
+class TokenClassifier(nn.Module):
+    """Backbone + dropout + linear tag classifier at every position (both architectures)."""
+
+    def __init__(self, backbone: Transformer, arch: str, n_labels: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        if arch not in ARCHS:
+            raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+        if n_labels < 2:
+            raise ValueError(f"n_labels={n_labels} must be >= 2")
+        if (arch == "gpt") != bool(backbone.config.causal):
+            raise ValueError(f"arch='{arch}' does not match the backbone (causal={backbone.config.causal})")
+        self.arch = arch
+        self.n_labels = n_labels
+        self.config: ModelConfig = backbone.config
+        self.backbone = backbone
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(self.config.d_model, n_labels)
+        init_weights(self.classifier)
+
+    @classmethod
+    def from_pretrained(
+        cls, model: BertForPreTraining | GPTForPreTraining, arch: str, n_labels: int, dropout: float = 0.1
+    ) -> "TokenClassifier":
+        """Take the backbone of a pre-training model; its pre-training heads (and BERT's pooler) are dropped."""
+        model = getattr(model, "_orig_mod", model)  # unwrap torch.compile
+        expected = {"bert": BertForPreTraining, "gpt": GPTForPreTraining}.get(arch)
+        if expected is None:
+            raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+        if not isinstance(model, expected):
+            raise TypeError(f"arch='{arch}' needs a {expected.__name__}, got {type(model).__name__}")
+        return cls(model.bert if arch == "bert" else model.transformer, arch, n_labels, dropout)
+
+    def hidden(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The backbone's ``(B, T, d_model)`` states (one segment: BERT's type ids are all 0)."""
+        return self.backbone(input_ids, None, attention_mask)
+
+    def classify(self, hidden: torch.Tensor) -> torch.Tensor:
+        """``(B, T, n_labels)`` logits from the backbone's states."""
+        return self.classifier(self.dropout(hidden))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.classify(self.hidden(input_ids, attention_mask))
+
+
+def decode_tags(
+    logits: torch.Tensor, labels: torch.Tensor, tags: Sequence[Sequence[str]], tag_names: Sequence[str]
+) -> list[list[str]]:
+    """Predicted tag of every word of every sentence (``tags``: the gold tags, for the word counts).
+
+    The argmax at each kept word's first sub-word (where ``labels != -100``); ``O`` for the
+    truncated words.
+    """
+    pred = logits.argmax(-1).cpu()
+    starts = (labels != IGNORE).cpu()
+    out = []
+    for row, is_start, gold in zip(pred, starts, tags):
+        words = [tag_names[i] for i in row[is_start].tolist()]
+        out.append(words + ["O"] * (len(gold) - len(words)))
+    return out
+
+
+class TokenClassificationModule(TaskModule):
+    """Trains a :class:`TokenClassifier`; logs ``train_loss``, ``val_loss`` and ``val_score`` (dev entity F1)."""
+
+    def __init__(self, model: TokenClassifier, tags: Sequence[str], **protocol: Any) -> None:
+        super().__init__(model, **protocol)
+        self.tags = list(tags)
+        self._dev_gold: list[list[str]] = []
+        self._dev_pred: list[list[str]] = []
+
+    def forward(self, batch: dict[str, Any]) -> torch.Tensor:
+        return self.model(batch["input_ids"], batch["attention_mask"])
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy over first sub-words; 0 (not NaN) for a batch whose words were all truncated."""
+        total = F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=IGNORE, reduction="sum"
+        )
+        return total / (labels != IGNORE).sum().clamp(min=1)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        hidden = self.model.hidden(batch["input_ids"], batch["attention_mask"])
+        logits = self.model.classify(hidden).float()
+        loss = self._loss(logits, batch["labels"])
+        loss = loss + self.aux_lm_loss(hidden, batch["input_ids"], batch["attention_mask"])
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=logits.size(0))
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._dev_gold, self._dev_pred = [], []
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        logits = self(batch).float()
+        loss = self._loss(logits, batch["labels"])
+        self.log("val_loss", loss, on_step=False, on_epoch=True, batch_size=logits.size(0))
+        self._dev_gold.extend(batch["tags"])
+        self._dev_pred.extend(decode_tags(logits, batch["labels"], batch["tags"], self.tags))
+
+    def on_validation_epoch_end(self) -> None:
+        """Entity F1 over the whole dev split (not an average of per-batch F1s)."""
+        self.log(MONITOR, entity_f1(self._dev_gold, self._dev_pred), prog_bar=True)
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
+        """``{"id": [...], "pred": [[tag per word], ...]}`` (truncated words predicted ``O``)."""
+        pred = decode_tags(self(batch).float(), batch["labels"], batch["tags"], self.tags)
+        return {"id": list(batch["id"]), "pred": pred}
+
+
+# ----------------------------------------------------------------------------- fine-tuning run
+
+
+def finetune_token_classification(
+    model_dir: Optional[Path],
+    arch: str,
+    tokenizer: Tokenizer,
+    table: pl.DataFrame,
+    task_cfg: TaskConfig,
+    ft_cfg: FinetuneConfig,
+    seed: int,
+    out_dir: Path,
+    precision: str = "32-true",
+    logger: Any = None,
+    enable_progress_bar: bool = True,
+    model_config: Optional[ModelConfig] = None,
+    num_workers: int = 0,
+) -> dict[str, Any]:
+    """Fine-tune a tagger, pick the best dev epoch, score the test split; returns the metrics dict.
+
+    Args:
+        model_dir: a ``save_pretrained`` directory, or ``None`` for the scratch baseline
+            (then ``model_config`` gives the architecture's size).
+        arch: ``"bert"`` or ``"gpt"``; must match the saved model.
+        tokenizer: the model's tokenizer (its special tokens define the input format).
+        table: columns ``id``, ``split`` (train/dev/test), ``tokens`` (words), ``tags`` (one BIO
+            tag per word); the tag set is every tag of every split.
+        precision: a Lightning precision string, or ``"auto"``.
+        logger: a Lightning logger (``None``: no logger).
+
+    Words cut off by ``task_cfg.max_length`` are predicted ``O``, so the test score still counts
+    their gold entities (as misses); ``n_truncated*`` report how many sentences and words that is.
+    """
+    import lightning as L
+
+    L.seed_everything(seed, workers=True)
+    check_tagged_table(table)
+    tags = tag_list(table)
+    if len(tags) < 2:
+        raise ValueError(f"task has {len(tags)} tag(s); tagging needs at least 2")
+    frames = split_frames(table, task_cfg.max_train_examples)
+    datasets: dict[str, TaggedDataset] = {}
+    n_truncated_by_split: dict[str, int] = {}
+    for s in SPLITS:
+        datasets[s], n_truncated_by_split[s] = TaggedDataset.from_frame(
+            frames[s], tokenizer, arch, task_cfg.max_length, tags
+        )
+    n_truncated = sum(n_truncated_by_split.values())
+    if n_truncated:
+        log.warning(
+            "%d sentence(s) truncated to max_length=%d (by split: %s); their cut-off words are predicted 'O'",
+            n_truncated, task_cfg.max_length, n_truncated_by_split,
+        )
+
+    pretrained, config = load_backbone(model_dir, arch, model_config)
+    check_fits(tokenizer, config, task_cfg.max_length)
+    model = TokenClassifier.from_pretrained(pretrained, arch, len(tags), config.dropout)
+    module = TokenClassificationModule(model, tags, **protocol_kwargs(ft_cfg, len(datasets["train"]), pretrained))
+    fit = fit_and_predict(
+        module, datasets["train"], datasets["dev"], datasets["test"], TaggedCollator(pad_token_id(tokenizer, arch)),
+        ft_cfg, seed, out_dir,
+        precision=precision, logger=logger, enable_progress_bar=enable_progress_bar, num_workers=num_workers,
+    )
+
+    ids = [i for b in fit.batches for i in b["id"]]
+    pred = [p for b in fit.batches for p in b["pred"]]
+    test = frames["test"]
+    if ids != test.get_column("id").to_list():
+        raise RuntimeError("prediction order does not match the test split")
+    gold = test.get_column("tags").to_list()
+    scores = entity_metrics(gold, pred)
+    counts = [entity_counts([g], [p]) for g, p in zip(gold, pred)]
+    predictions = pl.DataFrame(
+        {
+            "id": test.get_column("id"),
+            "tokens": test.get_column("tokens"),
+            "tags": test.get_column("tags"),
+            "pred": pl.Series("pred", pred, dtype=pl.List(pl.String)),
+            "n_gold_entities": [c[0] for c in counts],
+            "n_pred_entities": [c[1] for c in counts],
+            "n_correct_entities": [c[2] for c in counts],
+            "exact_match": [g == p for g, p in zip(gold, pred)],
+            "truncated": [k < len(g) for k, g in zip(datasets["test"].n_kept, gold)],
+        }
+    )
+    metrics: dict[str, Any] = {
+        "arch": arch,
+        "pretrained": model_dir is not None,
+        "seed": seed,
+        "primary_metric": "test_entity_f1",
+        "test_entity_f1": scores["f1"],
+        "test_entity_precision": scores["precision"],
+        "test_entity_recall": scores["recall"],
+        "test_f1_by_type": scores["f1_by_type"],
+        "test_tag_accuracy": scores["tag_accuracy"],
+        "test_exact_match": float(predictions.get_column("exact_match").mean()),
+        "test_n_gold_entities": scores["n_gold_entities"],
+        "test_n_pred_entities": scores["n_pred_entities"],
+        "test_n_correct_entities": scores["n_correct_entities"],
+        **fit.summary(),
+        "best_dev_entity_f1": fit.best_dev_score,
+        "n_train": len(datasets["train"]),
+        "n_dev": len(datasets["dev"]),
+        "n_test": len(datasets["test"]),
+        "n_labels": len(tags),
+        "labels": tags,
+        "n_truncated": n_truncated,
+        "n_truncated_by_split": n_truncated_by_split,
+        "n_truncated_words_by_split": {s: datasets[s].n_truncated_words for s in SPLITS},
+        "max_length": task_cfg.max_length,
+    }
+    write_outputs(Path(out_dir), predictions, metrics)
+    return metrics
