@@ -16,8 +16,8 @@ def main(args: StageArgs) -> None:
     with stage_run(p, "evaluate", inputs=[Path("data/finetune")]):
         import mlflow
 
-        intrinsic = {m: intrinsic_metrics(Path("data/models") / m, Path("data/tokenizers") / m, p, seed=p.seed) for m in p.finetune.models}
-        samples = {m: qualitative_samples(Path("data/models") / m, Path("data/tokenizers") / m, p) for m in p.finetune.models}
+        intrinsic = {m: intrinsic_metrics(Path("data/models") / m, Path("data/tokenizers") / m, p, seed=p.seed) for m in p.pretrain.models}
+        samples = {m: qualitative_samples(Path("data/models") / m, Path("data/tokenizers") / m, p) for m in p.pretrain.models}
         table = collect_finetune(Path("data/finetune"), p.finetune.models, p.finetune.tasks)
         summary = summarise(table)
         with atomic_path(OUT) as tmp:

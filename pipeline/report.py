@@ -19,7 +19,7 @@ def main(args: StageArgs) -> None:
         import mlflow
 
         cards = [f.read_text() for f in sorted(Path("data/prepared/cards").glob("*.md"))]
-        pretrain = {m: json.loads((Path("metrics/pretrain") / f"{m}.json").read_text()) for m in p.finetune.models}
+        pretrain = {m: json.loads((Path("metrics/pretrain") / f"{m}.json").read_text()) for m in p.pretrain.models}
         text = build_report(
             summary=pl.read_csv(EVAL / "summary.csv"),
             intrinsic=json.loads((EVAL / "intrinsic.json").read_text()),

@@ -55,7 +55,30 @@ def test_small_labels_and_extra_columns():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="no 'label' column"):
-        split_examples(pl.DataFrame({"text": ["a"]}), 0.1, 0.1, 0)
+    with pytest.raises(ValueError, match="no 'text' column"):
+        split_examples(pl.DataFrame({"label": ["a"]}), 0.1, 0.1, 0)
     with pytest.raises(ValueError, match="no examples"):
         split_examples(pl.DataFrame({"text": [], "label": []}), 0.1, 0.1, 0)
+
+
+def test_unlabelled_examples_split_by_fractions():
+    df = pl.DataFrame({"text": [f"sentence {i}" for i in range(200)], "target": [f"satz {i}" for i in range(200)]})
+    out = split_examples(df, 0.1, 0.2, seed=1)
+    counts = dict(out.group_by("split").len().iter_rows())
+    assert counts == {"train": 140, "dev": 20, "test": 40}
+    assert out.columns == ["id", "text", "split", "target"]
+
+
+def test_groups_never_straddle_splits():
+    # 60 passages with 1..5 questions each
+    rows = [{"text": f"q{g}-{k}", "group": f"passage {g}"} for g in range(60) for k in range(1 + g % 5)]
+    df = pl.DataFrame(rows)
+    out = split_examples(df, 0.1, 0.1, seed=0)
+    per_group = out.group_by("group").agg(pl.col("split").n_unique().alias("n"))
+    assert per_group.get_column("n").max() == 1
+    counts = dict(out.group_by("split").len().iter_rows())
+    n = df.height
+    for name in ("dev", "test"):  # whole groups: at least the target share, overshooting by under one group
+        assert round(0.1 * n) <= counts[name] < round(0.1 * n) + 5
+    again = split_examples(df.reverse(), 0.1, 0.1, seed=0)
+    assert dict(zip(again["text"], again["split"])) == dict(zip(out["text"], out["split"]))

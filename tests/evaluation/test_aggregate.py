@@ -10,12 +10,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from bertvsgpt.evaluation.aggregate import METRIC_KEYS, collect_finetune, summarise
+from bertvsgpt.evaluation.aggregate import collect_finetune, summarise
 from bertvsgpt.evaluation.metrics_file import flatten_metrics, metrics_summary
 
 # (model, task, seed) -> metrics.json content
 RESULTS = {
-    ("bert", "sentiment", 0): {"test_accuracy": 0.7, "test_macro_f1": 0.5, "dev_macro_f1": 0.6, "epochs": 3},
+    ("bert", "sentiment", 0): {"test_accuracy": 0.7, "test_macro_f1": 0.5, "dev_macro_f1": 0.6, "epochs": 3, "primary_metric": "test_accuracy"},
     ("bert", "sentiment", 1): {"test_accuracy": 0.8, "test_macro_f1": 0.5, "dev_macro_f1": 0.6},
     ("bert", "sentiment", 2): {"test_accuracy": 0.9, "test_macro_f1": 0.5, "dev_macro_f1": 0.6},
     ("gpt", "sentiment", 0): {"test_accuracy": 0.6, "test_macro_f1": 0.4, "dev_macro_f1": 0.45},
@@ -38,19 +38,20 @@ def table(tmp_path):
     return collect_finetune(write_results(tmp_path / "finetune"), ["bert", "gpt"], ["sentiment", "topic"])
 
 
-def test_collect_reads_every_metric_of_every_seed(table):
-    assert table.columns == ["model", "task", "seed", "metric", "value"]
+def test_collect_reads_every_test_metric_of_every_seed(table):
+    assert table.columns == ["model", "task", "seed", "metric", "value", "primary"]
     assert table.schema["seed"] == pl.Int64 and table.schema["value"] == pl.Float64
     expected = sorted(
-        (m, t, s, k, float(v))
+        (m, t, s, k, float(v), k == metrics.get("primary_metric"))
         for (m, t, s), metrics in RESULTS.items()
         for k, v in metrics.items()
-        if k in METRIC_KEYS
+        if k.startswith("test_")
     )
     assert sorted(table.iter_rows()) == expected
-    # 3 + 3 + 3 (bert sentiment) + 3 + 3 (gpt sentiment) + 2 + 2 (topic)
-    assert table.height == 19
-    assert set(table["metric"]) == {"test_accuracy", "test_macro_f1", "dev_macro_f1"}  # extras ignored
+    # 3 x 2 (bert sentiment) + 2 x 2 (gpt sentiment) + 2 + 2 (topic)
+    assert table.height == 14
+    assert set(table["metric"]) == {"test_accuracy", "test_macro_f1"}  # dev and bookkeeping keys ignored
+    assert table.filter(pl.col("primary")).height == 1
 
 
 def test_collect_parses_multi_digit_seeds(table):
@@ -80,7 +81,7 @@ def test_collect_empty_task_folder_names_the_folder(tmp_path):
 def test_collect_with_no_metric_rows_keeps_schema(tmp_path):
     root = write_results(tmp_path / "ft", {("bert", "t", 0): {"loss": 1.0}})
     t = collect_finetune(root, ["bert"], ["t"])
-    assert t.height == 0 and t.columns == ["model", "task", "seed", "metric", "value"]
+    assert t.height == 0 and t.columns == ["model", "task", "seed", "metric", "value", "primary"]
 
 
 def _row(summary: pl.DataFrame, model: str, task: str, metric: str) -> dict:
@@ -91,8 +92,9 @@ def _row(summary: pl.DataFrame, model: str, task: str, metric: str) -> dict:
 
 def test_summarise_mean_sample_std_and_count(table):
     s = summarise(table)
-    assert s.columns == ["model", "task", "metric", "mean", "std", "n"]
-    assert s.height == 3 * 2 + 2 * 2  # (model, task, metric) groups
+    assert s.columns == ["model", "task", "metric", "mean", "std", "n", "primary"]
+    assert _row(s, "bert", "sentiment", "test_accuracy")["primary"] and not _row(s, "gpt", "sentiment", "test_accuracy")["primary"]
+    assert s.height == 2 * 2 + 2 * 2  # (model, task, metric) groups
     # bert sentiment accuracy: 0.7, 0.8, 0.9 -> mean 0.8, sample std sqrt((0.01 + 0 + 0.01) / 2) = 0.1
     r = _row(s, "bert", "sentiment", "test_accuracy")
     assert r["mean"] == pytest.approx(0.8) and r["std"] == pytest.approx(0.1) and r["n"] == 3
@@ -133,7 +135,7 @@ def test_metrics_summary_shape_and_rounding(table):
 
 def test_metrics_summary_rounds_means_to_four_digits():
     t = pl.DataFrame(
-        {"model": ["bert"] * 3, "task": ["x"] * 3, "seed": [0, 1, 2], "metric": ["test_accuracy"] * 3, "value": [1.0, 0.0, 0.0]}
+        {"model": ["bert"] * 3, "task": ["x"] * 3, "seed": [0, 1, 2], "metric": ["test_accuracy"] * 3, "value": [1.0, 0.0, 0.0], "primary": [True] * 3}
     )
     m = metrics_summary({}, summarise(t))
     assert m == {"pretrain": {}, "finetune": {"x": {"bert": {"test_accuracy": 0.3333}}}}

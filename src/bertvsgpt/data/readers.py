@@ -24,9 +24,10 @@ import polars as pl
 from ..config.schema import SourceConfig
 from .fetch import SOURCE_FILE
 from .sentences import normalise_whitespace
+from .task_readers import TASK_READERS
 
 PRETRAIN_FORMATS = ("mediawiki_bz2", "sotu_json", "brown_tagged", "gensim_lee", "text", "parquet", "jsonl", "csv")
-TASK_FORMATS = ("vader_movie_reviews", "parquet", "jsonl", "csv")
+TASK_FORMATS = ("vader_movie_reviews", *TASK_READERS, "parquet", "jsonl", "csv")
 TABLE_FORMATS = ("parquet", "jsonl", "csv")
 
 # VADER ground truth: mean human rating in [-4, 4]; outside +-0.5 counts as polar.
@@ -583,11 +584,17 @@ def _read_table_examples(name: str, cfg: SourceConfig, raw_dir: Path | str) -> p
 
 
 def read_examples(name: str, cfg: SourceConfig, raw_dir: Path | str) -> pl.DataFrame:
-    """Labelled examples of task source ``name``: a frame with string columns ``text`` and ``label``."""
+    """Examples of task source ``name``: a frame with a ``text`` column plus the task kind's columns.
+
+    Classification sources give ``label``; see :mod:`.task_readers` for the other kinds' columns.
+    """
     if cfg.format == "vader_movie_reviews":
         return _read_vader(name, cfg, raw_dir)
     if cfg.format in TABLE_FORMATS:
         return _read_table_examples(name, cfg, raw_dir)
+    if cfg.format in TASK_READERS:
+        files = _source_files(name, cfg, raw_dir)
+        return TASK_READERS[cfg.format]([Path(f.url) for f in files])
     raise ValueError(
         f"source '{name}': format '{cfg.format}' has no labelled examples (use one of {', '.join(TASK_FORMATS)})"
     )

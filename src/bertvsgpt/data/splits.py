@@ -5,7 +5,11 @@
 2. Each label's examples are ordered by SHA-256 of ``(seed, text)`` (independent of input order)
    and cut into test, dev and train by the given fractions (rounded per label; a label with at
    least 3 examples gets at least one dev and one test example; train always keeps at least one).
-3. ``id`` is the example's position (0..n-1) in the de-duplicated input order.
+   Without a ``label`` column (entities, QA, translation) all examples form one stratum.
+3. With a ``group`` column (e.g. the passage of a reading-comprehension question) whole groups
+   are assigned: the groups are ordered by SHA-256 of ``(seed, group)`` and cut by the fractions
+   of their examples, so no passage is on two sides of a split.
+4. ``id`` is the example's position (0..n-1) in the de-duplicated input order.
 """
 
 from __future__ import annotations
@@ -38,10 +42,9 @@ def _sizes(n: int, dev_fraction: float, test_fraction: float) -> tuple[int, int]
 
 
 def split_examples(df: pl.DataFrame, dev_fraction: float, test_fraction: float, seed: int) -> pl.DataFrame:
-    """``df`` (columns ``text``, ``label``, any others kept) de-duplicated, with ``id`` and ``split`` added."""
-    for col in ("text", "label"):
-        if col not in df.columns:
-            raise ValueError(f"examples have no '{col}' column (columns: {', '.join(df.columns)})")
+    """``df`` (column ``text``, optional ``label`` and ``group``, any others kept) de-duplicated, with ``id`` and ``split`` added."""
+    if "text" not in df.columns:
+        raise ValueError(f"examples have no 'text' column (columns: {', '.join(df.columns)})")
     if not (0.0 <= dev_fraction < 1.0 and 0.0 <= test_fraction < 1.0 and dev_fraction + test_fraction < 1.0):
         raise ValueError(f"dev_fraction={dev_fraction} and test_fraction={test_fraction} leave no training data")
     if df.height == 0:
@@ -52,6 +55,8 @@ def split_examples(df: pl.DataFrame, dev_fraction: float, test_fraction: float, 
     if deduped.height < n_in:
         conflicts = (
             df.group_by("text").agg(pl.col("label").n_unique().alias("n")).filter(pl.col("n") > 1).height
+            if "label" in df.columns
+            else 0
         )
         log.info(
             "removed %d duplicate text(s)%s", n_in - deduped.height,
@@ -60,7 +65,10 @@ def split_examples(df: pl.DataFrame, dev_fraction: float, test_fraction: float, 
     deduped = deduped.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
 
     texts = deduped["text"].to_list()
-    labels = deduped["label"].to_list()
+    if "group" in deduped.columns:
+        split = _group_split(deduped["group"].to_list(), dev_fraction, test_fraction, seed)
+        return _finish(deduped.with_columns(pl.Series("split", split, dtype=pl.Utf8)))
+    labels = deduped["label"].to_list() if "label" in deduped.columns else [None] * len(texts)
     by_label: dict[object, list[int]] = {}
     for i, label in enumerate(labels):
         by_label.setdefault(label, []).append(i)
@@ -72,6 +80,30 @@ def split_examples(df: pl.DataFrame, dev_fraction: float, test_fraction: float, 
             split[i] = "test"
         for i in idx[n_test:n_test + n_dev]:
             split[i] = "dev"
-    out = deduped.with_columns(pl.Series("split", split, dtype=pl.Utf8))
-    first = ["id", "text", "label", "split"]
+    return _finish(deduped.with_columns(pl.Series("split", split, dtype=pl.Utf8)))
+
+
+def _group_split(groups: list, dev_fraction: float, test_fraction: float, seed: int) -> list[str]:
+    sizes: dict = {}
+    for g in groups:
+        sizes[g] = sizes.get(g, 0) + 1
+    order = sorted(sizes, key=lambda g: _score(seed, str(g)))
+    n_dev, n_test = _sizes(len(groups), dev_fraction, test_fraction)
+    assigned: dict = {}
+    filled = {"test": 0, "dev": 0}
+    for g in order:
+        if filled["test"] < n_test:
+            name = "test"
+        elif filled["dev"] < n_dev:
+            name = "dev"
+        else:
+            name = "train"
+        assigned[g] = name
+        if name != "train":
+            filled[name] += sizes[g]
+    return [assigned[g] for g in groups]
+
+
+def _finish(out: pl.DataFrame) -> pl.DataFrame:
+    first = [c for c in ("id", "text", "label", "split") if c in out.columns]
     return out.select(first + [c for c in out.columns if c not in first])

@@ -1,4 +1,8 @@
-"""Collect every fine-tuning run's test metrics into one tidy table: (model, task, seed, metric, value)."""
+"""Collect every fine-tuning run's test metrics into one tidy table: (model, task, seed, metric, value, primary).
+
+Every numeric ``test_*`` entry of a run's ``metrics.json`` becomes a row; ``primary`` marks the
+task's headline metric (the run's ``primary_metric``).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import json
 from pathlib import Path
 
 import polars as pl
-
-METRIC_KEYS = ("test_accuracy", "test_macro_f1", "dev_macro_f1")
 
 
 def collect_finetune(root: Path, models: list[str], tasks: list[str]) -> pl.DataFrame:
@@ -21,16 +23,25 @@ def collect_finetune(root: Path, models: list[str], tasks: list[str]) -> pl.Data
             for seed_dir in seed_dirs:
                 metrics = json.loads((seed_dir / "metrics.json").read_text())
                 seed = int(seed_dir.name.removeprefix("seed_"))
-                for key in METRIC_KEYS:
-                    if key in metrics:
-                        rows.append({"model": model, "task": task, "seed": seed, "metric": key, "value": float(metrics[key])})
-    return pl.DataFrame(rows, schema={"model": pl.String, "task": pl.String, "seed": pl.Int64, "metric": pl.String, "value": pl.Float64})
+                primary = metrics.get("primary_metric")
+                for key, value in metrics.items():
+                    if key.startswith("test_") and isinstance(value, (int, float)) and not isinstance(value, bool):
+                        rows.append({"model": model, "task": task, "seed": seed, "metric": key, "value": float(value), "primary": key == primary})
+    return pl.DataFrame(rows, schema=SCHEMA)
+
+
+SCHEMA = {"model": pl.String, "task": pl.String, "seed": pl.Int64, "metric": pl.String, "value": pl.Float64, "primary": pl.Boolean}
 
 
 def summarise(table: pl.DataFrame) -> pl.DataFrame:
     """Mean, std and count over seeds per (model, task, metric)."""
     return (
         table.group_by(["model", "task", "metric"])
-        .agg(pl.col("value").mean().alias("mean"), pl.col("value").std().fill_null(0.0).alias("std"), pl.len().alias("n"))
+        .agg(
+            pl.col("value").mean().alias("mean"),
+            pl.col("value").std().fill_null(0.0).alias("std"),
+            pl.len().alias("n"),
+            pl.col("primary").any().alias("primary"),
+        )
         .sort(["task", "metric", "model"])
     )

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import KVCache
 from .config import ModelConfig
 from .transformer import Transformer
 
@@ -66,18 +67,22 @@ class GPTForPreTraining(nn.Module):
         temperature: float = 1.0,
         top_k: Optional[int] = None,
         eos_token_id: Optional[int] = None,
+        use_cache: bool = True,
     ) -> torch.Tensor:
         """Autoregressively extend ``idx`` ``(B, T)`` by up to ``max_new_tokens``.
 
         ``temperature <= 0`` means greedy decoding. Once a row has produced
         ``eos_token_id`` it is padded with that id; generation stops early when
-        every row has finished. No KV cache: the (cropped) context is re-run
-        each step, which is fine for short samples.
+        every row has finished. With ``use_cache`` each step feeds only the new
+        token and attends to the cached keys/values; once the sequence outgrows
+        ``max_seq_len`` positions the context window slides, so the (cropped)
+        context is re-run every step from then on, exactly as without a cache.
         """
         finished = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
+        cache = KVCache(self.config.n_layer) if use_cache else None
+        context = idx[:, -self.config.max_seq_len :]  # what the next forward pass reads
         for _ in range(max_new_tokens):
-            context = idx[:, -self.config.max_seq_len :]
-            logits = self.lm_head(self.transformer(context)[:, -1, :]).float()
+            logits = self.lm_head(self.transformer(context, cache=cache)[:, -1, :]).float()
             if temperature <= 0:
                 next_id = logits.argmax(-1, keepdim=True)
             else:
@@ -92,6 +97,9 @@ class GPTForPreTraining(nn.Module):
             idx = torch.cat([idx, next_id], dim=1)
             if eos_token_id is not None and bool(finished.all()):
                 break
+            if cache is not None and idx.size(1) > self.config.max_seq_len:
+                cache = None  # no position left for the next token: slide the window from now on
+            context = next_id if cache is not None else idx[:, -self.config.max_seq_len :]
         return idx
 
     def num_parameters(self, non_embedding: bool = True) -> int:

@@ -22,7 +22,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .attention import MultiHeadSelfAttention, make_attention_mask
+from .attention import KVCache, LayerKV, MultiHeadSelfAttention, make_attention_mask
 from .config import ModelConfig
 
 
@@ -39,14 +39,21 @@ class Embeddings(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, input_ids: torch.Tensor, token_type_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
-        T = input_ids.size(1)
-        if T > self.position_embeddings.num_embeddings:
-            raise ValueError(
-                f"sequence length {T} exceeds max_seq_len={self.position_embeddings.num_embeddings}"
-            )
-        pos = torch.arange(T, device=input_ids.device)
-        x = self.word_embeddings(input_ids) + self.position_embeddings(pos)[None]
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: Optional[torch.Tensor] = None,
+        position_ids: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """``position_ids`` (``(T,)`` or ``(B, T)``, each ``< max_seq_len``) default to ``0 .. T-1``."""
+        if position_ids is None:
+            T = input_ids.size(1)
+            if T > self.position_embeddings.num_embeddings:
+                raise ValueError(
+                    f"sequence length {T} exceeds max_seq_len={self.position_embeddings.num_embeddings}"
+                )
+            position_ids = torch.arange(T, device=input_ids.device)
+        x = self.word_embeddings(input_ids) + self.position_embeddings(position_ids)
         if self.token_type_embeddings is not None:
             if token_type_ids is None:
                 token_type_ids = torch.zeros_like(input_ids)
@@ -80,8 +87,10 @@ class Block(nn.Module):
         self.mlp = MLP(config)
         self.ln_2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
 
-    def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        x = self.ln_1(x + self.attn(x, attn_mask))
+    def forward(
+        self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None, cache: Optional[LayerKV] = None
+    ) -> torch.Tensor:
+        x = self.ln_1(x + self.attn(x, attn_mask, cache))
         x = self.ln_2(x + self.mlp(x))
         return x
 
@@ -115,22 +124,37 @@ class Transformer(nn.Module):
         input_ids: torch.Tensor,
         token_type_ids: Optional[torch.Tensor] = None,
         attention_mask: Optional[torch.Tensor] = None,
+        position_ids: Optional[torch.Tensor] = None,
+        cache: Optional[KVCache] = None,
     ) -> torch.Tensor:
         """Args:
             input_ids: ``(B, T)`` long.
             token_type_ids: ``(B, T)`` segment ids (BERT only), default zeros.
             attention_mask: ``(B, T)``, 1 for real tokens, 0 for padding. ``None``
-                means no padding (and lets SDPA use its fastest kernels).
+                means no padding (and lets SDPA use its fastest kernels). With a
+                ``cache`` it covers the cached positions too: ``(B, len(cache) + T)``.
+            position_ids: ``(B, T)`` or ``(T,)``; default ``len(cache) + 0 .. T-1``
+                (rows whose prompt is left-padded pass their own positions).
+            cache: a :class:`KVCache` (generation only): ``input_ids`` are the
+                positions after the cached ones, and their keys/values are added.
 
         Returns:
             hidden states ``(B, T, d_model)``.
         """
-        x = self.embeddings(input_ids, token_type_ids)
+        T = input_ids.size(1)
+        past = 0 if cache is None else len(cache)
+        if position_ids is None and past:
+            if past + T > self.config.max_seq_len:
+                raise ValueError(f"sequence length {past + T} exceeds max_seq_len={self.config.max_seq_len}")
+            position_ids = torch.arange(past, past + T, device=input_ids.device)
+        x = self.embeddings(input_ids, token_type_ids, position_ids)
         attn_mask = None
         if attention_mask is not None:
-            attn_mask = make_attention_mask(attention_mask, self.config.causal)
-        for block in self.h:
-            x = block(x, attn_mask)
+            if attention_mask.size(1) != past + T:
+                raise ValueError(f"attention_mask covers {attention_mask.size(1)} positions, expected {past + T}")
+            attn_mask = make_attention_mask(attention_mask, self.config.causal, n_queries=T)
+        for i, block in enumerate(self.h):
+            x = block(x, attn_mask, None if cache is None else cache[i])
         return x
 
     def num_parameters(self, non_embedding: bool = True) -> int:

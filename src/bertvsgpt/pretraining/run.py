@@ -54,6 +54,19 @@ def model_config(arch: str, params: Params, vocab_size: int, pad_id: int) -> Mod
     )
 
 
+def write_scratch_model(arch: str, params: Params, tokenizer_dir: Path, out_dir: Path) -> ModelConfig:
+    """The scratch twin's directory: ``config.json`` (the pre-trained model's exact shape) and the
+    tokenizer, but no weights: fine-tuning initialises it at random, as pre-training would."""
+    tokenizer = load_tokenizer(Path(tokenizer_dir))
+    pad_id = tokenizer.token_to_id(BERT_PAD if arch == "bert" else GPT_PAD)
+    cfg = model_config(arch, params, tokenizer.get_vocab_size(), pad_id).validate()
+    with atomic_path(Path(out_dir)) as tmp:
+        tmp.mkdir(parents=True)
+        write_json(tmp / "config.json", dict(cfg.to_dict(), architecture=arch, scratch=True))
+        shutil.copy2(Path(tokenizer_dir) / "tokenizer.json", tmp / "tokenizer.json")
+    return cfg
+
+
 def build_dataset(arch: str, store: TokenStore, tokenizer, params: Params, seed: int) -> Dataset:
     """BERT: MLM+NSP instances (dynamic masking); GPT: packed causal-LM windows."""
     seq_len = params.pretrain.seq_len
@@ -226,6 +239,7 @@ def pretrain(
     if trainer.is_global_zero:
         with atomic_path(out_dir) as tmp:
             save_pretrained(module.model, cfg, tmp)
+            shutil.copy2(Path(tokenizer_dir) / "tokenizer.json", tmp / "tokenizer.json")
             budget = resume_dir / "budget"
             if budget.exists():
                 shutil.copytree(budget, tmp / "checkpoints")

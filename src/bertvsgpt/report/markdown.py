@@ -6,12 +6,27 @@ from typing import Any
 
 import polars as pl
 
-MODEL_LABELS = {"bert": "BERT", "gpt": "GPT"}
-METRIC_LABELS = {"test_accuracy": "accuracy", "test_macro_f1": "macro-F1"}
+MODEL_LABELS = {"bert": "BERT", "gpt": "GPT", "bert-scratch": "BERT-scratch", "gpt-scratch": "GPT-scratch"}
+METRIC_LABELS = {
+    "test_accuracy": "accuracy",
+    "test_macro_f1": "macro-F1",
+    "test_entity_f1": "entity F1",
+    "test_f1": "F1",
+    "test_exact_match": "exact match",
+    "test_bleu": "BLEU",
+    "test_chrf": "chrF",
+}
 
 
 def _fmt(mean: float, std: float, n: int) -> str:
     return f"{100 * mean:.1f} ± {100 * std:.1f}" if n > 1 else f"{100 * mean:.1f}"
+
+
+SCALE_100 = {"test_bleu", "test_chrf"}  # sacreBLEU reports 0-100; the rest are fractions
+
+
+def _fmt_bleu(mean: float, std: float, n: int) -> str:
+    return f"{mean:.1f} ± {std:.1f}" if n > 1 else f"{mean:.1f}"
 
 
 def headline_table(summary: pl.DataFrame, models: list[str]) -> str:
@@ -24,10 +39,10 @@ def headline_table(summary: pl.DataFrame, models: list[str]) -> str:
         cells = [task, METRIC_LABELS[metric]]
         for m in models:
             r = by_model.get(m)
-            cells.append(_fmt(r["mean"], r["std"], r["n"]) if r else "—")
+            cells.append((_fmt_bleu if metric in SCALE_100 else _fmt)(r["mean"], r["std"], r["n"]) if r else "—")
         if "bert" in by_model and "gpt" in by_model:
             diff = by_model["bert"]["mean"] - by_model["gpt"]["mean"]
-            cells.append(f"{100 * diff:+.1f}")
+            cells.append(f"{diff:+.1f}" if metric in SCALE_100 else f"{100 * diff:+.1f}")
             cells.append("BERT" if diff > 0 else "GPT" if diff < 0 else "tie")
         else:
             cells += ["—", "—"]

@@ -1,0 +1,75 @@
+"""One entry point for every task kind: ``finetune_task`` picks the kind's fine-tuning function.
+
+Every kind's ``finetune_<kind>`` has the same signature and writes the same files
+(``metrics.json`` with a ``primary_metric``, ``predictions.parquet``, ``checkpoints/``), so the
+pipeline, the evaluation and the report treat all tasks alike.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import polars as pl
+
+from ..config.schema import FinetuneConfig, TaskConfig
+from ..models import load_config
+from ..tokenization.train import load_tokenizer
+from .data import SPLITS, subsample_train
+
+# kind -> (module, function), imported on first use
+KINDS: dict[str, tuple[str, str]] = {
+    "classification": ("classification", "finetune_classification"),
+    "multiple_choice": ("multiple_choice", "finetune_multiple_choice"),
+    "token_classification": ("token_classification", "finetune_token_classification"),
+    "extractive_qa": ("extractive_qa", "finetune_extractive_qa"),
+    "translation": ("translation", "finetune_translation"),
+}
+
+
+def finetune_function(kind: str) -> Callable[..., dict[str, Any]]:
+    if kind not in KINDS:
+        raise ValueError(f"unknown task type '{kind}' (known: {', '.join(KINDS)})")
+    module, name = KINDS[kind]
+    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+
+
+def cap_eval_splits(table: pl.DataFrame, max_examples: int | None, seed: int = 0) -> pl.DataFrame:
+    """Keep at most ``max_examples`` dev and test rows each (a fixed seeded subset, the same for
+    every model and seed, so paired comparisons stay paired)."""
+    if max_examples is None:
+        return table
+    parts = [
+        table.filter(pl.col("split") == s) if s == "train" else subsample_train(table.filter(pl.col("split") == s), max_examples, seed)
+        for s in SPLITS
+    ]
+    return pl.concat(parts)
+
+
+def finetune_task(
+    model_dir: Path,
+    table: pl.DataFrame,
+    task_cfg: TaskConfig,
+    ft_cfg: FinetuneConfig,
+    seed: int,
+    out_dir: Path,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Fine-tune the model in ``model_dir`` (pre-trained, or a scratch twin's directory) on a task table.
+
+    ``model_dir`` holds ``config.json`` and ``tokenizer.json``, plus ``model.safetensors`` unless
+    it is a scratch twin (``"scratch": true`` in its config), which is initialised at random
+    with the fine-tuning seed.
+    """
+    model_dir = Path(model_dir)
+    config, arch = load_config(model_dir)
+    scratch = bool(json.loads((model_dir / "config.json").read_text()).get("scratch", False))
+    tokenizer = load_tokenizer(model_dir)
+    table = cap_eval_splits(table, task_cfg.max_eval_examples)
+    fn = finetune_function(task_cfg.type)
+    return fn(
+        None if scratch else model_dir, arch, tokenizer, table, task_cfg, ft_cfg, seed, out_dir,
+        model_config=config if scratch else None, **kwargs,
+    )

@@ -1,0 +1,324 @@
+"""Translation: formats by hand, batching, decoding, the two translators, and tiny overfit runs."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import polars as pl
+import pytest
+import torch
+from tokenizers import Tokenizer, models
+
+from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
+from bertvsgpt.tasks.translation import (
+    IGNORE,
+    BertTranslator,
+    GPTTranslator,
+    TranslationCollator,
+    TranslationDataset,
+    check_translation_table,
+    decode_translation,
+    detokenize_wordpiece,
+    encode_translation,
+    finetune_translation,
+    pieces_per_word,
+    source_budget,
+)
+from bertvsgpt.tokenization.special import BERT_SPECIAL_TOKENS
+from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
+
+# A German-like toy language translated word by word: "der hund ist rot." -> "The dog is red."
+NOUNS = {"hund": "dog", "katze": "cat", "haus": "house", "baum": "tree", "auto": "car", "buch": "book"}
+ADJECTIVES = {"rot": "red", "blau": "blue", "gross": "big", "klein": "small", "alt": "old", "neu": "new"}
+VERBS = {"ist": "is", "war": "was"}
+LONG_SOURCE = "der hund ist rot. " + "ja " * 20
+LONG_TARGET = "The dog is red. " + "yes " * 20
+
+
+def make_table(seed: int = 0) -> pl.DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    for split, n in {"train": 160, "dev": 30, "test": 30}.items():
+        for _ in range(n):
+            a, b, c = rng.choice(list(NOUNS)), rng.choice(list(VERBS)), rng.choice(list(ADJECTIVES))
+            rows.append({"id": len(rows), "split": split, "text": f"der {a} {b} {c}.",
+                         "target": f"The {NOUNS[a]} {VERBS[b]} {ADJECTIVES[c]}."})
+    rows[160]["text"], rows[160]["target"] = LONG_SOURCE, LONG_TARGET  # a dev pair: truncated and counted
+    return pl.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def table():
+    return make_table()
+
+
+def toy_wordpiece(texts: list[str]) -> Tokenizer:
+    """BERT's WordPiece set-up with a fixed vocabulary: the specials, every word, every character.
+
+    (WordPiece *training* breaks ties differently in every process, which would make the tiny
+    runs below differ between test sessions.)
+    """
+    tok = train_wordpiece(texts, vocab_size=120, min_frequency=1)  # for the normaliser, pre-tokeniser, ...
+    words = {w for t in texts for w, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(t))}
+    chars = sorted({c for w in words for c in w})
+    vocab = BERT_SPECIAL_TOKENS + sorted(words) + chars + ["##" + c for c in chars]
+    tok.model = models.WordPiece({t: i for i, t in enumerate(dict.fromkeys(vocab))}, unk_token="[UNK]")
+    return tok
+
+
+@pytest.fixture(scope="module")
+def tokenizers(table):
+    train = table.filter(pl.col("split") == "train")
+    texts = train.get_column("text").to_list() + train.get_column("target").to_list()
+    return {
+        "bert": toy_wordpiece(texts),
+        "gpt": train_byte_level_bpe(texts, vocab_size=400, min_frequency=1),
+    }
+
+
+def tiny_config(arch: str, vocab_size: int) -> ModelConfig:
+    return ModelConfig(vocab_size=vocab_size, n_layer=2, n_head=2, d_model=32, d_ff=64, max_seq_len=24,
+                       dropout=0.0, type_vocab_size=2 if arch == "bert" else 0, causal=arch == "gpt")
+
+
+def task_config(**extra) -> TaskConfig:
+    task = TaskConfig(type="translation", source="synthetic", max_length=20)
+    task.max_target_length = 8  # fields the schema does not have yet are read with getattr
+    for k, v in extra.items():
+        setattr(task, k, v)
+    return task
+
+
+# ----------------------------------------------------------------------------- formats by hand
+
+
+def pieces(tok, text):
+    return tok.encode(text, add_special_tokens=False).ids
+
+
+@pytest.mark.parametrize("arch", ["bert", "gpt"])
+def test_encode_formats_and_truncation_by_hand(tokenizers, arch):
+    tok = tokenizers[arch]
+    sid = tok.token_to_id
+    src, tgt = pieces(tok, "der hund ist rot."), pieces(tok, "The dog is red.")
+    enc = encode_translation(tok, ["der hund ist rot."], ["The dog is red."], arch, max_length=20, max_target_length=8)
+    if arch == "bert":
+        assert enc.source_ids == [[sid("[CLS]"), *src, sid("[SEP]")]]
+        assert enc.target_ids == [[*tgt, sid("[SEP]")]]
+    else:
+        assert enc.source_ids == [[sid("<|start|>"), *src, sid("<|delim|>")]]
+        assert enc.target_ids == [[*tgt, sid("<|endoftext|>")]]
+    assert enc.n_truncated == 0
+
+    # budgets: BERT's source 20 - 2 = 18 tokens; GPT's 20 - 8 - 2 = 10; targets 8 - 1 pieces + end
+    long_src, long_tgt = pieces(tok, LONG_SOURCE), pieces(tok, LONG_TARGET)
+    enc = encode_translation(tok, [LONG_SOURCE, "der hund ist rot."], [LONG_TARGET, LONG_TARGET], arch, 20, 8)
+    budget = 18 if arch == "bert" else 10
+    assert source_budget(arch, 20, 8) == budget
+    assert enc.source_ids[0][1:-1] == long_src[:budget]
+    assert enc.target_ids[0] == [*long_tgt[:7], enc.target_ids[0][-1]]
+    assert enc.source_truncated == [True, False] and enc.target_truncated == [True, True]
+    assert enc.n_truncated == 2  # pairs, not sides
+    if arch == "gpt":  # the whole sequence fits max_length
+        assert all(len(s) + len(t) <= 20 for s, t in zip(enc.source_ids, enc.target_ids))
+
+
+def test_budget_errors():
+    with pytest.raises(ValueError, match="no room"):
+        source_budget("gpt", 10, 8)
+    assert source_budget("bert", 10, 8) == 8
+    with pytest.raises(ValueError, match="max_target_length"):
+        source_budget("bert", 10, 1)
+    with pytest.raises(ValueError, match="unknown architecture"):
+        source_budget("t5", 10, 4)
+
+
+def test_table_checks(table):
+    with pytest.raises(ValueError, match="lacks column"):
+        check_translation_table(table.drop("target"))
+    with pytest.raises(ValueError, match="no 'test' rows"):
+        check_translation_table(table.filter(pl.col("split") != "test"))
+
+
+def test_collators_by_hand():
+    item = lambda i, s, t: {"id": i, "source": "s", "reference": "r", "source_ids": s, "target_ids": t}  # noqa: E731
+    examples = [item(0, [1, 10, 11, 2], [20, 21, 9]), item(1, [1, 12, 2], [22, 9])]
+    gpt = TranslationCollator("gpt", pad_id=0)(examples)
+    assert gpt["input_ids"].tolist() == [[1, 10, 11, 2, 20, 21, 9], [1, 12, 2, 22, 9, 0, 0]]
+    assert gpt["attention_mask"].tolist() == [[1] * 7, [1] * 5 + [0, 0]]
+    X = IGNORE
+    # the delimiter's position predicts the first target token; the end token is a target too
+    assert gpt["labels"].tolist() == [[X, X, X, 20, 21, 9, X], [X, X, 22, 9, X, X, X]]
+    assert gpt["prompt_ids"].tolist() == [[1, 10, 11, 2], [0, 1, 12, 2]]  # left-padded
+    assert gpt["prompt_mask"].tolist() == [[1, 1, 1, 1], [0, 1, 1, 1]]
+    bert = TranslationCollator("bert", pad_id=0, bos_id=1)(examples)
+    assert bert["src_ids"].tolist() == [[1, 10, 11, 2], [1, 12, 2, 0]]
+    assert bert["src_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 1, 0]]
+    assert bert["decoder_ids"].tolist() == [[1, 20, 21], [1, 22, 0]]
+    assert bert["labels"].tolist() == [[20, 21, 9], [22, 9, X]]
+    assert gpt["id"] == [0, 1] and bert["reference"] == ["r", "r"]
+
+
+def test_decoding_by_hand(tokenizers):
+    # byte-level BPE is lossless: spaces come back from the "Ġ" pieces
+    gpt = tokenizers["gpt"]
+    eot = gpt.token_to_id("<|endoftext|>")
+    text = "The dog, (the cat) isn't big!"
+    ids = pieces(gpt, text)
+    assert decode_translation(gpt, [*ids, eot, *ids], eot, "gpt") == text  # cut at the end token
+    # WordPiece joins "##" pieces; the detokeniser removes the spaces punctuation splitting added
+    bert = tokenizers["bert"]
+    sep = bert.token_to_id("[SEP]")
+    ids = pieces(bert, "The redcar was bigold.")
+    assert [bert.id_to_token(i) for i in ids][:5] == ["The", "red", "##c", "##a", "##r"]
+    assert decode_translation(bert, [bert.token_to_id("[CLS]"), *ids, sep, 5], sep, "bert") == "The redcar was bigold."
+    # the tokenizers WordPiece decoder already attaches . , ! ?; the rest is ours
+    text = "I don ' t know, it ' s state - of - the - art!"
+    assert detokenize_wordpiece(text) == "I don't know, it's state-of-the-art!"
+    assert detokenize_wordpiece('" Hello " ( twice ) costs $ 3. 5 or 1, 000 % in 2019, 50') == (
+        '"Hello" (twice) costs $3.5 or 1,000% in 2019, 50'
+    )
+    assert pieces_per_word(gpt, ["der hund"]) == pytest.approx(len(pieces(gpt, "der hund")) / 2)
+
+
+# ----------------------------------------------------------------------------- the translators
+
+
+def batch_for(tok, arch, table, n=3):
+    test = table.filter(pl.col("split") == "test").head(n)
+    src, tgt = test.get_column("text").to_list(), test.get_column("target").to_list()
+    enc = encode_translation(tok, src, tgt, arch, 20, 8)
+    ds = TranslationDataset(test.get_column("id").to_list(), src, tgt, enc)
+    collate = TranslationCollator(arch, 0, tok.token_to_id("[CLS]") if arch == "bert" else None)
+    return collate([ds[i] for i in range(len(ds))]), collate
+
+
+@pytest.mark.parametrize("arch", ["bert", "gpt"])
+def test_translator_shapes_and_batched_generation(tokenizers, table, arch):
+    torch.manual_seed(0)
+    tok = tokenizers[arch]
+    cfg = tiny_config(arch, tok.get_vocab_size())
+    if arch == "bert":
+        model = BertTranslator(BertForPreTraining(cfg), decoder_layers=2).eval()
+    else:
+        model = GPTTranslator(GPTForPreTraining(cfg)).eval()
+    batch, _ = batch_for(tok, arch, table)
+    logits, _ = model(batch)
+    assert logits.shape == (*batch["labels"].shape, cfg.vocab_size)
+    end = tok.token_to_id("[SEP]" if arch == "bert" else "<|endoftext|>")
+    args = (tok.token_to_id("[CLS]"),) if arch == "bert" else ()
+    out = model.generate(batch, 6, end, *args)
+    assert out.shape[0] == 3 and out.shape[1] <= 6
+    # each example on its own (no padding) gives the same tokens as the padded batch
+    for i in range(3):
+        one = {k: v[i : i + 1] for k, v in batch.items()}
+        if arch == "gpt":
+            keep = one["prompt_mask"][0].bool()
+            one["prompt_ids"], one["prompt_mask"] = one["prompt_ids"][:, keep], one["prompt_mask"][:, keep]
+        alone = model.generate(one, 6, end, *args)[0]
+        assert alone.tolist() == out[i, : alone.numel()].tolist()
+    # a plain uncached greedy loop agrees with the cached search
+    row = {k: v[:1] for k, v in batch.items()}
+    ids = out[0].tolist()
+    if arch == "gpt":
+        seq = row["prompt_ids"]
+        for _ in range(len(ids)):
+            nxt = model.lm_head(model.transformer(seq))[:, -1].argmax(-1, keepdim=True)
+            seq = torch.cat([seq, nxt], 1)
+        plain = seq[0, row["prompt_ids"].size(1) :].tolist()
+    else:
+        memory = model.encode(row)
+        seq = torch.tensor([[args[0]]])
+        for _ in range(len(ids)):
+            nxt = model.decoder(seq, memory, row["src_mask"])[:, -1].argmax(-1, keepdim=True)
+            seq = torch.cat([seq, nxt], 1)
+        plain = seq[0, 1:].tolist()
+    cut = plain.index(end) + 1 if end in plain else len(plain)
+    assert ids[:cut] == plain[:cut]
+    # beam search runs on the same batch
+    beams = model.generate(batch, 6, end, *args, num_beams=2)
+    assert beams.shape[0] == 3
+
+
+def test_bert_decoder_shares_the_embeddings(tokenizers):
+    cfg = tiny_config("bert", tokenizers["bert"].get_vocab_size())
+    bert = BertForPreTraining(cfg)
+    model = BertTranslator(bert, decoder_layers=3)
+    assert len(model.decoder.h) == 3
+    assert model.decoder.embeddings is bert.bert.embeddings
+    assert model.decoder.lm_head.weight is bert.bert.embeddings.word_embeddings.weight
+    with pytest.raises(TypeError, match="BertForPreTraining"):
+        BertTranslator(GPTForPreTraining(tiny_config("gpt", 50)))
+
+
+# ----------------------------------------------------------------------------- tiny fine-tuning runs
+
+
+FT = FinetuneConfig(max_epochs=40, batch_size=16, lr=5e-3, warmup_fraction=0.1, patience=15)
+
+
+def run(tmp_path, name, arch, tok, table, pretrained=True, task=None, seed=0):
+    cfg = tiny_config(arch, tok.get_vocab_size())
+    model_dir = None
+    if pretrained:  # a randomly initialised "pre-trained" model exercises the load path
+        torch.manual_seed(seed)  # the same weights whichever tests ran before
+        model = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
+        model_dir = save_pretrained(model, cfg, tmp_path / f"{name}-pretrained")
+    out = tmp_path / name
+    metrics = finetune_translation(
+        model_dir, arch, tok, table, task or task_config(), FT, seed=seed, out_dir=out,
+        enable_progress_bar=False, model_config=None if pretrained else cfg,
+    )
+    return metrics, out
+
+
+def expected_truncation(tok, table, arch):
+    by_split = {}
+    for split in ("train", "dev", "test"):
+        frame = table.filter(pl.col("split") == split)
+        enc = encode_translation(tok, frame["text"].to_list(), frame["target"].to_list(), arch, 20, 8)
+        by_split[split] = enc.n_truncated
+    return by_split
+
+
+@pytest.mark.parametrize("arch", ["bert", "gpt"])
+def test_finetune_learns_toy_translation(tmp_path, table, tokenizers, arch):
+    metrics, out = run(tmp_path, arch, arch, tokenizers[arch], table)
+    assert metrics["test_bleu"] >= 90, metrics
+    assert metrics["test_chrf"] >= 90, metrics
+    assert metrics["best_dev_chrf"] >= 85, metrics
+    assert metrics["primary_metric"] == "test_bleu" and metrics["pretrained"] is True
+    assert (metrics["n_train"], metrics["n_dev"], metrics["n_test"]) == (160, 30, 30)
+    expected = expected_truncation(tokenizers[arch], table, arch)
+    assert expected["dev"] >= 1  # the deliberately long pair
+    assert metrics["n_truncated_by_split"] == expected and metrics["n_truncated"] == sum(expected.values())
+    assert metrics["max_target_length"] == 8 and metrics["num_beams"] == 1
+    assert metrics["decoder_layers"] == (2 if arch == "bert" else 0)
+    assert "tok:13a" in metrics["bleu_signature"]
+
+    assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+    preds = pl.read_parquet(out / "predictions.parquet")
+    assert preds.columns == ["id", "source", "reference", "hypothesis", "chrf"]
+    test = table.filter(pl.col("split") == "test")
+    assert preds["id"].to_list() == test["id"].to_list()
+    assert preds["reference"].to_list() == test["target"].to_list()
+    assert (preds["hypothesis"] == preds["reference"]).mean() >= 0.9
+    assert preds["chrf"].min() >= 0 and preds["chrf"].max() <= 100 + 1e-6
+    assert len(list((out / "checkpoints").glob("*.ckpt"))) == 1
+
+
+def test_scratch_run_with_beam_search_and_caps(tmp_path, table, tokenizers):
+    task = task_config(num_beams=2, max_dev_generate=10, max_train_examples=150, decoder_layers=1)
+    metrics, out = run(tmp_path, "scratch", "bert", tokenizers["bert"], table, pretrained=False, task=task)
+    assert metrics["pretrained"] is False
+    assert metrics["n_train"] == 150 and metrics["n_dev_generated"] == 10
+    assert metrics["num_beams"] == 2 and metrics["decoder_layers"] == 1
+    assert metrics["test_bleu"] >= 75 and metrics["test_chrf"] >= 85, metrics
+    assert pl.read_parquet(out / "predictions.parquet").height == 30
+
+
+def test_scratch_needs_a_config(tmp_path, table, tokenizers):
+    with pytest.raises(ValueError, match="model_config"):
+        finetune_translation(None, "gpt", tokenizers["gpt"], table, task_config(), FT, 0, tmp_path / "x")
