@@ -222,7 +222,7 @@ def test_local_tables_examples(tmp_path, fmt):
     {"parquet": df.write_parquet, "jsonl": df.write_ndjson, "csv": df.write_csv}[fmt](path)
     cfg = SourceConfig(client="local", spec=str(path), format=fmt, text_column="sentence", label_column="y")
     out = read_examples("ex", cfg, tmp_path / "raw")  # straight from the path
-    assert out.rows() == [("good film", "1"), ("bad film", "0")]
+    assert out.select("text", "label").rows() == [("good film", 1), ("bad film", 0)]  # label type kept (ints for multiple choice)
 
 
 def test_local_folder_of_files_and_missing_column(tmp_path):
@@ -260,3 +260,11 @@ def test_formats_for_the_wrong_role(tmp_path):
     with pytest.raises(ValueError, match="not a pre-training corpus format"):
         read_documents("v", SourceConfig(client="pip", spec="v==1", format="vader_movie_reviews", members=["x"]),
                        tmp_path)
+
+
+def test_local_table_keeps_the_task_kinds_columns(tmp_path):
+    path = tmp_path / "mt.jsonl"
+    pl.DataFrame({"de": ["Guten Tag.", "Danke."], "target": ["Good day.", "Thanks."]}).write_ndjson(path)
+    cfg = SourceConfig(client="local", spec=str(path), format="jsonl", text_column="de")
+    out = read_examples("mt", cfg, tmp_path / "raw")
+    assert out.columns == ["text", "target"] and out.rows() == [("Guten Tag.", "Good day."), ("Danke.", "Thanks.")]

@@ -241,3 +241,37 @@ def test_measure_matmul_peak_flops_is_fast_and_positive():
     peak = measure_matmul_peak_flops(torch.float32, "cpu", n=256, iters=5, max_seconds=0.5)
     assert time.perf_counter() - t0 < 2.0
     assert 1e7 < peak < 1e14
+
+
+# --------------------------------------------------------------------- pre-LN
+
+
+def test_pre_ln_block_matches_its_formula_and_adds_a_final_norm():
+    torch.manual_seed(0)
+    post, pre = Transformer(tiny(norm="post")), Transformer(tiny(norm="pre"))
+    assert isinstance(pre.embeddings.LayerNorm, torch.nn.Identity) and isinstance(pre.ln_f, torch.nn.LayerNorm)
+    assert isinstance(post.embeddings.LayerNorm, torch.nn.LayerNorm) and isinstance(post.ln_f, torch.nn.Identity)
+    block = pre.h[0].eval()
+    x = torch.randn(2, 5, 32)
+    h = x + block.attn(block.ln_1(x))
+    expected = h + block.mlp(block.ln_2(h))
+    assert torch.allclose(block(x), expected, atol=1e-6)
+    # the residual stream is not normalised inside the stack, only at the end
+    out = pre.eval()(torch.randint(0, 100, (2, 7)))
+    assert torch.allclose(out.mean(-1), torch.zeros(2, 7), atol=1e-5)
+    assert torch.allclose(out.var(-1, unbiased=False), torch.ones(2, 7), atol=1e-3)
+
+
+def test_pre_ln_keeps_the_causal_and_bidirectional_contracts():
+    torch.manual_seed(0)
+    ids = torch.randint(0, 100, (2, 12))
+    causal = Transformer(tiny(causal=True, norm="pre")).eval()
+    a, b = causal(ids), causal(_perturb_after(ids, 5))
+    assert torch.allclose(a[:, :6], b[:, :6], atol=1e-6) and not torch.allclose(a[:, 6:], b[:, 6:], atol=1e-3)
+    bidir = Transformer(tiny(causal=False, norm="pre")).eval()
+    assert not torch.allclose(bidir(ids)[:, 0], bidir(_perturb_after(ids, 5))[:, 0], atol=1e-3)
+
+
+def test_unknown_norm_is_refused():
+    with pytest.raises(ValueError, match="norm="):
+        tiny(norm="sandwich").validate()

@@ -21,7 +21,7 @@ from bertvsgpt.pretraining import run as run_module
 from bertvsgpt.pretraining.callbacks import BudgetCheckpoints
 from bertvsgpt.optim import adamw_param_groups, linear_warmup_decay
 from bertvsgpt.pretraining.module import PretrainModule, steps_for_budget
-from bertvsgpt.pretraining.run import fingerprint, prepare_resume_dir, pretrain
+from bertvsgpt.pretraining.run import fingerprint, prepare_resume_dir, pretrain, write_scratch_model
 from bertvsgpt.tokenization.build import build_tokenizer
 
 PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
@@ -188,7 +188,7 @@ def test_fingerprint_is_stable(params):
         ("model.d_model", 64),
         ("model.n_layer", 2),
         ("model.dropout", 0.0),
-        ("pretrain.lr", 1e-3),
+        ("pretrain.lr", 3e-3),
         ("pretrain.max_tokens", 2048),
         ("pretrain.batch_size", 8),
         ("pretrain.bert.masked_lm_prob", 0.2),
@@ -394,7 +394,7 @@ def twice(request, tmp_path_factory, params, tokenizer_dirs, no_peak_probe):
 def test_pretrain_writes_model_config_summary_and_budget_checkpoint(twice):
     budget = f"checkpoints/step_{EXPECTED_BUDGET_STEP:07d}"
     assert twice.files1 == sorted(
-        ["checkpoints", budget, f"{budget}/config.json", f"{budget}/model.safetensors", "config.json", "curve.csv", "model.safetensors", "summary.json"]
+        ["checkpoints", budget, f"{budget}/config.json", f"{budget}/model.safetensors", "config.json", "curve.csv", "model.safetensors", "summary.json", "tokenizer.json"]
     )
     curve = pl.read_csv(twice.out / "curve.csv")
     # one row per logging step, with the loss and the tokens seen so far
@@ -478,3 +478,15 @@ def test_pretrain_empty_train_store_raises(tmp_path, params, no_peak_probe):
     build_tokenizer("gpt", params, corpus, tmp_path / "tok")
     with pytest.raises(ValueError, match="empty"):
         pretrain("gpt", params, tmp_path / "tok", tmp_path / "out", tmp_path / "resume", enable_progress_bar=False)
+
+
+def test_scratch_model_dir_has_the_pretrained_shape_and_tokenizer_but_no_weights(tmp_path, params, tokenizer_dirs):
+    for arch in ("bert", "gpt"):
+        out = tmp_path / f"{arch}-scratch"
+        cfg = write_scratch_model(arch, params, tokenizer_dirs[arch][1], out)
+        assert sorted(p.name for p in out.iterdir()) == ["config.json", "tokenizer.json"]
+        saved = json.loads((out / "config.json").read_text())
+        assert saved["scratch"] is True and saved["architecture"] == arch
+        assert ModelConfig.from_dict(saved) == cfg
+        assert (cfg.d_model, cfg.n_layer, cfg.norm) == (params.model.d_model, params.model.n_layer, params.model.norm)
+        assert cfg.causal is (arch == "gpt")

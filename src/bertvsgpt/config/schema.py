@@ -120,8 +120,10 @@ class ModelSizeConfig:
     d_ff: int = 1024
     max_seq_len: int = 128
     dropout: float = 0.1
+    norm: str = "post"  # post: the papers' post-LN block | pre: GPT-2's pre-LN (learns faster at small budgets)
 
     def validate(self) -> None:
+        _require(self.norm in ("post", "pre"), "model.norm", f"'{self.norm}' is not one of ('post', 'pre')")
         for k in ("n_layer", "n_head", "d_model", "d_ff", "max_seq_len"):
             _require(getattr(self, k) > 0, f"model.{k}", "must be > 0")
         _require(

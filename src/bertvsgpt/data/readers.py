@@ -469,7 +469,8 @@ def _read_table_documents(name: str, cfg: SourceConfig, raw_dir: Path | str) -> 
     keys = _doc_keys(files)
     for f in files:
         df = read_table(f, cfg.format)
-        _require_columns(f, df, name, {"text_column": cfg.text_column})
+        explicit = {"label_column": cfg.label_column} if cfg.label_column != "label" else {}
+        _require_columns(f, df, name, {"text_column": cfg.text_column, **explicit})
         key = keys[f.rel]
         for i, text in enumerate(df.get_column(cfg.text_column).cast(pl.Utf8, strict=False).to_list()):
             if text and text.strip():
@@ -567,18 +568,24 @@ def _read_vader(name: str, cfg: SourceConfig, raw_dir: Path | str) -> pl.DataFra
 
 
 def _read_table_examples(name: str, cfg: SourceConfig, raw_dir: Path | str) -> pl.DataFrame:
+    """Rows of local tables: ``text_column`` becomes ``text``, ``label_column`` (if present) ``label``;
+    every other column is kept for the task kinds that need more (choices, tokens, tags, target...)."""
     frames = []
     for f in _format_files(name, cfg, raw_dir):
         df = read_table(f, cfg.format)
-        _require_columns(f, df, name, {"text_column": cfg.text_column, "label_column": cfg.label_column})
-        df = df.select(
-            pl.col(cfg.text_column).cast(pl.Utf8, strict=False).alias("text"),
-            pl.col(cfg.label_column).cast(pl.Utf8, strict=False).alias("label"),
-        ).filter(pl.col("text").is_not_null() & pl.col("label").is_not_null())
-        df = df.with_columns(pl.col("text").str.strip_chars(), pl.col("label").str.strip_chars())
-        df = df.filter((pl.col("text") != "") & (pl.col("label") != ""))
+        explicit = {"label_column": cfg.label_column} if cfg.label_column != "label" else {}
+        _require_columns(f, df, name, {"text_column": cfg.text_column, **explicit})
+        df = df.rename({cfg.text_column: "text"}).with_columns(pl.col("text").cast(pl.Utf8, strict=False).str.strip_chars())
+        df = df.filter(pl.col("text").is_not_null() & (pl.col("text") != ""))
+        if cfg.label_column in df.columns:
+            df = df.rename({cfg.label_column: "label"}) if cfg.label_column != "label" else df
+            if df.schema["label"] in (pl.Utf8, pl.String):
+                df = df.with_columns(pl.col("label").str.strip_chars())
+                df = df.filter(pl.col("label").is_not_null() & (pl.col("label") != ""))
+            else:
+                df = df.filter(pl.col("label").is_not_null())
         if df.height == 0:
-            raise ValueError(f"{f.url}: no rows with both '{cfg.text_column}' and '{cfg.label_column}' set")
+            raise ValueError(f"{f.url}: no rows with '{cfg.text_column}' (and '{cfg.label_column}', if present) set")
         frames.append(df)
     return pl.concat(frames, how="vertical")
 

@@ -14,6 +14,9 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 
+NORMS = ("post", "pre")
+
+
 @dataclass
 class ModelConfig:
     """Hyper-parameters of the shared Transformer backbone.
@@ -31,6 +34,10 @@ class ModelConfig:
         causal: ``True`` for a left-to-right language model (GPT).
         layer_norm_eps: LayerNorm epsilon (BERT uses 1e-12).
         pad_token_id: id of the padding token.
+        norm: ``"post"`` -- the papers' post-LN block ``LN(x + f(x))`` with a LayerNorm on
+            the embeddings; ``"pre"`` -- the pre-LN block ``x + f(LN(x))`` of GPT-2 with a
+            final LayerNorm and none on the embeddings (Xiong et al., 2020: trains without
+            the long warm-up post-LN needs). The same choice applies to both models.
     """
 
     vocab_size: int
@@ -44,6 +51,7 @@ class ModelConfig:
     causal: bool = False
     layer_norm_eps: float = 1e-12
     pad_token_id: int = 0
+    norm: str = "post"
 
     @property
     def head_dim(self) -> int:
@@ -62,6 +70,8 @@ class ModelConfig:
             raise ValueError(f"dropout={self.dropout} must be in [0, 1)")
         if not isinstance(self.type_vocab_size, int) or self.type_vocab_size < 0:
             raise ValueError(f"type_vocab_size={self.type_vocab_size!r} must be a non-negative integer")
+        if self.norm not in NORMS:
+            raise ValueError(f"norm={self.norm!r} must be one of {NORMS}")
         if self.layer_norm_eps <= 0:
             raise ValueError(f"layer_norm_eps={self.layer_norm_eps} must be > 0")
         if not 0 <= self.pad_token_id < self.vocab_size:

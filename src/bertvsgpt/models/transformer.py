@@ -12,6 +12,11 @@ on the summed embeddings. To keep the comparison controlled the embedding
 LayerNorm is used for both models; GPT simply has no segment table
 (``type_vocab_size=0``) and uses a causal attention mask.
 
+``ModelConfig.norm = "pre"`` switches every block to the pre-LN form of GPT-2 (Radford et
+al., 2019) and Xiong et al. (2020), ``x = x + Attention(LN(x)); x = x + MLP(LN(x))``, with a
+final LayerNorm and none on the embeddings. Post-LN is what the papers used; pre-LN is what
+leaves the unigram plateau within a CPU-sized budget (see README, "Known limits").
+
 Weights are initialised from N(0, 0.02) with zero biases, as in both papers.
 """
 
@@ -27,7 +32,7 @@ from .config import ModelConfig
 
 
 class Embeddings(nn.Module):
-    """Token + learned position (+ optional segment) embeddings, LayerNorm, dropout."""
+    """Token + learned position (+ optional segment) embeddings, LayerNorm (post-LN only), dropout."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -36,7 +41,7 @@ class Embeddings(nn.Module):
         self.token_type_embeddings: Optional[nn.Embedding] = (
             nn.Embedding(config.type_vocab_size, config.d_model) if config.type_vocab_size > 0 else None
         )
-        self.LayerNorm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.LayerNorm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps) if config.norm == "post" else nn.Identity()
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
@@ -78,10 +83,11 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Post-LayerNorm Transformer block (Vaswani et al., 2017; BERT; GPT-1)."""
+    """Post-LayerNorm Transformer block (Vaswani et al., 2017; BERT; GPT-1), or pre-LN (GPT-2)."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
+        self.pre_ln = config.norm == "pre"
         self.attn = MultiHeadSelfAttention(config)
         self.ln_1 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.mlp = MLP(config)
@@ -90,6 +96,9 @@ class Block(nn.Module):
     def forward(
         self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None, cache: Optional[LayerKV] = None
     ) -> torch.Tensor:
+        if self.pre_ln:
+            x = x + self.attn(self.ln_1(x), attn_mask, cache)
+            return x + self.mlp(self.ln_2(x))
         x = self.ln_1(x + self.attn(x, attn_mask, cache))
         x = self.ln_2(x + self.mlp(x))
         return x
@@ -109,7 +118,7 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
 
 
 class Transformer(nn.Module):
-    """Embeddings followed by ``n_layer`` post-LN blocks; returns hidden states."""
+    """Embeddings followed by ``n_layer`` blocks (and, pre-LN, a final LayerNorm); returns hidden states."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -117,6 +126,7 @@ class Transformer(nn.Module):
         self.config = config
         self.embeddings = Embeddings(config)
         self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
+        self.ln_f = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps) if config.norm == "pre" else nn.Identity()
         self.apply(init_weights)
 
     def forward(
@@ -155,7 +165,7 @@ class Transformer(nn.Module):
             attn_mask = make_attention_mask(attention_mask, self.config.causal, n_queries=T)
         for i, block in enumerate(self.h):
             x = block(x, attn_mask, None if cache is None else cache[i])
-        return x
+        return self.ln_f(x)
 
     def num_parameters(self, non_embedding: bool = True) -> int:
         """Parameter count; with ``non_embedding`` the token, position and segment

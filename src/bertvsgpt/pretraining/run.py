@@ -48,6 +48,7 @@ def model_config(arch: str, params: Params, vocab_size: int, pad_id: int) -> Mod
         d_ff=m.d_ff,
         max_seq_len=m.max_seq_len,
         dropout=m.dropout,
+        norm=m.norm,
         type_vocab_size=2 if arch == "bert" else 0,
         causal=arch == "gpt",
         pad_token_id=pad_id,
