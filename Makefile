@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean-venv
+.PHONY: run quick test bench clean-venv
+
+# The quick preset: every task and model, one seed, small budgets (a DVC experiment; `dvc exp show`).
+QUICK := -S pretrain.max_tokens=200000 -S finetune.seeds=[0] -S finetune.max_epochs=1 \
+	-S finetune.max_train_examples=200 -S finetune.max_eval_examples=100
 
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.
 $(STAMP): pyproject.toml
@@ -17,6 +21,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@test -d .dvc || $(BIN)/dvc init --quiet $$(test -d .git || echo --no-scm)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+
+quick: $(STAMP)
+	@test -d .dvc || $(BIN)/dvc init --quiet $$(test -d .git || echo --no-scm)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run $(QUICK)
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest

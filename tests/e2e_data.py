@@ -172,7 +172,8 @@ def write_commonsense(path: Path, n: int = 36, seed: int = 6) -> None:
         options = rng.sample(distractors, 2)
         label = i % 3
         options.insert(label, answer)
-        rows.append({"text": f"{person} {situation} in {PLACES[i % len(PLACES)]}. What will {person.split()[0]} want to do next?",
+        place = PLACES[(i // len(PEOPLE)) % len(PLACES)]  # (person, place) unique for n <= 96
+        rows.append({"text": f"{person} {situation} in {place}. What will {person.split()[0]} want to do next?",
                      "choices": options, "label": label})
     _jsonl(path, rows)
 

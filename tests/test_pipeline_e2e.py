@@ -1,4 +1,9 @@
-"""The whole chain, ``dvc repro`` in a temporary copy of the repository, on small local data."""
+"""The whole chain, ``dvc repro`` in a temporary copy of the repository, on small local data.
+
+Every task kind (all seven tasks) and all four models (bert, gpt and their scratch twins) run
+once, with one seed and a tiny model, so that each stage and each task's fine-tuning code path
+is exercised end to end.
+"""
 
 from __future__ import annotations
 
@@ -13,35 +18,58 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e_data import write_corpus, write_sentiment
+from tests.e2e_data import write_corpus, write_task_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
+MODELS = ("bert", "gpt", "bert-scratch", "gpt-scratch")
+# task -> (kind, source written by tests/e2e_data.py, the kind's primary metric)
+TASKS = {
+    "sentiment": ("classification", "tiny_reviews", "test_accuracy"),
+    "news": ("classification", "tiny_news", "test_accuracy"),
+    "intent": ("classification", "tiny_intent", "test_accuracy"),
+    "ner": ("token_classification", "tiny_ner", "test_entity_f1"),
+    "qa": ("extractive_qa", "tiny_qa", "test_f1"),
+    "commonsense": ("multiple_choice", "tiny_commonsense", "test_accuracy"),
+    "mt": ("translation", "tiny_mt", "test_bleu"),
+}
+REPORT_METRIC = {"test_accuracy": "accuracy", "test_entity_f1": "entity F1", "test_f1": "F1", "test_bleu": "BLEU"}
+FINETUNE_STAGES = {f"finetune@{m}-{t}" for m in MODELS for t in TASKS}
+UPSTREAM_STAGES = {"fetch", "prepare", "tokenizer@bert", "tokenizer@gpt", "pretrain@bert", "pretrain@gpt",
+                   "scratch@bert", "scratch@gpt"}
+# per-task lengths: every one <= model.max_seq_len; translation needs max_length > max_target_length + 2
+# (GPT's source gets the rest), QA needs doc_stride < max_length
+TASK_SIZES = {
+    "sentiment": {"max_length": 24},
+    "news": {"max_length": 32},
+    "intent": {"max_length": 24},
+    "ner": {"max_length": 32, "entity_view": "all"},
+    "qa": {"max_length": 48, "doc_stride": 16},
+    "commonsense": {"max_length": 40},
+    "mt": {"max_length": 56, "max_target_length": 20, "decoder_layers": 1, "max_dev_generate": 8},
+}
 
-def small_params(data_dir: Path) -> dict:
+
+def small_params(data_dir: Path, sources: dict[str, dict]) -> dict:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["data"]["corpus"] = ["tiny_corpus"]
     params["data"]["sources"] = {
         "tiny_corpus": {"client": "local", "spec": str(data_dir / "corpus.txt"), "format": "text", "licence": "synthetic"},
-        "tiny_reviews": {
-            "client": "local",
-            "spec": str(data_dir / "reviews.csv"),
-            "format": "csv",
-            "text_column": "sentence",
-            "label_column": "polarity",
-            "licence": "synthetic",
-        },
+        **sources,
     }
     params["data"]["heldout_fraction"] = 0.1
-    params["tasks"]["sentiment"]["source"] = "tiny_reviews"
-    params["tasks"]["sentiment"]["max_length"] = 24
+    for task, (kind, source, _) in TASKS.items():
+        cfg = params["tasks"][task]
+        assert cfg["type"] == kind, f"params.yaml: tasks.{task} is a {cfg['type']} task, the test expects {kind}"
+        cfg.update(source=source, dev_fraction=0.15, test_fraction=0.15, **TASK_SIZES[task])
     params["tokenizer"].update(vocab_size=400, min_frequency=1)
-    params["model"].update(n_layer=1, n_head=2, d_model=32, d_ff=64, max_seq_len=32, dropout=0.0)
+    params["model"].update(n_layer=2, n_head=2, d_model=32, d_ff=64, max_seq_len=64, dropout=0.0)
     params["pretrain"].update(max_tokens=3000, batch_size=8, seq_len=32, precision="32-true", log_every_n_steps=2)
     params["pretrain"]["bert"]["max_predictions_per_seq"] = 5
-    params["finetune"].update(max_epochs=2, batch_size=16, lr=0.001, precision="32-true")
-    params["evaluate"].update(max_heldout_tokens=2000)
+    params["finetune"].update(models=list(MODELS), tasks=list(TASKS), seeds=[0], max_epochs=1, batch_size=16,
+                              lr=0.001, precision="32-true")
+    params["evaluate"].update(max_heldout_tokens=2000, max_new_tokens=5)
     return params
 
 
@@ -51,43 +79,84 @@ def run(cmd: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
     return proc
 
 
+def stages_run(stdout: str) -> set[str]:
+    return {line.split("'")[1] for line in stdout.splitlines() if line.startswith("Running stage")}
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     data_dir = tmp / "inputs"
     data_dir.mkdir()
     write_corpus(data_dir / "corpus.txt")
-    write_sentiment(data_dir / "reviews.csv")
+    sources = write_task_sources(data_dir)
     repo = tmp / "repo"
     repo.mkdir()
     for name in ("dvc.yaml", "pipeline", "src"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, repo / name)
-    (repo / "params.yaml").write_text(yaml.safe_dump(small_params(data_dir), sort_keys=False))
+    (repo / "params.yaml").write_text(yaml.safe_dump(small_params(data_dir, sources), sort_keys=False))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "PYTHONPATH": str(repo / "src")}
     env.pop("MLFLOW_TRACKING_URI", None)
     run(["dvc", "init", "--no-scm", "-q"], repo, env)
     run(["dvc", "config", "core.analytics", "false"], repo, env)
+    t0 = time.perf_counter()
     first = run(["dvc", "repro"], repo, env)
+    print(f"first dvc repro: {time.perf_counter() - t0:.1f} s")
     return repo, env, first
 
 
-def test_repro_builds_the_report_with_both_models(workspace):
+def test_first_repro_runs_every_stage(workspace):
+    _, _, first = workspace
+    assert stages_run(first.stdout) == UPSTREAM_STAGES | FINETUNE_STAGES | {"evaluate", "report"}
+
+
+def test_every_model_and_task_is_fine_tuned(workspace):
     repo, _, _ = workspace
-    report = (repo / "reports" / "report.md").read_text()
-    assert "| sentiment | accuracy |" in report
+    for arch in ("bert", "gpt"):
+        assert (repo / "data" / "models" / arch / "model.safetensors").is_file()
+        scratch = repo / "data" / "models" / f"{arch}-scratch"
+        assert (scratch / "config.json").is_file() and (scratch / "tokenizer.json").is_file()
+        assert not (scratch / "model.safetensors").exists()  # the twin is initialised at fine-tuning time
+    for model in MODELS:
+        for task, (_, _, primary) in TASKS.items():
+            run_dir = repo / "data" / "finetune" / model / task / "seed_0"
+            assert (run_dir / "predictions.parquet").is_file(), run_dir
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+            assert metrics["primary_metric"] == primary, (model, task, metrics["primary_metric"])
+            value = metrics[primary]
+            assert isinstance(value, (int, float)) and value >= 0.0, (model, task, value)
+
+
+def test_evaluation_table_and_report_cover_every_model_and_task(workspace):
+    import polars as pl
+
+    repo, _, _ = workspace
+    table = pl.read_parquet(repo / "data" / "evaluation" / "finetune.parquet")
+    primary = table.filter(pl.col("primary"))
+    pairs = set(primary.select("model", "task").iter_rows())
+    assert pairs == {(m, t) for m in MODELS for t in TASKS}
+    assert primary.height == len(MODELS) * len(TASKS)  # one seed: one primary row per (model, task)
+    assert set(primary.get_column("seed")) == {0}
+    for row in primary.iter_rows(named=True):
+        assert row["metric"] == TASKS[row["task"]][2], row
+
     metrics = json.loads((repo / "metrics" / "evaluation.json").read_text())
-    for model in ("bert", "gpt"):
-        acc = metrics["finetune"]["sentiment"][model]["test_accuracy"]
-        assert 0.0 <= acc <= 1.0
-        assert (repo / "data" / "models" / model / "model.safetensors").is_file()
+    for task, (_, _, key) in TASKS.items():
+        for model in MODELS:
+            assert key in metrics["finetune"][task][model], (task, model)
     assert "mlm_accuracy" in metrics["pretrain"]["bert"] and "perplexity" in metrics["pretrain"]["gpt"]
+
+    report = (repo / "reports" / "report.md").read_text()
+    assert "BERT-scratch" in report and "GPT-scratch" in report
+    for task, (_, _, key) in TASKS.items():
+        assert f"| {task} | {REPORT_METRIC[key]} |" in report, task
 
 
 def test_dvc_metrics_and_plots_render(workspace, tmp_path):
     repo, env, _ = workspace
     shown = run(["dvc", "metrics", "show", "--json"], repo, env).stdout
-    assert "test_accuracy" in shown and "tokens_per_second" in shown
+    assert "test_accuracy" in shown and "test_bleu" in shown and "tokens_per_second" in shown
     run(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], repo, env)
     html = (tmp_path / "plots" / "index.html").read_text()
     assert "plots/pretrain/bert.csv" in html and "plots/pretrain/gpt.csv" in html
@@ -99,12 +168,18 @@ def test_every_stage_is_an_mlflow_run(workspace):
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
     exp = client.get_experiment_by_name("bert-vs-gpt")
-    runs = client.search_runs([exp.experiment_id], max_results=100)
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
     stages = {r.data.tags.get("stage") for r in runs}
-    assert {"fetch", "prepare", "tokenizer", "pretrain", "finetune", "evaluate", "report"} <= stages
+    assert {"fetch", "prepare", "tokenizer", "pretrain", "scratch", "finetune", "evaluate", "report"} <= stages
     pre = [r for r in runs if r.data.tags.get("stage") == "pretrain"]
     assert all("model.d_model" in r.data.params for r in pre)
     assert any(k.startswith("train/") for r in pre for k in r.data.metrics)
+    finetuned = {(r.data.tags.get("model"), r.data.tags.get("task")) for r in runs if r.data.tags.get("stage") == "finetune"}
+    assert finetuned == {(m, t) for m in MODELS for t in TASKS}
+    seeds = [r for r in runs if r.data.tags.get("stage") == "finetune" and r.data.tags.get("seed") == "0"]
+    assert {(r.data.tags["model"], r.data.tags["task"]) for r in seeds} == finetuned
+    for r in seeds:  # each seed's run logged its test metrics
+        assert TASKS[r.data.tags["task"]][2] in r.data.metrics, (r.data.tags["model"], r.data.tags["task"])
 
 
 def test_second_repro_is_a_fast_noop(workspace):
@@ -117,12 +192,17 @@ def test_second_repro_is_a_fast_noop(workspace):
 
 
 def test_finetune_param_change_reruns_only_downstream(workspace):
+    """A fine-tuning param puts every finetune stage (and nothing upstream) out of date, and re-running
+    one of them puts evaluate out of date. Re-running all 28 fine-tunings would double the test's time,
+    so the rest is checked with ``dvc repro --dry`` (what would run) and one real run."""
     repo, env, _ = workspace
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["finetune"]["lr"] = 0.002
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    proc = run(["dvc", "repro"], repo, env)
-    ran = {line.split("'")[1] for line in proc.stdout.splitlines() if line.startswith("Running stage")}
-    # evaluate always re-runs; report re-runs only if the evaluation outputs changed
-    assert {"finetune@bert-sentiment", "finetune@gpt-sentiment", "evaluate"} <= ran
-    assert ran <= {"finetune@bert-sentiment", "finetune@gpt-sentiment", "evaluate", "report"}
+
+    assert stages_run(run(["dvc", "repro", "--dry"], repo, env).stdout) == FINETUNE_STAGES
+
+    one = "finetune@gpt-scratch-qa"
+    assert stages_run(run(["dvc", "repro", one], repo, env).stdout) == {one}
+    # evaluate now reads a changed data/finetune; report re-runs only if the evaluation outputs change
+    assert stages_run(run(["dvc", "repro", "--dry"], repo, env).stdout) == (FINETUNE_STAGES - {one}) | {"evaluate"}

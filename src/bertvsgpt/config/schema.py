@@ -242,6 +242,8 @@ class FinetuneConfig:
     layer_lr_decay: float = 1.0  # lr of layer l = lr * decay^(L+1-l); 1.0 = off
     freeze_layers: int = 0  # freeze the embeddings and the lowest N blocks
     aux_lm_weight: float = 0.0  # GPT only: lambda of the auxiliary LM loss (GPT paper, eq. 5)
+    max_train_examples: Optional[int] = None  # cap for every task (the smaller of this and the task's own)
+    max_eval_examples: Optional[int] = None
 
     def validate(self, tasks: Dict[str, TaskConfig]) -> None:
         for m in self.models:
@@ -256,6 +258,9 @@ class FinetuneConfig:
         _require(0.0 < self.layer_lr_decay <= 1.0, "finetune.layer_lr_decay", "must be in (0, 1]")
         _require(self.freeze_layers >= 0, "finetune.freeze_layers", "must be >= 0")
         _require(self.aux_lm_weight >= 0, "finetune.aux_lm_weight", "must be >= 0")
+        for k in ("max_train_examples", "max_eval_examples"):
+            v = getattr(self, k)
+            _require(v is None or v > 0, f"finetune.{k}", "must be > 0 or null")
         _require(self.precision in PRECISIONS, "finetune.precision", f"'{self.precision}' is not one of {PRECISIONS}")
 
 

@@ -36,16 +36,16 @@ def finetune_function(kind: str) -> Callable[..., dict[str, Any]]:
     return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
-def cap_eval_splits(table: pl.DataFrame, max_examples: int | None, seed: int = 0) -> pl.DataFrame:
-    """Keep at most ``max_examples`` dev and test rows each (a fixed seeded subset, the same for
-    every model and seed, so paired comparisons stay paired)."""
-    if max_examples is None:
-        return table
-    parts = [
-        table.filter(pl.col("split") == s) if s == "train" else subsample_train(table.filter(pl.col("split") == s), max_examples, seed)
-        for s in SPLITS
-    ]
-    return pl.concat(parts)
+def _min_cap(*caps: int | None) -> int | None:
+    given = [c for c in caps if c is not None]
+    return min(given) if given else None
+
+
+def cap_splits(table: pl.DataFrame, max_train: int | None, max_eval: int | None, seed: int = 0) -> pl.DataFrame:
+    """Keep at most ``max_train`` training rows and ``max_eval`` dev and test rows each: a fixed,
+    seeded subset, the same for every model and fine-tuning seed, so comparisons stay paired."""
+    caps = {"train": max_train, "dev": max_eval, "test": max_eval}
+    return pl.concat([subsample_train(table.filter(pl.col("split") == s), caps[s], seed) for s in SPLITS])
 
 
 def finetune_task(
@@ -67,7 +67,11 @@ def finetune_task(
     config, arch = load_config(model_dir)
     scratch = bool(json.loads((model_dir / "config.json").read_text()).get("scratch", False))
     tokenizer = load_tokenizer(model_dir)
-    table = cap_eval_splits(table, task_cfg.max_eval_examples)
+    table = cap_splits(
+        table,
+        _min_cap(task_cfg.max_train_examples, ft_cfg.max_train_examples),
+        _min_cap(task_cfg.max_eval_examples, ft_cfg.max_eval_examples),
+    )
     fn = finetune_function(task_cfg.type)
     return fn(
         None if scratch else model_dir, arch, tokenizer, table, task_cfg, ft_cfg, seed, out_dir,

@@ -1,0 +1,57 @@
+"""The task registry: every kind dispatches, caps are paired across models, scratch dirs build random models."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from bertvsgpt.config.schema import TASK_TYPES, FinetuneConfig, TaskConfig
+from bertvsgpt.tasks import registry
+from bertvsgpt.tasks.registry import KINDS, cap_splits, finetune_function, finetune_task
+
+
+def test_every_task_type_has_a_finetune_function():
+    assert set(KINDS) == set(TASK_TYPES)
+    for kind in TASK_TYPES:
+        assert callable(finetune_function(kind))
+    with pytest.raises(ValueError, match="unknown task type 'regression'"):
+        finetune_function("regression")
+
+
+def _table() -> pl.DataFrame:
+    splits = ["train"] * 50 + ["dev"] * 20 + ["test"] * 20
+    return pl.DataFrame({"id": list(range(90)), "split": splits, "text": [f"t{i}" for i in range(90)]})
+
+
+def test_cap_splits_is_a_fixed_subset_in_table_order():
+    t = _table()
+    a, b = cap_splits(t, 10, 5), cap_splits(t, 10, 5)
+    assert a.equals(b)
+    assert dict(a.group_by("split").len().iter_rows()) == {"train": 10, "dev": 5, "test": 5}
+    for s in ("train", "dev", "test"):
+        ids = a.filter(pl.col("split") == s)["id"].to_list()
+        assert ids == sorted(ids) and set(ids) <= set(t.filter(pl.col("split") == s)["id"])
+    assert cap_splits(t, None, None).equals(t)
+
+
+def test_finetune_task_applies_the_smaller_cap_and_builds_scratch_models(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake(model_dir, arch, tokenizer, table, task_cfg, ft_cfg, seed, out_dir, model_config=None, **kw):
+        seen.update(model_dir=model_dir, arch=arch, n=dict(table.group_by("split").len().iter_rows()), config=model_config)
+        return {}
+
+    monkeypatch.setitem(KINDS, "classification", ("classification", "fake"))
+    monkeypatch.setattr(registry.importlib, "import_module", lambda name: type("M", (), {"fake": staticmethod(fake)}))
+    monkeypatch.setattr(registry, "load_tokenizer", lambda d: "tok")
+    d = tmp_path / "gpt-scratch"
+    d.mkdir()
+    cfg = {"architecture": "gpt", "scratch": True, "vocab_size": 50, "n_layer": 1, "n_head": 1, "d_model": 8,
+           "d_ff": 16, "max_seq_len": 16, "type_vocab_size": 0, "causal": True}
+    (d / "config.json").write_text(json.dumps(cfg))
+    task = TaskConfig(type="classification", source="x", max_train_examples=30)
+    finetune_task(d, _table(), task, FinetuneConfig(max_train_examples=40, max_eval_examples=7), 0, tmp_path / "out")
+    assert seen["model_dir"] is None and seen["arch"] == "gpt" and seen["config"].d_model == 8
+    assert seen["n"] == {"train": 30, "dev": 7, "test": 7}
