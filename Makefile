@@ -13,7 +13,7 @@ QUICK := -S pretrain.max_tokens=200000 -S finetune.seeds=[0] -S finetune.max_epo
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade "pip<26"  # pip 26 refuses to download the bigbench sdist (a direct-URL dependency)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)

@@ -137,6 +137,11 @@ def _client_failure(name: str, cfg: SourceConfig, args: Sequence[str], proc: sub
             f"version in data.sources.{name}.spec"
         )
     cmd = " ".join(a if a != sys.executable else "python" for a in args)
+    if cfg.client == "pip" and "cannot declare direct URL dependencies" in stderr:
+        return FetchError(
+            f"source '{name}': pip >= 26 refuses to download '{cfg.spec}' (its sdist declares a direct-URL "
+            "dependency): install pip<26 in this environment (`make` does) and fetch again"
+        )
     return FetchError(f"source '{name}': `{cmd}` failed (exit {proc.returncode}): {err}")
 
 
