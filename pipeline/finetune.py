@@ -22,6 +22,7 @@ def main(args: StageArgs) -> None:
             with stage_run(p, "finetune", run_name=f"seed-{seed}", tags={**tags, "seed": str(seed)}, nested=True) as run:
                 metrics = finetune_task(
                     model_dir, table, p.tasks[task], p.finetune, seed, out_dir=out / f"seed_{seed}",
+                    resume_dir=Path("data/resume") / f"finetune-{model}-{task}" / f"seed_{seed}",
                     precision=p.finetune.precision, logger=lightning_logger(p, run),
                 )
                 mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})

@@ -147,3 +147,77 @@ def test_same_seed_same_result_and_train_cap(tmp_path, table, tokenizers):
 def test_scratch_needs_a_config(tmp_path, table, tokenizers):
     with pytest.raises(ValueError, match="model_config"):
         finetune_classification(None, "bert", tokenizers["bert"], table, TASK, FT, 0, tmp_path / "x")
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_finetune_resumes_to_the_same_result(tmp_path, table, tokenizers, monkeypatch):
+    """Killed after epoch 2 of 4 (state saved each epoch), the rerun continues and ends bitwise equal."""
+    import lightning as L
+
+    from bertvsgpt.tasks.registry import finetune_task
+
+    tok = tokenizers["gpt"]
+    cfg = tiny_config("gpt", tok.get_vocab_size())
+    cfg.dropout = 0.1  # dropout draws random numbers: resume must restore the RNG too
+    model_dir = save_pretrained(GPTForPreTraining(cfg), cfg, tmp_path / "gpt")
+    tok.save(str(model_dir / "tokenizer.json"))
+    ft = FinetuneConfig(max_epochs=4, batch_size=16, lr=3e-3, patience=10)
+    task = TaskConfig(type="classification", source="synthetic", max_length=16)
+
+    def run(name, resume):
+        return finetune_task(model_dir, table, task, ft, 1, tmp_path / name, resume_dir=resume, enable_progress_bar=False)
+
+    straight = run("straight", None)
+
+    class KillAfterEpoch2(L.Callback):
+        def on_train_epoch_start(self, trainer, module):
+            if trainer.current_epoch == 2:
+                raise Interrupt
+
+    orig_trainer = L.Trainer
+
+    def trainer_with_kill(*a, **kw):
+        kw["callbacks"] = [*kw.get("callbacks", []), KillAfterEpoch2()]
+        return orig_trainer(*a, **kw)
+
+    resume = tmp_path / "resume"
+    with monkeypatch.context() as mp:
+        mp.setattr(L, "Trainer", trainer_with_kill)
+        with pytest.raises(Interrupt):
+            run("resumed", resume)
+    assert (resume / "training" / "last.ckpt").is_file()
+    assert not (resume / "result").exists()
+    resumed = run("resumed", resume)
+    for key in ("test_accuracy", "test_macro_f1", "best_dev_macro_f1", "best_epoch", "epochs_run"):
+        assert resumed[key] == straight[key], key
+    assert pl.read_parquet(tmp_path / "resumed" / "predictions.parquet").equals(pl.read_parquet(tmp_path / "straight" / "predictions.parquet"))
+    assert (resume / "result" / "metrics.json").is_file() and not (resume / "training").exists()
+
+    # a finished run with the same inputs is reused, not recomputed
+    with monkeypatch.context() as mp:
+        mp.setattr(L, "Trainer", lambda *a, **k: pytest.fail("retrained a finished run"))
+        again = run("again", resume)
+    assert again == json.loads((tmp_path / "resumed" / "metrics.json").read_text())
+    # changed inputs (here the learning rate) never reuse it
+    ft.lr = 1e-3
+    with monkeypatch.context() as mp:
+        mp.setattr(L, "Trainer", lambda *a, **k: (_ for _ in ()).throw(Interrupt()))
+        with pytest.raises(Interrupt):
+            run("changed", resume)
+
+
+def test_epoch_shuffle_depends_only_on_seed_and_epoch():
+    from bertvsgpt.tasks.trainer import EpochShuffle
+
+    a, b = EpochShuffle(50, 3), EpochShuffle(50, 3)
+    a.set_epoch(2)
+    b.set_epoch(0)
+    list(b)
+    b.set_epoch(2)
+    assert list(a) == list(b) and sorted(a) == list(range(50))
+    b.set_epoch(3)
+    assert list(b) != list(a)
+    assert list(EpochShuffle(50, 4)) != list(EpochShuffle(50, 3))

@@ -296,6 +296,7 @@ class Params:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    report: "ReportConfig" = field(default_factory=lambda: ReportConfig())
 
     def used_sources(self) -> list[str]:
         """Sources the run needs: the pre-training corpus plus the fine-tuned tasks' data."""
@@ -315,4 +316,21 @@ class Params:
             _require(arch in self.pretrain.models, "finetune.models",
                      f"'{m}' needs '{arch}' in pretrain.models (its tokenizer{'' if m != arch else ' and weights'})")
         self.evaluate.validate()
+        self.report.validate()
         return self
+
+
+@dataclass
+class ReportConfig:
+    """The report stage: significance tests, contamination check, qualitative examples."""
+
+    bootstrap_resamples: int = 1000  # paired bootstrap over test examples (seeded with the top-level seed)
+    alpha: float = 0.05  # significance level of the "what this run shows" sentences
+    ngram: int = 8  # contamination: lower-cased word n-grams shared by the corpus and a test example
+    errors_per_task: int = 3  # test errors shown per task and model (BERT, GPT)
+
+    def validate(self) -> None:
+        _require(self.bootstrap_resamples >= 10, "report.bootstrap_resamples", "must be >= 10")
+        _require(0.0 < self.alpha < 1.0, "report.alpha", "must be in (0, 1)")
+        _require(self.ngram >= 1, "report.ngram", "must be >= 1")
+        _require(self.errors_per_task >= 0, "report.errors_per_task", "must be >= 0")

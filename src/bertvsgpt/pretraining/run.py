@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..config import Params
 from ..hardware import autocast_dtype, resolve_precision
 from ..io import atomic_path, write_json
+from ..resume import prepare_resume_dir
 from ..models import ModelConfig, save_pretrained
 from ..tokenization.encode import word_start_mask
 from ..tokenization.special import BERT_CLS, BERT_MASK, BERT_PAD, BERT_SEP, BERT_SPECIAL_TOKENS, GPT_EOT, GPT_PAD
@@ -130,20 +131,6 @@ def fingerprint(arch: str, params: Params, tokenizer_stats: dict[str, Any]) -> s
         default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def prepare_resume_dir(resume_dir: Path, fp: str) -> Path | None:
-    """Return the checkpoint to resume from, or None after clearing a stale resume dir."""
-    resume_dir.mkdir(parents=True, exist_ok=True)
-    stamp = resume_dir / "fingerprint.txt"
-    last = resume_dir / "last.ckpt"
-    if stamp.exists() and stamp.read_text().strip() == fp and last.exists():
-        log.info("resuming from %s", last)
-        return last
-    for child in resume_dir.iterdir():
-        shutil.rmtree(child) if child.is_dir() else child.unlink()
-    stamp.write_text(fp + "\n")
-    return None
 
 
 def pretrain(

@@ -10,7 +10,10 @@ as :data:`MONITOR` (higher is better), which early stopping and checkpointing wa
 from __future__ import annotations
 
 import math
+import random
 from typing import Optional
+
+import numpy as np
 
 import lightning as L
 import torch
@@ -100,6 +103,24 @@ class TaskModule(L.LightningModule):
             targets[attention_mask[:, 1:] == 0] = -100
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
         return self.aux_lm_weight * loss
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Keep the RNG states, so a resumed run draws the same dropout masks (bitwise resume)."""
+        checkpoint["rng_states"] = {
+            "torch": torch.get_rng_state(),
+            "python": list(random.getstate()[1]),
+            "python_pos": random.getstate()[2],
+            "numpy": np.random.get_state()[1].tolist(),
+            "numpy_pos": int(np.random.get_state()[2]),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        rng = checkpoint.get("rng_states")
+        if rng is None:
+            return
+        torch.set_rng_state(rng["torch"])
+        random.setstate((3, tuple(rng["python"]), rng["python_pos"]))
+        np.random.set_state(("MT19937", np.array(rng["numpy"], dtype=np.uint32), rng["numpy_pos"], 0, 0.0))
 
     @property
     def backbone(self) -> Transformer:

@@ -80,6 +80,8 @@ def finetune_classification(
     enable_progress_bar: bool = True,
     model_config: Optional[ModelConfig] = None,
     num_workers: int = 0,
+    resume_dir: Optional[Path] = None,
+    fingerprint: str = "",
 ) -> dict[str, Any]:
     """Fine-tune, pick the best dev epoch, score the test split; returns the metrics dict.
 
@@ -107,6 +109,7 @@ def finetune_classification(
     fit = fit_and_predict(
         module, data.train, data.dev, data.test, data.collator(), ft_cfg, seed, out_dir,
         precision=precision, logger=logger, enable_progress_bar=enable_progress_bar, num_workers=num_workers,
+        resume_dir=resume_dir, fingerprint=fingerprint,
     )
 
     ids = [i for b in fit.batches for i in b["id"]]

@@ -551,6 +551,8 @@ def finetune_extractive_qa(
     enable_progress_bar: bool = True,
     model_config: Optional[ModelConfig] = None,
     num_workers: int = 0,
+    resume_dir: Optional[Path] = None,
+    fingerprint: str = "",
 ) -> dict[str, Any]:
     """Fine-tune a span extractor, pick the best dev epoch (F1), score the test split; returns the metrics.
 
@@ -597,6 +599,7 @@ def finetune_extractive_qa(
     fit = fit_and_predict(
         module, data["train"], data["dev"], data["test"], QACollator(pad_token_id(tokenizer, arch)), ft_cfg, seed,
         out_dir, precision=precision, logger=logger, enable_progress_bar=enable_progress_bar, num_workers=num_workers,
+        resume_dir=resume_dir, fingerprint=fingerprint,
     )
 
     test = data["test"]

@@ -159,6 +159,8 @@ def finetune_multiple_choice(
     enable_progress_bar: bool = True,
     model_config: Optional[ModelConfig] = None,
     num_workers: int = 0,
+    resume_dir: Optional[Path] = None,
+    fingerprint: str = "",
 ) -> dict[str, Any]:
     """Fine-tune on a multiple-choice table, score the best-dev epoch on test; returns the metrics."""
     import lightning as L
@@ -182,6 +184,7 @@ def finetune_multiple_choice(
         module, datasets["train"], datasets["dev"], datasets["test"], ChoiceCollator(pad_token_id(tokenizer, arch)),
         ft_cfg, seed, out_dir, precision=precision, logger=logger, enable_progress_bar=enable_progress_bar,
         num_workers=num_workers,
+        resume_dir=resume_dir, fingerprint=fingerprint,
     )
 
     test = frames["test"]

@@ -7,17 +7,24 @@ pipeline, the evaluation and the report treat all tasks alike.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
+import logging
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
 import polars as pl
 
 from ..config.schema import FinetuneConfig, TaskConfig
+from ..io import atomic_path
 from ..models import load_config
+from ..resume import clear_resume_dir, fingerprint_of, stamped
 from ..tokenization.train import load_tokenizer
 from .data import SPLITS, subsample_train
+
+log = logging.getLogger(__name__)
 
 # kind -> (module, function), imported on first use
 KINDS: dict[str, tuple[str, str]] = {
@@ -48,6 +55,14 @@ def cap_splits(table: pl.DataFrame, max_train: int | None, max_eval: int | None,
     return pl.concat([subsample_train(table.filter(pl.col("split") == s), caps[s], seed) for s in SPLITS])
 
 
+def run_fingerprint(model_dir: Path, table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig, seed: int) -> str:
+    """What determines one fine-tuning run's result (not which other models, tasks or seeds run)."""
+    protocol = {k: v for k, v in ft_cfg.__dict__.items() if k not in ("models", "tasks", "seeds")}
+    weights = Path(model_dir) / "model.safetensors"
+    table_hash = hashlib.sha256(table.write_csv().encode()).hexdigest()
+    return fingerprint_of(task_cfg, protocol, seed, Path(model_dir) / "config.json", weights if weights.exists() else None, table_hash)
+
+
 def finetune_task(
     model_dir: Path,
     table: pl.DataFrame,
@@ -55,6 +70,7 @@ def finetune_task(
     ft_cfg: FinetuneConfig,
     seed: int,
     out_dir: Path,
+    resume_dir: Path | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Fine-tune the model in ``model_dir`` (pre-trained, or a scratch twin's directory) on a task table.
@@ -62,8 +78,34 @@ def finetune_task(
     ``model_dir`` holds ``config.json`` and ``tokenizer.json``, plus ``model.safetensors`` unless
     it is a scratch twin (``"scratch": true`` in its config), which is initialised at random
     with the fine-tuning seed.
+
+    ``resume_dir`` (a DVC ``persist`` folder, one per seed) makes the run resumable: a finished
+    run's outputs are kept in ``resume_dir/result`` and reused, an unfinished one continues from
+    its last epoch, both only while the run's fingerprint is unchanged.
     """
-    model_dir = Path(model_dir)
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    if resume_dir is not None:
+        resume_dir = Path(resume_dir)
+        fp = run_fingerprint(model_dir, table, task_cfg, ft_cfg, seed)
+        done = resume_dir / "result"
+        if stamped(resume_dir, fp) and (done / "metrics.json").is_file():
+            log.info("%s: finished earlier with the same inputs; reusing %s", out_dir, done)
+            if out_dir.exists():
+                shutil.rmtree(out_dir)
+            shutil.copytree(done, out_dir)
+            return json.loads((out_dir / "metrics.json").read_text())
+        kwargs.update(resume_dir=resume_dir / "training", fingerprint=fp)
+        metrics = _finetune(model_dir, table, task_cfg, ft_cfg, seed, out_dir, **kwargs)
+        clear_resume_dir(resume_dir, fp)  # the training state is no longer needed; keep the result
+        with atomic_path(done) as tmp:
+            shutil.copytree(out_dir, tmp)
+        return metrics
+    return _finetune(model_dir, table, task_cfg, ft_cfg, seed, out_dir, **kwargs)
+
+
+def _finetune(
+    model_dir: Path, table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig, seed: int, out_dir: Path, **kwargs: Any
+) -> dict[str, Any]:
     config, arch = load_config(model_dir)
     scratch = bool(json.loads((model_dir / "config.json").read_text()).get("scratch", False))
     tokenizer = load_tokenizer(model_dir)

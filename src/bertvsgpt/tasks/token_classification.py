@@ -363,6 +363,8 @@ def finetune_token_classification(
     enable_progress_bar: bool = True,
     model_config: Optional[ModelConfig] = None,
     num_workers: int = 0,
+    resume_dir: Optional[Path] = None,
+    fingerprint: str = "",
 ) -> dict[str, Any]:
     """Fine-tune a tagger, pick the best dev epoch, score the test split; returns the metrics dict.
 
@@ -408,6 +410,7 @@ def finetune_token_classification(
         module, datasets["train"], datasets["dev"], datasets["test"], TaggedCollator(pad_token_id(tokenizer, arch)),
         ft_cfg, seed, out_dir,
         precision=precision, logger=logger, enable_progress_bar=enable_progress_bar, num_workers=num_workers,
+        resume_dir=resume_dir, fingerprint=fingerprint,
     )
 
     ids = [i for b in fit.batches for i in b["id"]]

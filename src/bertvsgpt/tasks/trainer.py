@@ -4,6 +4,12 @@ Identical for every task and model: seeded shuffling, early stopping and checkpo
 dev metric (``val_score``, higher is better), the best-dev weights reloaded (``weights_only``)
 before the test split is predicted. Task code turns the prediction batches into metrics and a
 per-example predictions table and hands both to :func:`write_outputs`.
+
+Resume: with a ``resume_dir`` (a DVC ``persist`` folder) the full training state is saved after
+every epoch's validation (``last.ckpt``: weights, optimiser, schedule, early-stopping and
+checkpoint state, RNG states); a killed run continues from it when the fingerprint matches. The
+shuffle order of epoch ``e`` depends only on ``(seed, e)``, so a resumed run sees the same batches
+as an uninterrupted one and ends with the same numbers on CPU.
 """
 
 from __future__ import annotations
@@ -20,12 +26,34 @@ import lightning as L
 import polars as pl
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..config.schema import FinetuneConfig
 from ..hardware import resolve_precision
 from ..io import atomic_path, write_json
+from ..resume import prepare_resume_dir
 from .base import MONITOR
+
+
+class EpochShuffle(Sampler[int]):
+    """A random permutation per epoch that depends only on ``(seed, epoch)``.
+
+    Lightning calls :meth:`set_epoch` before every epoch, so resuming at epoch ``e`` replays
+    exactly the order an uninterrupted run would have used.
+    """
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
 
 
 @dataclass
@@ -68,19 +96,27 @@ def fit_and_predict(
     enable_progress_bar: bool = True,
     num_workers: int = 0,
     eval_batch_size: Optional[int] = None,
+    resume_dir: Optional[Path] = None,
+    fingerprint: str = "",
 ) -> FitResult:
     """Fit with early stopping on ``val_score``; reload the best epoch; predict ``test``.
 
-    ``out_dir/checkpoints`` holds the best checkpoint (any stale one is removed first).
+    ``out_dir/checkpoints`` receives the best checkpoint (any stale one is removed first).
+    ``resume_dir`` (with the run's ``fingerprint``) makes the run resumable, see the module doc.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_dir = out_dir / "checkpoints"
-    if ckpt_dir.exists():  # a stale "best" from an earlier run must never be picked up
-        shutil.rmtree(ckpt_dir)
-    generator = torch.Generator().manual_seed(seed)
+    best_dir = out_dir / "checkpoints"
+    if best_dir.exists():  # a stale "best" from an earlier run must never be picked up
+        shutil.rmtree(best_dir)
+    resume_from = None
+    if resume_dir is not None:
+        ckpt_dir = Path(resume_dir)
+        resume_from = prepare_resume_dir(ckpt_dir, fingerprint)
+    else:
+        ckpt_dir = best_dir
     train_loader = DataLoader(
-        train, batch_size=ft_cfg.batch_size, shuffle=True, collate_fn=collate, generator=generator,
+        train, batch_size=ft_cfg.batch_size, sampler=EpochShuffle(len(train), seed), collate_fn=collate,  # type: ignore[arg-type]
         num_workers=num_workers,
     )
     eval_kw: dict[str, Any] = dict(
@@ -89,7 +125,7 @@ def fit_and_predict(
     steps_per_epoch = math.ceil(len(train) / ft_cfg.batch_size)  # type: ignore[arg-type]
     checkpoint = ModelCheckpoint(
         dirpath=ckpt_dir, filename="best-{epoch}", monitor=MONITOR, mode="max", save_top_k=1,
-        save_weights_only=True, auto_insert_metric_name=False,
+        save_weights_only=resume_dir is None, save_last=resume_dir is not None, auto_insert_metric_name=False,
     )
     early_stop = EarlyStopping(monitor=MONITOR, mode="max", patience=ft_cfg.patience)
     resolved = resolve_precision(precision)
@@ -111,12 +147,17 @@ def fit_and_predict(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         t0 = time.perf_counter()
-        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=DataLoader(dev, **eval_kw))
+        trainer.fit(
+            module, train_dataloaders=train_loader, val_dataloaders=DataLoader(dev, **eval_kw), ckpt_path=resume_from
+        )
         train_seconds = time.perf_counter() - t0
         best_path = checkpoint.best_model_path
         if not best_path:
             raise RuntimeError("no checkpoint was saved (did validation run?)")
         best = torch.load(best_path, map_location="cpu", weights_only=True)
+        if resume_dir is not None:  # the best weights also go to the stage's output
+            best_dir.mkdir(parents=True)
+            torch.save({"state_dict": best["state_dict"], "epoch": best["epoch"]}, best_dir / Path(best_path).name)
         module.load_state_dict(best["state_dict"])
         batches = trainer.predict(module, dataloaders=DataLoader(test, **eval_kw))
     return FitResult(

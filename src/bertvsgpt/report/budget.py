@@ -1,0 +1,99 @@
+"""Score vs pre-training compute: fine-tuning results from intermediate pre-training checkpoints.
+
+Expected layout (written by a fine-tuning run on a budget checkpoint; the report section appears
+only when at least one such file exists)::
+
+    data/finetune_budget/<arch>/<fraction>/<task>/seed_<n>/metrics.json
+
+``<arch>`` is ``bert`` or ``gpt``; ``<fraction>`` the share of the pre-training token budget the
+checkpoint had seen (``0.25``, ``0.5``: ``pretrain.checkpoint_fractions``); ``metrics.json`` is a
+fine-tuning ``metrics.json`` (``test_*`` scores and ``primary_metric``), optionally with
+``pretrain_flops`` (training FLOPs up to the checkpoint). Without it the x value is
+``fraction × train_flops`` of ``metrics/pretrain/<arch>.json``. A task-less
+``<arch>/<fraction>/seed_<n>/metrics.json`` is read too when the file names its ``task``.
+
+The curve of each architecture and task also gets the end points the main run already has:
+the scratch twin at 0 FLOPs and the fully pre-trained model at ``train_flops``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .labels import TWINS
+
+
+@dataclass(frozen=True)
+class BudgetPoint:
+    arch: str
+    task: str
+    fraction: float  # of the pre-training token budget
+    flops: float  # pre-training FLOPs of the checkpoint
+    metric: str
+    mean: float
+    std: float
+    n: int
+    source: str  # "checkpoint", "final" (the main run) or "scratch"
+
+
+def _fraction(name: str, metrics: Mapping[str, Any]) -> float | None:
+    try:
+        return float(name)
+    except ValueError:
+        v = metrics.get("fraction")
+        return float(v) if isinstance(v, (int, float)) else None
+
+
+def load_budget(
+    root: Path,
+    pretrain: Mapping[str, Mapping[str, Any]],
+    summary: pl.DataFrame | None = None,
+    primary: Mapping[str, str] | None = None,
+) -> list[BudgetPoint]:
+    """Points (arch, task, fraction) of the primary metric, mean/std over seeds; [] without budget runs."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    runs: dict[tuple[str, str, float], list[tuple[float, float, str]]] = {}
+    for f in sorted(root.glob("*/*/**/seed_*/metrics.json")):
+        rel = f.relative_to(root).parts  # arch, fraction, [task,] seed_n, metrics.json
+        metrics = json.loads(f.read_text(encoding="utf-8"))
+        arch = rel[0]
+        task = rel[2] if len(rel) == 5 else metrics.get("task")
+        fraction = _fraction(rel[1], metrics)
+        metric = metrics.get("primary_metric") or (primary or {}).get(str(task))
+        if not task or fraction is None or metric not in metrics:
+            continue
+        flops = metrics.get("pretrain_flops")
+        if not isinstance(flops, (int, float)):
+            flops = fraction * float(pretrain.get(arch, {}).get("train_flops", 0.0))
+        runs.setdefault((arch, str(task), fraction), []).append((float(metrics[metric]), float(flops), metric))
+    points = []
+    for (arch, task, fraction), vals in sorted(runs.items()):
+        scores = [v[0] for v in vals]
+        points.append(BudgetPoint(
+            arch, task, fraction, statistics.fmean(v[1] for v in vals), vals[0][2], statistics.fmean(scores),
+            statistics.stdev(scores) if len(scores) > 1 else 0.0, len(scores), "checkpoint",
+        ))
+    if points and summary is not None:
+        points += _end_points(points, pretrain, summary)
+    return sorted(points, key=lambda p: (p.task, p.arch, p.flops))
+
+
+def _end_points(points: list[BudgetPoint], pretrain: Mapping[str, Mapping[str, Any]], summary: pl.DataFrame) -> list[BudgetPoint]:
+    out = []
+    for arch, task, metric in sorted({(p.arch, p.task, p.metric) for p in points}):
+        for model, fraction, source in ((TWINS.get(arch, ""), 0.0, "scratch"), (arch, 1.0, "final")):
+            rows = summary.filter((pl.col("model") == model) & (pl.col("task") == task) & (pl.col("metric") == metric))
+            if rows.height:
+                r = rows.row(0, named=True)
+                flops = fraction * float(pretrain.get(arch, {}).get("train_flops", 0.0))
+                out.append(BudgetPoint(arch, task, fraction, flops, metric, r["mean"], r["std"], int(r["n"]), source))
+    return out

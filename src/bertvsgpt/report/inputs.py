@@ -1,0 +1,174 @@
+"""Everything the report reads, loaded from the outputs of the earlier stages into one object.
+
+Paths (relative to the repository root):
+
+* ``data/evaluation/summary.csv`` (mean/std/n per model, task, metric), ``intrinsic.json``, ``samples.json``
+* ``data/finetune/<model>/<task>/seed_<n>/predictions.parquet`` (the same test rows for every model
+  and seed of a task) and ``metrics.json`` next to it
+* ``metrics/pretrain/<arch>.json`` (compute summary) and ``plots/pretrain/<arch>.csv`` (training curve)
+* ``data/prepared/cards/*.json|md``, ``data/prepared/stats.json``, ``data/prepared/corpus.parquet``
+  and ``data/prepared/tasks/<task>.parquet`` (data cards and the contamination check)
+* optional: ``data/finetune_budget/`` (fine-tuning from intermediate pre-training checkpoints, see
+  :mod:`bertvsgpt.report.budget`)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .budget import BudgetPoint, load_budget
+
+
+@dataclass
+class ReportInputs:
+    models: list[str]  # fine-tuned models, in column order
+    tasks: list[str]  # fine-tuned tasks, in row order
+    task_kinds: dict[str, str]  # task -> tasks.<task>.type
+    summary: pl.DataFrame  # model, task, metric, mean, std, n, primary
+    predictions: dict[tuple[str, str], dict[int, pl.DataFrame]] = field(default_factory=dict)  # (model, task) -> seed -> table
+    primary: dict[str, str] = field(default_factory=dict)  # task -> primary metric
+    pretrain: dict[str, dict[str, Any]] = field(default_factory=dict)  # arch -> compute summary
+    curves: dict[str, pl.DataFrame] = field(default_factory=dict)  # arch -> training curve
+    intrinsic: dict[str, dict[str, Any]] = field(default_factory=dict)
+    samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    cards: list[dict[str, Any]] = field(default_factory=list)
+    cards_markdown: list[str] = field(default_factory=list)
+    source_usage: dict[str, str] = field(default_factory=dict)  # source -> what it is used for
+    corpus_stats: dict[str, Any] = field(default_factory=dict)
+    corpus_texts: list[str] = field(default_factory=list)  # pre-training (train split) documents
+    test_texts: dict[str, list[list[str]]] = field(default_factory=dict)  # task -> test example -> its text fields
+    budget: list[BudgetPoint] = field(default_factory=list)
+    provenance: dict[str, str] = field(default_factory=dict)
+    params_flat: dict[str, Any] = field(default_factory=dict)
+    finetune_runs: dict[tuple[str, str, int], str] = field(default_factory=dict)  # (model, task, seed) -> MLflow run id
+
+
+def primary_metrics(summary: pl.DataFrame) -> dict[str, str]:
+    """task -> its primary metric (the ``primary`` rows of the summary)."""
+    out: dict[str, str] = {}
+    if "primary" not in summary.columns:
+        return out
+    for row in summary.filter(pl.col("primary")).select("task", "metric").unique(maintain_order=True).iter_rows():
+        out.setdefault(row[0], row[1])
+    return out
+
+
+def read_summary(path: Path) -> pl.DataFrame:
+    summary = pl.read_csv(path)
+    if "primary" in summary.columns and summary.schema["primary"] != pl.Boolean:
+        summary = summary.with_columns(pl.col("primary").cast(pl.String).str.to_lowercase() == "true")
+    return summary
+
+
+def read_predictions(root: Path, models: list[str], tasks: list[str]) -> dict[tuple[str, str], dict[int, pl.DataFrame]]:
+    out: dict[tuple[str, str], dict[int, pl.DataFrame]] = {}
+    for model in models:
+        for task in tasks:
+            runs = {}
+            for seed_dir in sorted((root / model / task).glob("seed_*")):
+                f = seed_dir / "predictions.parquet"
+                if f.is_file():
+                    runs[int(seed_dir.name.removeprefix("seed_"))] = pl.read_parquet(f)
+            if runs:
+                out[(model, task)] = dict(sorted(runs.items()))
+    return out
+
+
+TEXT_COLUMNS = ("text", "target", "choices")  # what a test example says (QA's text holds question + passage)
+
+
+def read_test_texts(tasks_dir: Path, tasks: list[str], ids: dict[str, list[Any]] | None = None) -> dict[str, list[list[str]]]:
+    """task -> one list of text fields per test example (restricted to ``ids[task]`` when given)."""
+    out: dict[str, list[list[str]]] = {}
+    for task in tasks:
+        f = tasks_dir / f"{task}.parquet"
+        if not f.is_file():
+            continue
+        frame = pl.read_parquet(f)
+        if "split" in frame.columns:
+            frame = frame.filter(pl.col("split") == "test")
+        if ids and task in ids and "id" in frame.columns:
+            wanted = set(ids[task])
+            frame = frame.filter(pl.col("id").is_in(list(wanted)))
+        cols = [c for c in TEXT_COLUMNS if c in frame.columns]
+        rows = []
+        for rec in frame.select(cols).iter_rows(named=True):
+            fields: list[str] = []
+            for c in cols:
+                v = rec[c]
+                if isinstance(v, list):
+                    fields.extend(str(x) for x in v if x)
+                elif v:
+                    fields.append(str(v))
+            rows.append(fields)
+        out[task] = rows
+    return out
+
+
+def read_corpus_texts(path: Path) -> list[str]:
+    """Training-split documents of the pre-training corpus, sentences joined by spaces."""
+    if not path.is_file():
+        return []
+    frame = pl.read_parquet(path)
+    if "split" in frame.columns:
+        frame = frame.filter(pl.col("split") == "train")
+    return [" ".join(s) for s in frame.get_column("sentences").to_list()]
+
+
+def _json(path: Path, default: Any) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
+
+
+def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> ReportInputs:
+    """Read the report's inputs under ``root`` for the models and tasks of ``params``."""
+    root = Path(root)
+    models, tasks = list(params.finetune.models), list(params.finetune.tasks)
+    evaluation = root / "data" / "evaluation"
+    summary_path = evaluation / "summary.csv"
+    if not summary_path.is_file():
+        raise FileNotFoundError(f"missing input: {summary_path} (run the evaluate stage)")
+    summary = read_summary(summary_path)
+    predictions = read_predictions(root / "data" / "finetune", models, tasks)
+    archs = list(params.pretrain.models)
+    pretrain = {a: _json(root / "metrics" / "pretrain" / f"{a}.json", {}) for a in archs}
+    curves = {}
+    for a in archs:
+        f = root / "plots" / "pretrain" / f"{a}.csv"
+        if f.is_file():
+            curves[a] = pl.read_csv(f)
+    prepared = root / "data" / "prepared"
+    cards_dir = prepared / "cards"
+    cards = [json.loads(f.read_text(encoding="utf-8")) for f in sorted(cards_dir.glob("*.json"))]
+    cards_md = [f.read_text(encoding="utf-8") for f in sorted(cards_dir.glob("*.md"))]
+    usage: dict[str, list[str]] = {}
+    for s in params.data.corpus:
+        usage.setdefault(s, []).append("pre-training")
+    for t in tasks:
+        usage.setdefault(params.tasks[t].source, []).append(t)
+    test_ids = {t: next(iter(predictions[(m, t)].values())).get_column("id").to_list()
+                for (m, t) in predictions if "id" in next(iter(predictions[(m, t)].values())).columns}
+    primary = primary_metrics(summary)
+    return ReportInputs(
+        models=models,
+        tasks=tasks,
+        task_kinds={t: params.tasks[t].type for t in tasks},
+        summary=summary,
+        predictions=predictions,
+        primary=primary,
+        pretrain=pretrain,
+        curves=curves,
+        intrinsic=_json(evaluation / "intrinsic.json", {}),
+        samples=_json(evaluation / "samples.json", {}),
+        cards=cards,
+        cards_markdown=cards_md,
+        source_usage={k: ", ".join(v) for k, v in usage.items()},
+        corpus_stats=_json(prepared / "stats.json", {}).get("corpus", {}),
+        corpus_texts=read_corpus_texts(prepared / "corpus.parquet") if check_contamination else [],
+        test_texts=read_test_texts(prepared / "tasks", tasks, test_ids) if check_contamination else {},
+        budget=load_budget(root / "data" / "finetune_budget", pretrain, summary, primary),
+    )

@@ -1,0 +1,98 @@
+"""Names and number formats shared by every part of the report, and Markdown table helpers.
+
+Scores are fractions in ``[0, 1]`` except sacreBLEU's BLEU and chrF (0-100). Tables show both on a
+0-100 scale: fractions as percentages, BLEU/chrF as they are; differences are in points of that scale.
+Group and overall averages first bring every metric to ``[0, 1]`` (:func:`normalise`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+MODEL_LABELS = {"bert": "BERT", "gpt": "GPT", "bert-scratch": "BERT-scratch", "gpt-scratch": "GPT-scratch"}
+METRIC_LABELS = {
+    "test_accuracy": "accuracy",
+    "test_macro_f1": "macro-F1",
+    "test_entity_f1": "entity F1",
+    "test_f1": "F1",
+    "test_exact_match": "exact match",
+    "test_bleu": "BLEU",
+    "test_chrf": "chrF",
+}
+SCALE_100 = frozenset({"test_bleu", "test_chrf"})  # sacreBLEU reports 0-100; the rest are fractions
+
+# Task kinds grouped as the comparison's seed article contrasts them (order = report order).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "classification": ("classification",),
+    "token-level": ("token_classification",),
+    "span/choice": ("extractive_qa", "multiple_choice"),
+    "generation": ("translation",),
+}
+# The scratch twin of each pre-trained model.
+TWINS = {"bert": "bert-scratch", "gpt": "gpt-scratch"}
+
+
+def model_label(model: str) -> str:
+    return MODEL_LABELS.get(model, model)
+
+
+def metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric.removeprefix("test_").replace("_", " "))
+
+
+def group_of(kind: str) -> str:
+    for group, kinds in GROUPS.items():
+        if kind in kinds:
+            return group
+    return "other"
+
+
+def normalise(value: float, metric: str) -> float:
+    """The metric on ``[0, 1]``."""
+    return value / 100.0 if metric in SCALE_100 else value
+
+
+def points(value: float, metric: str) -> float:
+    """The metric on the 0-100 scale of the tables."""
+    return value if metric in SCALE_100 else 100.0 * value
+
+
+def fmt_score(mean: float, std: float, n: int, metric: str) -> str:
+    """``"80.0 ± 10.0"`` (0-100 scale, sample std over seeds); one seed: ``"80.0"``."""
+    m, s = points(mean, metric), points(std, metric)
+    return f"{m:.1f} ± {s:.1f}" if n > 1 else f"{m:.1f}"
+
+
+def fmt_delta(delta: float, metric: str) -> str:
+    return f"{points(delta, metric):+.1f}"
+
+
+def fmt_p(p: float | None, n_resamples: int | None = None) -> str:
+    """Three decimals; the smallest value a bootstrap of ``n_resamples`` can give is shown as ``≤ …``."""
+    if p is None:
+        return "—"
+    if n_resamples and p <= 1.0 / (n_resamples + 1) + 1e-12:
+        return f"≤ {1.0 / (n_resamples + 1):.3f}"
+    return f"{p:.3f}"
+
+
+def md_cell(text: object) -> str:
+    """A Markdown table cell: pipes escaped, newlines flattened."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[object]], align: Sequence[str] | None = None) -> str:
+    """A pipe table; ``align`` per column: ``"l"`` (default) or ``"r"``."""
+    align = list(align or ["l"] * len(header))
+    sep = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(sep) + "|"]
+    for row in rows:
+        if len(row) != len(header):
+            raise ValueError(f"table row has {len(row)} cells, the header {len(header)}")
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    return "\n".join(lines)
+
+
+def shorten(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,61 @@
+"""Resumable work: a ``persist`` directory that survives ``dvc repro`` and is trusted only if its
+fingerprint (a hash of everything that determines the result) matches the current run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+STAMP = "fingerprint.txt"
+LAST = "last.ckpt"
+
+
+def fingerprint_of(*parts: Any) -> str:
+    """A short stable hash of JSON-able parts (dataclasses via ``__dict__``, paths via their bytes' hash)."""
+
+    def default(o: Any) -> Any:
+        if isinstance(o, Path):
+            return file_digest(o) if o.is_file() else str(o)
+        return getattr(o, "__dict__", str(o))
+
+    blob = json.dumps(parts, sort_keys=True, default=default)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def prepare_resume_dir(resume_dir: Path, fp: str) -> Path | None:
+    """Return the checkpoint to resume from, or None after clearing a stale resume dir."""
+    resume_dir = Path(resume_dir)
+    resume_dir.mkdir(parents=True, exist_ok=True)
+    stamp = resume_dir / STAMP
+    last = resume_dir / LAST
+    if stamp.exists() and stamp.read_text().strip() == fp and last.exists():
+        log.info("resuming from %s", last)
+        return last
+    clear_resume_dir(resume_dir, fp)
+    return None
+
+
+def clear_resume_dir(resume_dir: Path, fp: str) -> None:
+    """Empty ``resume_dir`` and stamp it with ``fp``."""
+    for child in Path(resume_dir).iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+    (Path(resume_dir) / STAMP).write_text(fp + "\n")
+
+
+def stamped(resume_dir: Path, fp: str) -> bool:
+    stamp = Path(resume_dir) / STAMP
+    return stamp.is_file() and stamp.read_text().strip() == fp

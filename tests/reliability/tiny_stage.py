@@ -1,0 +1,197 @@
+"""Tiny workspaces for running the real ``pipeline.pretrain`` / ``pipeline.finetune`` entry points.
+
+A workspace is a temporary folder laid out like the repository root as DVC sees it when it runs a
+stage: ``params.yaml`` (the repository's own, with a tiny model and budget), ``data/tokenizers/<arch>``
+(a tokenizer and token store built once per test session from a synthetic corpus and copied into each
+workspace, because the WordPiece trainer is not bit-reproducible, see the README), and, for
+fine-tuning, ``data/models/<model>`` and ``data/prepared/tasks/<task>.parquet``. Stages run as
+``python -m pipeline.<stage> ...`` subprocesses with the workspace as working directory, the
+repository's ``pipeline/`` and ``src/`` on ``PYTHONPATH`` and an MLflow SQLite store in the workspace.
+
+Used by ``test_resume_kill.py``, ``test_determinism.py`` and ``test_ddp.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+# Wall-clock and machine-dependent keys of metrics/pretrain/<arch>.json (= data/models/<arch>/summary.json)
+# and columns of curve.csv. Everything else must be reproducible.
+PRETRAIN_TIMING_KEYS = ("train_seconds", "tokens_per_second", "mfu", "peak_memory_mb", "peak_flops_per_device")
+CURVE_TIMING_COLUMNS = ("tokens_per_second", "mfu")
+# Wall-clock keys of a fine-tuning metrics.json.
+FINETUNE_TIMING_KEYS = ("train_seconds",)
+
+WORDS = (
+    "the a farmer senator river town bridge law builds reads crosses quiet cold old new great court "
+    "harvest road writer nation history spring war vote committee defends remembers studies"
+).split()
+
+
+def base_params(**overrides: Any) -> dict:
+    """The repository's params.yaml with a tiny model, fp32 and the given dotted overrides."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["tokenizer"].update(vocab_size=300, min_frequency=1)
+    params["model"].update(n_layer=1, n_head=2, d_model=32, d_ff=64, max_seq_len=32)
+    params["pretrain"].update(seq_len=32, batch_size=4, precision="32-true", checkpoint_fractions=[0.5],
+                              log_every_n_steps=1, accelerator="cpu")
+    params["pretrain"]["bert"]["max_predictions_per_seq"] = 5
+    for dotted, value in overrides.items():
+        node = params
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        assert leaf in node, f"params.yaml has no key {dotted}"
+        node[leaf] = value
+    return params
+
+
+def write_corpus(path: Path, n_docs: int, seed: int = 0) -> Path:
+    """A prepared corpus (the prepare stage's ``corpus.parquet`` layout): every 8th document held out."""
+    rng = random.Random(seed)
+    docs = [
+        [" ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 10))).capitalize() + "."
+         for _ in range(rng.randint(3, 6))]
+        for _ in range(n_docs)
+    ]
+    pl.DataFrame(
+        {
+            "doc_id": [f"d{i}" for i in range(n_docs)],
+            "source": ["test"] * n_docs,
+            "split": ["heldout" if i % 8 == 0 else "train" for i in range(n_docs)],
+            "sentences": docs,
+        }
+    ).write_parquet(path)
+    return path
+
+
+_TOKENIZERS: dict[tuple[str, int], Path] = {}
+
+
+def tokenizer_dir(tmp_path_factory, arch: str, n_docs: int) -> Path:
+    """``tokenizer`` stage output for ``arch`` on an ``n_docs`` synthetic corpus, built once per session."""
+    key = (arch, n_docs)
+    if key not in _TOKENIZERS:
+        from bertvsgpt.config import load_params
+        from bertvsgpt.tokenization.build import build_tokenizer
+
+        root = tmp_path_factory.mktemp(f"tokenizer-{arch}-{n_docs}")
+        (root / "params.yaml").write_text(yaml.safe_dump(base_params()))
+        corpus = write_corpus(root / "corpus.parquet", n_docs)
+        build_tokenizer(arch, load_params(root / "params.yaml"), corpus, root / arch)
+        _TOKENIZERS[key] = root / arch
+    return _TOKENIZERS[key]
+
+
+def make_workspace(path: Path, params: dict, tokenizers: dict[str, Path]) -> Path:
+    """``path`` with ``params.yaml`` and a copy of each ``data/tokenizers/<arch>``."""
+    path.mkdir(parents=True)
+    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for arch, src in tokenizers.items():
+        shutil.copytree(src, path / "data" / "tokenizers" / arch)
+    return path
+
+
+def stage_env(workspace: Path, **extra: str) -> dict[str, str]:
+    """The stage's environment: this repository's code, a tracking store in the workspace, one thread."""
+    env = {**os.environ}
+    for key in ("MLFLOW_TRACKING_URI", "BERTVSGPT_PARAMS", "BERTVSGPT_TRACEBACK", "PYTHONPATH"):
+        env.pop(key, None)
+    env.update(
+        PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'src'}",
+        MLFLOW_TRACKING_URI=f"sqlite:///{workspace / 'mlflow.db'}",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        BERTVSGPT_LOG="INFO",
+    )
+    env.update(extra)
+    return env
+
+
+def stage_cmd(stage: str, *args: str) -> list[str]:
+    return [PYTHON, "-m", f"pipeline.{stage}", *args]
+
+
+def run_stage(workspace: Path, stage: str, *args: str, timeout: float = 300, check: bool = True,
+              env: dict | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(stage_cmd(stage, *args), cwd=workspace, env=env or stage_env(workspace),
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if check:
+        assert proc.returncode == 0, (
+            f"pipeline.{stage} {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-4000:]}"
+        )
+    return proc
+
+
+def ckpt_step(path: Path) -> int | None:
+    """``global_step`` of a Lightning checkpoint, or None while it is missing or half-written."""
+    import torch
+
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=True)["global_step"])
+    except Exception:  # noqa: BLE001 - absent, or caught mid-write
+        return None
+
+
+def start_and_kill(workspace: Path, stage: str, args: list[str], ckpt: Path, min_step: int, sig: int,
+                   timeout: float = 240) -> tuple[subprocess.Popen, int, str]:
+    """Start a stage, wait until ``ckpt`` holds a step >= ``min_step``, send ``sig``, wait for the exit.
+
+    Returns the finished process, the checkpoint step seen just before the signal and its output."""
+    log = workspace / f"killed-{signal.Signals(sig).name}.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen(stage_cmd(stage, *args), cwd=workspace, env=stage_env(workspace), stdout=fh,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        seen = None
+        try:
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    raise AssertionError(f"the stage finished (exit {proc.returncode}) before it could be killed:\n"
+                                         + log.read_text()[-3000:])
+                if ckpt.exists():
+                    seen = ckpt_step(ckpt)
+                    if seen is not None and seen >= min_step:
+                        break
+                time.sleep(0.05)
+            else:
+                raise AssertionError(f"no checkpoint at step >= {min_step} within {timeout} s:\n" + log.read_text()[-3000:])
+            proc.send_signal(sig)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return proc, seen, log.read_text()
+
+
+def read_summary(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def without(d: dict, keys) -> dict:
+    return {k: v for k, v in d.items() if k not in keys}
+
+
+def deep(params: dict) -> dict:
+    return copy.deepcopy(params)
