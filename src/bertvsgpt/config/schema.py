@@ -265,6 +265,18 @@ class FinetuneConfig:
 
 
 @dataclass
+class BudgetConfig:
+    """Score vs pre-training compute: fine-tune every intermediate pre-training checkpoint."""
+
+    task: str = "sentiment"  # the (cheap) task the checkpoints are fine-tuned on
+    seeds: List[int] = field(default_factory=lambda: [0])
+
+    def validate(self, tasks: Dict[str, "TaskConfig"]) -> None:
+        _require(self.task in tasks, "budget.task", f"unknown task '{self.task}' (not in tasks)")
+        _require(len(self.seeds) > 0, "budget.seeds", "list at least one seed")
+
+
+@dataclass
 class EvaluateConfig:
     batch_size: int = 64
     max_heldout_tokens: int = 200_000  # held-out corpus tokens for MLM/NSP accuracy and perplexity
@@ -294,6 +306,7 @@ class Params:
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     tasks: Dict[str, TaskConfig] = field(default_factory=dict)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     report: "ReportConfig" = field(default_factory=lambda: ReportConfig())
@@ -315,6 +328,8 @@ class Params:
             arch = m.removesuffix("-scratch")
             _require(arch in self.pretrain.models, "finetune.models",
                      f"'{m}' needs '{arch}' in pretrain.models (its tokenizer{'' if m != arch else ' and weights'})")
+        self.budget.validate(self.tasks)
+        _require(self.budget.task in self.finetune.tasks, "budget.task", f"'{self.budget.task}' must be in finetune.tasks")
         self.evaluate.validate()
         self.report.validate()
         return self
