@@ -1,36 +1,52 @@
-"""Stage report: reports/report.md, the BERT-vs-GPT comparison, from the evaluation outputs alone."""
+"""Stage report: reports/report.md, reports/report.html and reports/figures/, from the pipeline's outputs alone.
 
-import json
+Also writes metrics/report.json (per task: BERT − GPT, p-values, gains over scratch; per group) for
+``dvc metrics show`` and ``dvc exp show``, and logs every report file to the stage's MLflow run.
+"""
+
+import logging
 from pathlib import Path
 
-import polars as pl
-
 from bertvsgpt.cli import StageArgs, run_stage
-from bertvsgpt.io import write_text
-from bertvsgpt.report import build_report
-from bertvsgpt.tracking import git_commit, stage_run
+from bertvsgpt.config import to_flat_dict
+from bertvsgpt.evaluation.metrics_file import flatten_metrics
+from bertvsgpt.io import write_json
+from bertvsgpt.report import ReportOptions, load_inputs, render_report
+from bertvsgpt.report.provenance import finetune_run_ids
+from bertvsgpt.tracking import git_commit, stage_run, tracking_uri
 
-EVAL, OUT = Path("data/evaluation"), Path("reports/report.md")
+OUT, METRICS = Path("reports"), Path("metrics/report.json")
+log = logging.getLogger("bertvsgpt.report")
 
 
 def main(args: StageArgs) -> None:
     p = args.params
-    with stage_run(p, "report", inputs=[EVAL]) as run:
+    with stage_run(p, "report", inputs=[Path("data/evaluation")]) as run:
         import mlflow
 
-        cards = [f.read_text() for f in sorted(Path("data/prepared/cards").glob("*.md"))]
-        pretrain = {m: json.loads((Path("metrics/pretrain") / f"{m}.json").read_text()) for m in p.pretrain.models}
-        text = build_report(
-            summary=pl.read_csv(EVAL / "summary.csv"),
-            intrinsic=json.loads((EVAL / "intrinsic.json").read_text()),
-            pretrain=pretrain,
-            cards_markdown=cards,
-            models=p.finetune.models,
-            samples=json.loads((EVAL / "samples.json").read_text()),
-            provenance={"git commit": git_commit(), "MLflow run": run.info.run_id, "seed": str(p.seed)},
+        inputs = load_inputs(Path("."), p)
+        inputs.params_flat = to_flat_dict(p)
+        inputs.provenance = {
+            "git commit": git_commit(),
+            "MLflow report run": run.info.run_id,
+            "MLflow tracking URI": tracking_uri(p),
+            "MLflow experiment": p.tracking.experiment,
+        }
+        try:
+            inputs.finetune_runs = finetune_run_ids(mlflow.MlflowClient(), p.tracking.experiment)
+        except Exception as exc:  # optional: the report does not depend on it
+            log.warning("fine-tuning run ids not listed: %s", exc)
+        opts = ReportOptions(
+            n_resamples=p.report.bootstrap_resamples, alpha=p.report.alpha, ngram=p.report.ngram,
+            errors_per_task=p.report.errors_per_task, seed=p.seed,
         )
-        write_text(OUT, text)
-        mlflow.log_artifact(str(OUT))
+        report = render_report(inputs, OUT, opts)
+        write_json(METRICS, report.metrics)
+        mlflow.log_metrics(flatten_metrics(report.metrics))
+        mlflow.log_artifact(str(OUT / "report.md"))
+        mlflow.log_artifact(str(OUT / "report.html"))
+        mlflow.log_artifacts(str(OUT / "figures"), "figures")
+        mlflow.log_artifact(str(METRICS))
 
 
 if __name__ == "__main__":

@@ -1,16 +1,16 @@
 """Score vs pre-training compute: fine-tuning results from intermediate pre-training checkpoints.
 
-Expected layout (written by a fine-tuning run on a budget checkpoint; the report section appears
-only when at least one such file exists)::
+The ``finetune_budget`` stage fine-tunes every budget checkpoint of ``pretrain.checkpoint_fractions``
+on ``budget.task`` and writes (see :mod:`bertvsgpt.evaluation.budget`)::
 
-    data/finetune_budget/<arch>/<fraction>/<task>/seed_<n>/metrics.json
+    data/finetune_budget/<arch>/step_<n>/seed_<s>/metrics.json
 
-``<arch>`` is ``bert`` or ``gpt``; ``<fraction>`` the share of the pre-training token budget the
-checkpoint had seen (``0.25``, ``0.5``: ``pretrain.checkpoint_fractions``); ``metrics.json`` is a
-fine-tuning ``metrics.json`` (``test_*`` scores and ``primary_metric``), optionally with
-``pretrain_flops`` (training FLOPs up to the checkpoint). Without it the x value is
-``fraction × train_flops`` of ``metrics/pretrain/<arch>.json``. A task-less
-``<arch>/<fraction>/seed_<n>/metrics.json`` is read too when the file names its ``task``.
+a fine-tuning ``metrics.json`` (``test_*`` scores, ``primary_metric``) plus the checkpoint's place on
+the compute axis: ``pretrain_fraction`` (of the token budget), ``pretrain_tokens``, ``pretrain_flops``.
+The task is ``metrics["task"]`` when present, else ``budget.task``. Also read:
+``data/finetune_budget/<arch>/<fraction>/<task>/seed_<s>/metrics.json`` (fraction and task from the path).
+Without ``pretrain_flops`` the x value is ``fraction × train_flops`` of ``metrics/pretrain/<arch>.json``.
+The report section appears only when at least one such file exists.
 
 The curve of each architecture and task also gets the end points the main run already has:
 the scratch twin at 0 FLOPs and the fully pre-trained model at ``train_flops``.
@@ -43,12 +43,11 @@ class BudgetPoint:
     source: str  # "checkpoint", "final" (the main run) or "scratch"
 
 
-def _fraction(name: str, metrics: Mapping[str, Any]) -> float | None:
+def _number(text: str) -> float | None:
     try:
-        return float(name)
+        return float(text)
     except ValueError:
-        v = metrics.get("fraction")
-        return float(v) if isinstance(v, (int, float)) else None
+        return None
 
 
 def load_budget(
@@ -56,18 +55,20 @@ def load_budget(
     pretrain: Mapping[str, Mapping[str, Any]],
     summary: pl.DataFrame | None = None,
     primary: Mapping[str, str] | None = None,
+    default_task: str | None = None,
 ) -> list[BudgetPoint]:
     """Points (arch, task, fraction) of the primary metric, mean/std over seeds; [] without budget runs."""
     root = Path(root)
     if not root.is_dir():
         return []
     runs: dict[tuple[str, str, float], list[tuple[float, float, str]]] = {}
-    for f in sorted(root.glob("*/*/**/seed_*/metrics.json")):
-        rel = f.relative_to(root).parts  # arch, fraction, [task,] seed_n, metrics.json
+    for f in sorted(root.glob("*/**/seed_*/metrics.json")):
+        parts = f.relative_to(root).parts  # arch, <step_n | fraction [, task]>, seed_s, metrics.json
+        arch, middle = parts[0], parts[1:-2]
         metrics = json.loads(f.read_text(encoding="utf-8"))
-        arch = rel[0]
-        task = rel[2] if len(rel) == 5 else metrics.get("task")
-        fraction = _fraction(rel[1], metrics)
+        task = metrics.get("task") or (middle[1] if len(middle) == 2 else default_task)
+        fraction = next((float(v) for v in (metrics.get("pretrain_fraction"), metrics.get("fraction"))
+                         if isinstance(v, (int, float))), _number(middle[0]) if middle else None)
         metric = metrics.get("primary_metric") or (primary or {}).get(str(task))
         if not task or fraction is None or metric not in metrics:
             continue

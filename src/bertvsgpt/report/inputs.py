@@ -8,8 +8,8 @@ Paths (relative to the repository root):
 * ``metrics/pretrain/<arch>.json`` (compute summary) and ``plots/pretrain/<arch>.csv`` (training curve)
 * ``data/prepared/cards/*.json|md``, ``data/prepared/stats.json``, ``data/prepared/corpus.parquet``
   and ``data/prepared/tasks/<task>.parquet`` (data cards and the contamination check)
-* optional: ``data/finetune_budget/`` (fine-tuning from intermediate pre-training checkpoints, see
-  :mod:`bertvsgpt.report.budget`)
+* ``data/finetune_budget/<arch>/step_<n>/seed_<s>/metrics.json``: fine-tuning from intermediate
+  pre-training checkpoints, when present (see :mod:`bertvsgpt.report.budget`)
 """
 
 from __future__ import annotations
@@ -150,8 +150,11 @@ def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> Re
         usage.setdefault(s, []).append("pre-training")
     for t in tasks:
         usage.setdefault(params.tasks[t].source, []).append(t)
-    test_ids = {t: next(iter(predictions[(m, t)].values())).get_column("id").to_list()
-                for (m, t) in predictions if "id" in next(iter(predictions[(m, t)].values())).columns}
+    test_ids: dict[str, list[Any]] = {}  # the evaluated test rows of each task (capped splits are a subset)
+    for (_, task), runs in predictions.items():
+        first = next(iter(runs.values()))
+        if task not in test_ids and "id" in first.columns:
+            test_ids[task] = first.get_column("id").to_list()
     primary = primary_metrics(summary)
     return ReportInputs(
         models=models,
@@ -170,5 +173,6 @@ def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> Re
         corpus_stats=_json(prepared / "stats.json", {}).get("corpus", {}),
         corpus_texts=read_corpus_texts(prepared / "corpus.parquet") if check_contamination else [],
         test_texts=read_test_texts(prepared / "tasks", tasks, test_ids) if check_contamination else {},
-        budget=load_budget(root / "data" / "finetune_budget", pretrain, summary, primary),
+        budget=load_budget(root / "data" / "finetune_budget", pretrain, summary, primary,
+                           default_task=getattr(getattr(params, "budget", None), "task", None)),
     )

@@ -14,6 +14,9 @@ METRIC_LABELS = {
     "test_accuracy": "accuracy",
     "test_macro_f1": "macro-F1",
     "test_entity_f1": "entity F1",
+    "test_entity_precision": "entity precision",
+    "test_entity_recall": "entity recall",
+    "test_tag_accuracy": "tag accuracy",
     "test_f1": "F1",
     "test_exact_match": "exact match",
     "test_bleu": "BLEU",
@@ -74,6 +77,21 @@ def fmt_p(p: float | None, n_resamples: int | None = None) -> str:
     if n_resamples and p <= 1.0 / (n_resamples + 1) + 1e-12:
         return f"≤ {1.0 / (n_resamples + 1):.3f}"
     return f"{p:.3f}"
+
+
+def fmt_count(v: float) -> str:
+    """``1.23 M``, ``45.6 k`` or ``512``."""
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.2f} M"
+    if abs(v) >= 1e3:
+        return f"{v / 1e3:.1f} k"
+    return f"{v:,.0f}"
+
+
+def fmt_seconds(v: float) -> str:
+    if v >= 3600:
+        return f"{v / 3600:.2f} h"
+    return f"{v / 60:.1f} min" if v >= 60 else f"{v:.1f} s"
 
 
 def md_cell(text: object) -> str:

@@ -1,0 +1,100 @@
+"""Build the whole report: compute results, draw figures, write Markdown, HTML and the metrics file.
+
+``render_report(inputs, out_dir, opts)`` writes ``out_dir/report.md``, ``out_dir/report.html``
+(self-contained) and ``out_dir/figures/*.png`` (the folder is replaced as a whole, so no stale
+figure survives), and returns the :class:`Report` with the headline numbers for
+``metrics/report.json`` (what ``dvc metrics show`` / ``dvc exp show`` list).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..io import atomic_path, write_text
+from .comparison import GroupResult, TaskResult, group_results, task_results
+from .contamination import contamination
+from .figures import budget_figure, group_scores_figure, pretrain_intrinsic_figure, pretrain_loss_figure, task_scores_figure
+from .findings import findings
+from .html import markdown_to_html
+from .inputs import ReportInputs
+from .labels import TWINS, points
+from .markdown import TITLE, Computed, Figures, ReportOptions, build_markdown
+
+FIGURES = "figures"
+
+
+@dataclass
+class Report:
+    markdown: str
+    html: str
+    figures: list[Path]
+    metrics: dict[str, Any]
+    computed: Computed
+
+
+def _round(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(float(x), digits)
+
+
+def headline_metrics(results: list[TaskResult], groups: list[GroupResult]) -> dict[str, Any]:
+    """``{"tasks": {task: {<metric>: {model: score}, "bert_minus_gpt": ..., ...}}, "groups": {...}}``.
+
+    Numbers only (for ``dvc metrics``): scores and differences in points (0-100), p-values in [0, 1].
+    """
+    tasks: dict[str, Any] = {}
+    for r in results:
+        d: dict[str, Any] = {r.metric: {m: _round(points(s.mean, r.metric), 2) for m, s in r.scores.items()}}
+        t = r.tests.get(("bert", "gpt"))
+        if t is not None:
+            d["bert_minus_gpt"] = _round(points(t.delta, r.metric), 2)
+            d["bert_minus_gpt_p"] = _round(t.p_value)
+        for m, twin in TWINS.items():
+            g = r.tests.get((m, twin))
+            if g is not None:
+                d[f"{m}_gain"] = _round(points(g.delta, r.metric), 2)
+                d[f"{m}_gain_p"] = _round(g.p_value)
+        tasks[r.task] = d
+    out_groups: dict[str, Any] = {}
+    for g in groups:
+        d = {m: _round(100 * v, 2) for m, v in g.means.items()}
+        if g.test is not None:
+            d["bert_minus_gpt"] = _round(100 * g.test.delta, 2)
+            d["bert_minus_gpt_p"] = _round(g.test.p_value)
+        out_groups[g.name] = d
+    return {"tasks": tasks, "groups": out_groups}
+
+
+def compute(inputs: ReportInputs, opts: ReportOptions) -> Computed:
+    results = task_results(inputs, opts.n_resamples, opts.seed)
+    groups = group_results(results, inputs.models)
+    overlaps = contamination(inputs.corpus_texts, inputs.test_texts, opts.ngram) if inputs.corpus_texts and inputs.test_texts else []
+    text = findings(results, groups, inputs.pretrain, overlaps, opts.alpha, opts.ngram)
+    return Computed(results, groups, overlaps, text, list(inputs.budget))
+
+
+def draw_figures(inputs: ReportInputs, computed: Computed, folder: Path) -> Figures:
+    """Draw every figure that has data into ``folder``; the paths returned are relative to its parent."""
+    drawn = {
+        "task_scores": task_scores_figure(computed.results, inputs.models, folder / "task_scores.png"),
+        "group_scores": group_scores_figure(computed.groups, inputs.models, folder / "group_scores.png"),
+        "pretrain_loss": pretrain_loss_figure(inputs.curves, folder / "pretrain_loss.png"),
+        "pretrain_intrinsic": pretrain_intrinsic_figure(inputs.curves, inputs.intrinsic, inputs.pretrain, folder / "pretrain_intrinsic.png"),
+        "budget": budget_figure(computed.budget, folder / "score_vs_compute.png"),
+    }
+    return Figures(**{k: f"{FIGURES}/{p.name}" if p else None for k, p in drawn.items()})
+
+
+def render_report(inputs: ReportInputs, out_dir: Path, opts: ReportOptions) -> Report:
+    out_dir = Path(out_dir)
+    computed = compute(inputs, opts)
+    with atomic_path(out_dir / FIGURES) as tmp:
+        tmp.mkdir()
+        figures = draw_figures(inputs, computed, tmp)
+    markdown = build_markdown(inputs, computed, figures, opts)
+    html = markdown_to_html(markdown, out_dir, TITLE)
+    write_text(out_dir / "report.md", markdown)
+    write_text(out_dir / "report.html", html)
+    pngs = sorted((out_dir / FIGURES).glob("*.png"))
+    return Report(markdown, html, pngs, headline_metrics(computed.results, computed.groups), computed)

@@ -1,0 +1,132 @@
+"""The numbers behind the headline: per task, per group of tasks and overall, with paired tests.
+
+Per task: each model's primary metric (mean ± std over seeds, from ``summary.csv``) and paired
+bootstrap tests (:mod:`.significance`) of BERT vs GPT and of each pre-trained model vs its scratch
+twin. Per group (classification, token-level, span/choice, generation) and overall: the mean over
+tasks of the primary metrics brought to ``[0, 1]``; the overall average is the mean over *tasks*
+(not over groups). The group test resamples every task of the group independently, with the
+per-task replicates averaged resample by resample.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from .inputs import ReportInputs
+from .labels import GROUPS, TWINS, group_of, normalise
+from .significance import PairedTest, Replicates, check_same_rows, compare, model_replicates, paired_test, resample_counts, supports
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Score:
+    mean: float
+    std: float
+    n: int
+
+
+@dataclass
+class TaskResult:
+    task: str
+    kind: str
+    metric: str
+    scores: dict[str, Score]  # model -> primary metric over seeds
+    tests: dict[tuple[str, str], PairedTest] = field(default_factory=dict)  # (a, b) -> a − b
+    replicates: dict[str, Replicates] = field(default_factory=dict)
+    n_examples: int | None = None
+    note: str = ""  # why there is no test
+
+    @property
+    def group(self) -> str:
+        return group_of(self.kind)
+
+    def normalised(self, model: str) -> float | None:
+        s = self.scores.get(model)
+        return None if s is None else normalise(s.mean, self.metric)
+
+
+@dataclass
+class GroupResult:
+    name: str  # a group of GROUPS, or "overall"
+    tasks: list[str]
+    means: dict[str, float]  # model -> mean over tasks of the normalised primary metric
+    n_tasks: dict[str, int]  # model -> tasks it has a score for
+    test: PairedTest | None = None  # BERT − GPT (normalised)
+
+
+def comparison_pairs(models: list[str]) -> list[tuple[str, str]]:
+    """BERT vs GPT, then each pre-trained model vs its scratch twin (those present)."""
+    pairs = [("bert", "gpt")] + [(m, t) for m, t in TWINS.items()]
+    return [(a, b) for a, b in pairs if a in models and b in models]
+
+
+def _scores(summary: pl.DataFrame, task: str, metric: str) -> dict[str, Score]:
+    rows = summary.filter((pl.col("task") == task) & (pl.col("metric") == metric))
+    return {r["model"]: Score(float(r["mean"]), float(r["std"] or 0.0), int(r["n"])) for r in rows.iter_rows(named=True)}
+
+
+def task_seed(seed: int, task: str) -> int:
+    """The bootstrap seed of a task: fixed by the run's seed and the task's name, whatever else is configured."""
+    return (seed * 1_000_003 + zlib.crc32(task.encode())) % 2**32
+
+
+def task_results(inputs: ReportInputs, n_resamples: int, seed: int) -> list[TaskResult]:
+    results = []
+    for task in inputs.tasks:
+        metric = inputs.primary.get(task)
+        if metric is None:
+            continue
+        result = TaskResult(task, inputs.task_kinds.get(task, "other"), metric, _scores(inputs.summary, task, metric))
+        frames = {m: inputs.predictions[(m, task)] for m in inputs.models if (m, task) in inputs.predictions}
+        flat = {f"{m}/{task}/seed_{s}": f for m, runs in frames.items() for s, f in runs.items()}
+        if not frames:
+            result.note = "no per-example predictions"
+        elif not all(supports(metric, f) for f in flat.values()):
+            result.note = f"{metric} cannot be recomputed from the prediction columns"
+        else:
+            try:
+                n = check_same_rows(flat)
+            except ValueError as exc:
+                log.warning("%s: no paired test: %s", task, exc)
+                result.note = str(exc)
+                results.append(result)
+                continue
+            counts = resample_counts(n, n_resamples, task_seed(seed, task))
+            result.n_examples = n
+            result.replicates = {m: model_replicates(list(runs.values()), metric, counts) for m, runs in frames.items()}
+            for a, b in comparison_pairs(list(frames)):
+                result.tests[(a, b)] = compare(result.replicates[a], result.replicates[b], n)
+        results.append(result)
+    return results
+
+
+def _group(name: str, members: list[TaskResult], models: list[str]) -> GroupResult:
+    means, counts = {}, {}
+    for m in models:
+        vals = [v for r in members if (v := r.normalised(m)) is not None]
+        if vals:
+            means[m], counts[m] = float(np.mean(vals)), len(vals)
+    test = None
+    if members and all("bert" in r.replicates and "gpt" in r.replicates for r in members):
+        delta = np.mean([normalise(r.replicates["bert"].observed - r.replicates["gpt"].observed, r.metric) for r in members])
+        reps = np.mean([normalise(r.replicates["bert"].resampled - r.replicates["gpt"].resampled, r.metric) for r in members], axis=0)
+        test = paired_test(float(delta), reps, sum(r.n_examples or 0 for r in members))
+    return GroupResult(name, [r.task for r in members], means, counts, test)
+
+
+def group_results(results: list[TaskResult], models: list[str]) -> list[GroupResult]:
+    """One row per group that has tasks (in :data:`GROUPS` order, then any other), then ``overall``."""
+    by_group: dict[str, list[TaskResult]] = {}
+    for r in results:
+        by_group.setdefault(r.group, []).append(r)
+    order = [g for g in GROUPS if g in by_group] + [g for g in by_group if g not in GROUPS]
+    out = [_group(g, by_group[g], models) for g in order]
+    if results:
+        out.append(_group("overall", results, models))
+    return out

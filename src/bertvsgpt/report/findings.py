@@ -1,0 +1,138 @@
+"""\"What this run shows\": sentences generated from the numbers only, never written by hand.
+
+A difference is called significant when its paired-bootstrap p-value is below ``report.alpha``;
+otherwise the sentence says the run cannot tell the models apart on that task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .comparison import GroupResult, TaskResult
+from .contamination import Overlap
+from .labels import TWINS, fmt_count, fmt_p, model_label, points
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _pts(delta: float, metric: str) -> str:
+    v = abs(points(delta, metric))
+    return f"{v:.1f} point{'s' if round(v, 1) != 1.0 else ''}"
+
+
+def bert_vs_gpt(results: Sequence[TaskResult], alpha: float) -> list[str]:
+    bert_wins, gpt_wins, ties, untested = [], [], [], []
+    for r in results:
+        t = r.tests.get(("bert", "gpt"))
+        if t is None:
+            if "bert" in r.scores and "gpt" in r.scores:
+                untested.append(r.task)
+            continue
+        item = f"{r.task} ({_pts(t.delta, r.metric)}, p {fmt_p(t.p_value, t.n_resamples)})"
+        if t.significant(alpha):
+            (bert_wins if t.delta > 0 else gpt_wins).append(item)
+        else:
+            ties.append(f"{r.task} (p {fmt_p(t.p_value, t.n_resamples)})")
+    out = []
+    if bert_wins:
+        out.append(f"BERT scores significantly higher than GPT (p < {alpha:g}) on {_join(bert_wins)}.")
+    if gpt_wins:
+        out.append(f"GPT scores significantly higher than BERT (p < {alpha:g}) on {_join(gpt_wins)}.")
+    if ties:
+        out.append(f"The difference between BERT and GPT is not significant on {_join(ties)}.")
+    if not bert_wins and not gpt_wins and ties:
+        out.append("On no task does either pre-training objective win significantly in this run.")
+    if untested:
+        out.append(f"No paired test was possible on {_join(untested)} (no per-example predictions).")
+    return out
+
+
+def pretraining_gain(results: Sequence[TaskResult], alpha: float) -> list[str]:
+    out = []
+    for model, twin in TWINS.items():
+        helped, hurt, flat = [], [], []
+        for r in results:
+            t = r.tests.get((model, twin))
+            if t is None:
+                continue
+            if t.significant(alpha):
+                (helped if t.delta > 0 else hurt).append(f"{r.task} ({'+' if t.delta > 0 else '−'}{_pts(t.delta, r.metric)})")
+            else:
+                flat.append(r.task)
+        if not (helped or hurt or flat):
+            continue
+        name, scratch = model_label(model), model_label(twin)
+        parts = []
+        if helped:
+            parts.append(f"pre-training helped {name} significantly over {scratch} on {_join(helped)}")
+        if hurt:
+            parts.append(f"{name} scored significantly below {scratch} on {_join(hurt)}")
+        if flat:
+            parts.append(f"{name} and {scratch} are not significantly different on {_join(flat)}")
+        sentence = "; ".join(parts)
+        out.append(sentence[0].upper() + sentence[1:] + ".")
+    return out
+
+
+def by_group(groups: Sequence[GroupResult], alpha: float) -> list[str]:
+    out = []
+    for g in groups:
+        a, b = g.means.get("bert"), g.means.get("gpt")
+        if a is None or b is None:
+            continue
+        scope = "Over all tasks" if g.name == "overall" else f"On {g.name} ({', '.join(g.tasks)})"
+        avg = f"average {100 * a:.1f} vs {100 * b:.1f}"
+        if g.test is None:
+            lead = "BERT" if a > b else "GPT" if b > a else "neither"
+            out.append(f"{scope}, {lead} leads on the {avg} (untested).")
+        elif g.test.significant(alpha):
+            lead = "BERT" if g.test.delta > 0 else "GPT"
+            out.append(f"{scope}, {lead} wins: {avg} (p {fmt_p(g.test.p_value, g.test.n_resamples)}).")
+        else:
+            out.append(f"{scope}, neither objective wins significantly: {avg} (p {fmt_p(g.test.p_value, g.test.n_resamples)}).")
+    return out
+
+
+def compute_sentence(pretrain: dict[str, dict[str, Any]]) -> list[str]:
+    b, g = pretrain.get("bert") or {}, pretrain.get("gpt") or {}
+    keys = ("train_flops", "tokens_seen", "train_seconds")
+    if not all(isinstance(d.get(k), (int, float)) and d.get(k) for d in (b, g) for k in keys):
+        return []
+    return [
+        f"For {fmt_count(b['tokens_seen'])} (BERT) and {fmt_count(g['tokens_seen'])} (GPT) pre-training tokens, "
+        f"GPT used {g['train_flops'] / b['train_flops']:.2f}× BERT's training FLOPs and "
+        f"{g['train_seconds'] / b['train_seconds']:.2f}× its wall time."
+    ]
+
+
+def contamination_sentence(overlaps: Sequence[Overlap], n: int) -> list[str]:
+    if not overlaps:
+        return []
+    worst = max(overlaps, key=lambda o: o.share)
+    if worst.n_overlapping == 0:
+        return [f"No test example of any task shares {n} consecutive words with the pre-training corpus."]
+    return [f"At most {100 * worst.share:.1f} % of a task's test examples share {n} consecutive words with the "
+            f"pre-training corpus ({worst.task}); see *Data*."]
+
+
+def findings(
+    results: Sequence[TaskResult],
+    groups: Sequence[GroupResult],
+    pretrain: dict[str, dict[str, Any]],
+    overlaps: Sequence[Overlap],
+    alpha: float,
+    ngram: int,
+) -> list[str]:
+    return [
+        *bert_vs_gpt(results, alpha),
+        *by_group(groups, alpha),
+        *pretraining_gain(results, alpha),
+        *compute_sentence(pretrain),
+        *contamination_sentence(overlaps, ngram),
+    ]

@@ -1,0 +1,209 @@
+"""Small fixed pipeline outputs for the report tests: every file the report stage reads, in a tmp folder.
+
+Five tasks (one per kind: sentiment, ner, qa, commonsense, mt), four models, two seeds, a handful
+of test examples each, with scores chosen so that the tables can be checked by hand:
+
+* sentiment: BERT right on every example, GPT wrong on every one (both seeds); BERT-scratch
+  predicts exactly like BERT; GPT-scratch is right on 5/10 (seed 0) and 3/10 (seed 1).
+* commonsense: BERT and GPT make identical predictions (right on every other example).
+* ner: entity counts with BERT F1 0.75 and GPT F1 0.4 (both seeds).
+* qa: per-example F1 given below; mt: sacreBLEU on fixed hypotheses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import polars as pl
+from sacrebleu.metrics import BLEU, CHRF
+
+from bertvsgpt.evaluation.aggregate import collect_finetune, summarise
+
+MODELS = ["bert", "gpt", "bert-scratch", "gpt-scratch"]
+TASKS = {"sentiment": "classification", "ner": "token_classification", "qa": "extractive_qa",
+         "commonsense": "multiple_choice", "mt": "translation"}
+SEEDS = (0, 1)
+N_SENT = 10
+
+# sentiment: correct flags per (model, seed)
+SENTIMENT = {
+    ("bert", 0): [True] * 10, ("bert", 1): [True] * 10,
+    ("gpt", 0): [False] * 10, ("gpt", 1): [False] * 10,
+    ("bert-scratch", 0): [True] * 10, ("bert-scratch", 1): [True] * 10,
+    ("gpt-scratch", 0): [True] * 5 + [False] * 5, ("gpt-scratch", 1): [True] * 3 + [False] * 7,
+}
+SENT_TEXTS = [f"review number {i} says the film was {'good' if i % 2 else 'bad'}" for i in range(N_SENT)]
+SENT_LABELS = ["positive" if i % 2 else "negative" for i in range(N_SENT)]
+
+# commonsense: identical for bert and gpt; scratch twins right on the first 4 of 6
+CS_CORRECT = {"bert": [True, False] * 3, "gpt": [True, False] * 3, "bert-scratch": [True] * 4 + [False] * 2,
+              "gpt-scratch": [True] * 4 + [False] * 2}
+
+# ner: per sentence (n_gold, n_pred, n_correct); F1 = 2c / (g + p)
+NER_TOKENS = [["John", "lives", "in", "Paris"], ["Acme", "Corp", "hires"], ["New", "York", "is", "big"], ["hello", "world"]]
+NER_TAGS = [["B-PER", "O", "O", "B-LOC"], ["B-ORG", "I-ORG", "O"], ["B-LOC", "I-LOC", "O", "O"], ["O", "O"]]
+NER_PRED = {
+    "bert": [["B-PER", "O", "O", "B-LOC"], ["B-ORG", "I-ORG", "O"], ["O", "O", "O", "O"], ["B-PER", "O"]],
+    "gpt": [["B-PER", "O", "O", "O"], ["O", "O", "O"], ["O", "O", "O", "O"], ["O", "O"]],
+}
+NER_COUNTS = {"bert": [(2, 2, 2), (1, 1, 1), (1, 0, 0), (0, 1, 0)], "gpt": [(2, 1, 1), (1, 0, 0), (1, 0, 0), (0, 0, 0)]}
+NER_PRED["bert-scratch"], NER_COUNTS["bert-scratch"] = NER_PRED["gpt"], NER_COUNTS["gpt"]
+NER_PRED["gpt-scratch"], NER_COUNTS["gpt-scratch"] = NER_PRED["gpt"], NER_COUNTS["gpt"]
+
+# qa: per-example F1 and exact match
+QA_Q = ["Who wrote it?", "Where is it?", "When was it?", "What is it?"]
+QA_A = ["Alice", "Paris", "1990", "a cat"]
+QA_PRED = {"bert": ["Alice", "in Paris", "1990", "dog"], "gpt": ["Bob", "Paris", "", "a cat"],
+           "bert-scratch": ["Bob", "", "", ""], "gpt-scratch": ["Bob", "", "", ""]}
+QA_F1 = {"bert": [1.0, 2 / 3, 1.0, 0.0], "gpt": [0.0, 1.0, 0.0, 1.0], "bert-scratch": [0.0] * 4, "gpt-scratch": [0.0] * 4}
+
+MT_SRC = ["Das Haus ist groß.", "Ich habe einen Hund.", "Es regnet heute.", "Wir gehen nach Hause."]
+MT_REF = ["The house is big.", "I have a dog.", "It is raining today.", "We are going home."]
+MT_HYP = {
+    "bert": ["The house is big.", "I have a dog.", "It rains today.", "We go home."],
+    "gpt": ["The house is large.", "I have dog.", "It is raining today.", "We are going to home."],
+    "bert-scratch": ["The the the.", "I I.", "It it.", "We."],
+    "gpt-scratch": ["House.", "Dog.", "Rain.", "Home."],
+}
+
+CORPUS_DOCS = [
+    ["The house is big and the garden is green.", "Review number 3 says the film was good and long and loud."],
+    ["Nothing in this document overlaps with any test set at all, none."],
+]
+
+
+def expected_primary() -> dict[tuple[str, str], float]:
+    """(model, task) -> primary metric mean over seeds, computed by hand from the definitions above."""
+    out = {}
+    for m in MODELS:
+        out[(m, "sentiment")] = sum(sum(SENTIMENT[(m, s)]) / N_SENT for s in SEEDS) / len(SEEDS)
+        out[(m, "commonsense")] = sum(CS_CORRECT[m]) / len(CS_CORRECT[m])
+        g, p, c = (sum(x[i] for x in NER_COUNTS[m]) for i in range(3))
+        out[(m, "ner")] = 2 * c / (g + p)
+        out[(m, "qa")] = sum(QA_F1[m]) / len(QA_F1[m])
+        out[(m, "mt")] = BLEU().corpus_score(MT_HYP[m], [MT_REF]).score
+    return out
+
+
+def _write_run(d: Path, frame: pl.DataFrame, metrics: dict) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(d / "predictions.parquet")
+    (d / "metrics.json").write_text(json.dumps(metrics))
+
+
+def write_finetune(root: Path) -> None:
+    base = root / "data" / "finetune"
+    for m in MODELS:
+        for s in SEEDS:
+            correct = SENTIMENT[(m, s)]
+            preds = [lab if ok else ("positive" if lab == "negative" else "negative") for lab, ok in zip(SENT_LABELS, correct)]
+            _write_run(base / m / "sentiment" / f"seed_{s}", pl.DataFrame({
+                "id": list(range(N_SENT)), "text": SENT_TEXTS, "label": SENT_LABELS, "pred": preds,
+                "prob": [0.9] * N_SENT, "correct": correct}),
+                {"primary_metric": "test_accuracy", "test_accuracy": sum(correct) / N_SENT, "test_macro_f1": sum(correct) / N_SENT})
+
+            cs = CS_CORRECT[m]
+            labels = [i % 3 for i in range(len(cs))]
+            _write_run(base / m / "commonsense" / f"seed_{s}", pl.DataFrame({
+                "id": [100 + i for i in range(len(cs))], "text": [f"Context {i}. What next?" for i in range(len(cs))],
+                "choices": [["stay", "go", "wait"]] * len(cs), "label": labels,
+                "pred": [lab if ok else (lab + 1) % 3 for lab, ok in zip(labels, cs)], "prob": [0.5] * len(cs), "correct": cs}),
+                {"primary_metric": "test_accuracy", "test_accuracy": sum(cs) / len(cs)})
+
+            counts = NER_COUNTS[m]
+            g, p, c = (sum(x[i] for x in counts) for i in range(3))
+            _write_run(base / m / "ner" / f"seed_{s}", pl.DataFrame({
+                "id": list(range(len(NER_TOKENS))), "tokens": NER_TOKENS, "tags": NER_TAGS, "pred": NER_PRED[m],
+                "n_gold_entities": [x[0] for x in counts], "n_pred_entities": [x[1] for x in counts],
+                "n_correct_entities": [x[2] for x in counts], "exact_match": [t == q for t, q in zip(NER_TAGS, NER_PRED[m])],
+                "truncated": [False] * len(NER_TOKENS)}),
+                {"primary_metric": "test_entity_f1", "test_entity_f1": 2 * c / (g + p), "test_f1_by_type": {"PER": 1.0}})
+
+            f1 = QA_F1[m]
+            _write_run(base / m / "qa" / f"seed_{s}", pl.DataFrame({
+                "id": list(range(len(QA_Q))), "question": QA_Q, "answer": QA_A, "pred": QA_PRED[m],
+                "exact_match": [float(a == b) for a, b in zip(QA_PRED[m], QA_A)], "f1": f1}),
+                {"primary_metric": "test_f1", "test_f1": sum(f1) / len(f1),
+                 "test_exact_match": sum(a == b for a, b in zip(QA_PRED[m], QA_A)) / len(QA_A)})
+
+            hyp = MT_HYP[m]
+            _write_run(base / m / "mt" / f"seed_{s}", pl.DataFrame({
+                "id": list(range(len(MT_SRC))), "source": MT_SRC, "reference": MT_REF, "hypothesis": hyp,
+                "chrf": [CHRF().sentence_score(h, [r]).score for h, r in zip(hyp, MT_REF)]}),
+                {"primary_metric": "test_bleu", "test_bleu": BLEU().corpus_score(hyp, [MT_REF]).score,
+                 "test_chrf": CHRF().corpus_score(hyp, [MT_REF]).score})
+
+
+INTRINSIC = {"bert": {"mlm_accuracy": 0.25, "mlm_perplexity": 120.5, "nsp_accuracy": 0.6, "masked_tokens": 1000},
+             "gpt": {"perplexity": 150.0, "next_token_accuracy": 0.2, "predicted_tokens": 5000}}
+PRETRAIN = {
+    "bert": {"parameters": 5_000_000, "tokens_seen": 1_000_000, "train_flops": 2.0e13, "train_seconds": 300.0,
+             "tokens_per_second": 3333.3, "mfu": 0.5, "peak_memory_mb": 1500.0, "precision": "32-true"},
+    "gpt": {"parameters": 5_100_000, "tokens_seen": 1_000_000, "train_flops": 3.0e13, "train_seconds": 450.0,
+            "tokens_per_second": 2222.2, "mfu": 0.6, "peak_memory_mb": 1800.0, "precision": "32-true"},
+}
+SAMPLES = {"bert": [{"prompt": "The ___ was empty.", "predictions": [["room", 0.5], ["hall", 0.25]]}],
+           "gpt": [{"prompt": "The", "continuation": " house was"}]}
+
+
+def write_upstream(root: Path) -> None:
+    """Evaluation outputs (via the evaluate stage's own functions), pre-training files, data cards, corpus."""
+    ev = root / "data" / "evaluation"
+    ev.mkdir(parents=True, exist_ok=True)
+    table = collect_finetune(root / "data" / "finetune", MODELS, list(TASKS))
+    table.write_parquet(ev / "finetune.parquet")
+    summarise(table).write_csv(ev / "summary.csv")
+    (ev / "intrinsic.json").write_text(json.dumps(INTRINSIC))
+    (ev / "samples.json").write_text(json.dumps(SAMPLES))
+
+    for arch, summary in PRETRAIN.items():
+        (root / "metrics" / "pretrain").mkdir(parents=True, exist_ok=True)
+        (root / "metrics" / "pretrain" / f"{arch}.json").write_text(json.dumps(summary))
+        (root / "plots" / "pretrain").mkdir(parents=True, exist_ok=True)
+        steps = list(range(10, 110, 10))
+        cols = {"step": steps, "tokens_seen": [s * 10_000.0 for s in steps], "tokens_per_second": [3000.0] * 10,
+                "loss": [(9.0 if arch == "bert" else 8.5) - 0.3 * i for i in range(10)]}
+        if arch == "bert":
+            cols |= {"mlm_loss": [8.3 - 0.3 * i for i in range(10)], "mlm_accuracy": [0.02 * i for i in range(10)],
+                     "nsp_accuracy": [0.5 + 0.01 * i for i in range(10)], "mlm_perplexity": [4000.0 / (i + 1) for i in range(10)]}
+        else:
+            cols |= {"perplexity": [5000.0 / (i + 1) for i in range(10)]}
+        pl.DataFrame(cols).write_csv(root / "plots" / "pretrain" / f"{arch}.csv")
+
+    prepared = root / "data" / "prepared"
+    (prepared / "cards").mkdir(parents=True, exist_ok=True)
+    for name, desc in (("tiny_corpus", "A tiny corpus"), ("tiny_reviews", "Tiny reviews | with a pipe")):
+        card = {"name": name, "client": "local", "spec": f"/data/{name}.txt", "licence": "CC0", "description": desc,
+                "counts": {"documents": 2} if name == "tiny_corpus" else {"train": 8, "dev": 1, "test": 10}}
+        (prepared / "cards" / f"{name}.json").write_text(json.dumps(card))
+        (prepared / "cards" / f"{name}.md").write_text(f"## Data card: {name}\n\n{desc}\n")
+    (prepared / "stats.json").write_text(json.dumps({"corpus": {"train_documents": 2, "heldout_documents": 1,
+                                                                "documents_dropped_contaminated": 0}}))
+    pl.DataFrame({"doc_id": ["a", "b", "c"], "source": ["tiny_corpus"] * 3, "split": ["train", "train", "heldout"],
+                  "sentences": [*CORPUS_DOCS, [" ".join(SENT_TEXTS)]]}).write_parquet(prepared / "corpus.parquet")
+    tasks = prepared / "tasks"
+    tasks.mkdir(exist_ok=True)
+    pl.DataFrame({"id": list(range(N_SENT)) + [50], "text": SENT_TEXTS + ["a training sentence"],
+                  "label": SENT_LABELS + ["positive"], "split": ["test"] * N_SENT + ["train"]}).write_parquet(tasks / "sentiment.parquet")
+    pl.DataFrame({"id": list(range(len(MT_SRC))), "text": MT_SRC, "target": MT_REF,
+                  "split": ["test"] * len(MT_SRC)}).write_parquet(tasks / "mt.parquet")
+
+
+def write_all(root: Path) -> Path:
+    write_finetune(root)
+    write_upstream(root)
+    return root
+
+
+def params(**report) -> SimpleNamespace:
+    """The slice of ``Params`` the report reads."""
+    return SimpleNamespace(
+        seed=0,
+        finetune=SimpleNamespace(models=list(MODELS), tasks=list(TASKS)),
+        pretrain=SimpleNamespace(models=["bert", "gpt"]),
+        tasks={t: SimpleNamespace(type=k, source="tiny_reviews" if t == "sentiment" else f"tiny_{t}") for t, k in TASKS.items()},
+        data=SimpleNamespace(corpus=["tiny_corpus"]),
+        report=SimpleNamespace(bootstrap_resamples=200, alpha=0.05, ngram=8, errors_per_task=2, **report),
+    )

@@ -1,0 +1,78 @@
+"""The report stage end to end on the fixed run: files, metrics/report.json and the MLflow run's artifacts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bertvsgpt.cli import StageArgs
+from bertvsgpt.config import load_params
+from bertvsgpt.report.provenance import finetune_run_ids
+from tests.report.fixtures import TASKS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_report_stage_writes_and_logs_everything(run_dir, tmp_path, monkeypatch):
+    import shutil
+
+    import mlflow
+
+    from pipeline import report as stage
+
+    work = tmp_path / "work"
+    shutil.copytree(run_dir, work, ignore=shutil.ignore_patterns("reports"))
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # the file store starts in a fraction of sqlite's time
+    uri = (tmp_path / "mlruns").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    params = load_params(ROOT / "params.yaml", [f"finetune.tasks=[{','.join(TASKS)}]", "report.bootstrap_resamples=50",
+                                               "report.errors_per_task=1", "budget.task=sentiment"])
+    stage.main(StageArgs(params=params))
+
+    assert (work / "reports" / "report.md").is_file() and (work / "reports" / "report.html").is_file()
+    metrics = json.loads((work / "metrics" / "report.json").read_text())
+    assert metrics["tasks"]["sentiment"]["bert_minus_gpt"] == 100.0
+    md = (work / "reports" / "report.md").read_text()
+    run_id = next(line for line in md.splitlines() if line.startswith("- MLflow report run:")).split("`")[1]
+    assert "`finetune.lr`" in md and "- git commit: `" in md  # exact params and commit in the provenance
+
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    run = client.get_run(run_id)
+    assert run.data.tags["stage"] == "report"
+    assert run.data.metrics["tasks.sentiment.bert_minus_gpt"] == 100.0
+    top = {a.path for a in client.list_artifacts(run_id)}
+    assert {"report.md", "report.html", "report.json", "figures"} <= top
+    figures = {a.path for a in client.list_artifacts(run_id, "figures")}
+    assert figures == {f"figures/{n}" for n in ("group_scores.png", "pretrain_intrinsic.png", "pretrain_loss.png", "task_scores.png")}
+
+
+class _Run:
+    def __init__(self, run_id: str, tags: dict[str, str]):
+        self.info = type("info", (), {"run_id": run_id})()
+        self.data = type("data", (), {"tags": tags})()
+
+
+class _Client:
+    def __init__(self, runs):
+        self.runs = runs
+        self.calls = []
+
+    def get_experiment_by_name(self, name):
+        return type("exp", (), {"experiment_id": "1"})() if name == "exp" else None
+
+    def search_runs(self, ids, filter_string, order_by, max_results):
+        self.calls.append((ids, filter_string, order_by))
+        return self.runs
+
+
+def test_finetune_run_ids_keep_the_newest_run_per_seed():
+    client = _Client([  # newest first, as ordered by the query
+        _Run("new", {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "0"}),
+        _Run("parent", {"stage": "finetune", "model": "bert", "task": "sentiment"}),  # the per-stage parent: no seed
+        _Run("old", {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "0"}),
+        _Run("s1", {"stage": "finetune", "model": "gpt", "task": "ner", "seed": "1"}),
+    ])
+    assert finetune_run_ids(client, "exp") == {("bert", "sentiment", 0): "new", ("gpt", "ner", 1): "s1"}
+    assert "tags.stage = 'finetune'" in client.calls[0][1]
+    assert finetune_run_ids(client, "missing") == {}

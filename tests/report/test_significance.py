@@ -1,0 +1,138 @@
+"""Paired bootstrap: p-values, intervals and per-metric recomputation against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from sacrebleu.metrics import BLEU, CHRF
+
+from bertvsgpt.report.significance import (
+    check_same_rows,
+    compare,
+    model_replicates,
+    paired_test,
+    resample_counts,
+    supports,
+)
+
+B = 1000
+
+
+def correct_frame(flags: list[bool]) -> pl.DataFrame:
+    return pl.DataFrame({"id": list(range(len(flags))), "correct": flags})
+
+
+def test_always_right_vs_always_wrong_gives_the_smallest_p():
+    counts = resample_counts(50, B, seed=0)
+    right = model_replicates([correct_frame([True] * 50)], "test_accuracy", counts)
+    wrong = model_replicates([correct_frame([False] * 50)], "test_accuracy", counts)
+    t = compare(right, wrong, 50)
+    # every resample has difference exactly 1, so none is as far from the centre as the observed 1
+    assert t.delta == 1.0 and t.ci_low == 1.0 and t.ci_high == 1.0
+    assert t.p_value == pytest.approx(1 / (B + 1))  # ≈ 0.001, the smallest a bootstrap of B can give
+    assert t.significant(0.05) and t.n_examples == 50 and t.n_resamples == B
+
+
+def test_identical_predictions_give_p_one():
+    flags = [True, False, True, True, False, False, True, False] * 5
+    counts = resample_counts(len(flags), B, seed=1)
+    a = model_replicates([correct_frame(flags)], "test_accuracy", counts)
+    b = model_replicates([correct_frame(flags)], "test_accuracy", counts)
+    t = compare(a, b, len(flags))
+    assert t.delta == 0.0 and t.p_value == 1.0 and (t.ci_low, t.ci_high) == (0.0, 0.0)
+    assert not t.significant(0.05)
+
+
+def test_fixed_seed_reproduces_and_another_seed_differs():
+    assert np.array_equal(resample_counts(30, 100, 7), resample_counts(30, 100, 7))
+    assert not np.array_equal(resample_counts(30, 100, 7), resample_counts(30, 100, 8))
+
+
+def test_resample_counts_match_a_naive_index_resampling():
+    n, b, seed = 12, 200, 3
+    counts = resample_counts(n, b, seed)
+    assert counts.shape == (b, n) and np.all(counts.sum(axis=1) == n)
+    idx = np.random.default_rng(seed).integers(0, n, size=(b, n))  # the same draws, one resample per row
+    x = np.arange(n, dtype=float) ** 2
+    assert np.allclose(counts @ x / n, x[idx].mean(axis=1))
+
+
+def test_p_value_formula_by_hand():
+    # observed 0.3; the replicates' mean is 1.5 / 5 = 0.3, |d* − 0.3| = 0.5, 0.1, 0.3, 0.1, 0.2 -> 2 of 5 are ≥ 0.3
+    t = paired_test(0.3, np.array([-0.2, 0.2, 0.6, 0.4, 0.5]), n_examples=9)
+    assert t.p_value == pytest.approx((1 + 2) / (5 + 1))
+    assert t.delta == 0.3 and t.n_resamples == 5 and t.n_examples == 9
+    lo, hi = np.percentile([-0.2, 0.2, 0.6, 0.4, 0.5], [2.5, 97.5])
+    assert (t.ci_low, t.ci_high) == pytest.approx((lo, hi))
+
+
+def test_p_value_is_two_sided():
+    reps = np.array([0.1, -0.1, 0.3, -0.3, 0.0])
+    assert paired_test(0.25, reps, 5).p_value == paired_test(-0.25, -reps, 5).p_value == pytest.approx(3 / 6)
+
+
+def test_seeds_are_averaged_per_resample():
+    counts = resample_counts(4, 50, 0)
+    s0, s1 = correct_frame([True, True, False, False]), correct_frame([True, True, True, True])
+    r = model_replicates([s0, s1], "test_accuracy", counts)
+    assert r.observed == pytest.approx((0.5 + 1.0) / 2) and r.n_seeds == 2
+    x0 = np.array([1, 1, 0, 0.0])
+    assert np.allclose(r.resampled, (counts @ x0 / 4 + 1.0) / 2)
+
+
+def test_entity_f1_from_summed_counts_by_hand():
+    frame = pl.DataFrame({"id": [0, 1, 2], "n_gold_entities": [2, 1, 1], "n_pred_entities": [2, 0, 2], "n_correct_entities": [1, 0, 1]})
+    # summed: gold 4, pred 4, correct 2 -> P = R = 0.5 -> F1 = 2*2/(4+4) = 0.5 (not the mean of sentence F1s)
+    counts = resample_counts(3, 20, 0)
+    r = model_replicates([frame], "test_entity_f1", counts)
+    assert r.observed == pytest.approx(0.5)
+    g = counts @ np.array([2, 1, 1.0])
+    p = counts @ np.array([2, 0, 2.0])
+    c = counts @ np.array([1, 0, 1.0])
+    assert np.allclose(r.resampled, np.where(g + p > 0, 2 * c / np.maximum(g + p, 1), 0.0))
+
+
+def test_entity_f1_without_entities_is_zero():
+    frame = pl.DataFrame({"id": [0], "n_gold_entities": [0], "n_pred_entities": [0], "n_correct_entities": [0]})
+    assert model_replicates([frame], "test_entity_f1", resample_counts(1, 5, 0)).observed == 0.0
+
+
+def test_qa_f1_is_the_mean_of_example_f1():
+    frame = pl.DataFrame({"id": [0, 1, 2, 3], "f1": [1.0, 0.5, 0.0, 0.25]})
+    assert model_replicates([frame], "test_f1", resample_counts(4, 10, 0)).observed == pytest.approx(0.4375)
+
+
+HYPS = ["the cat sat on the mat", "a dog barked", "it is raining today", "we go home now"]
+REFS = ["the cat sat on a mat", "the dog barked loudly", "it is raining today", "we are going home"]
+
+
+@pytest.mark.parametrize(("metric", "scorer"), [("test_bleu", BLEU), ("test_chrf", CHRF)])
+def test_translation_metric_is_sacrebleus_corpus_score(metric, scorer):
+    frame = pl.DataFrame({"id": [0, 1, 2, 3], "hypothesis": HYPS, "reference": REFS})
+    counts = resample_counts(4, 30, 0)
+    r = model_replicates([frame], metric, counts)
+    assert r.observed == pytest.approx(scorer().corpus_score(HYPS, [REFS]).score)
+    # one resample recomputed from its texts: the corpus score of the drawn sentences
+    row = counts[0].astype(int)
+    hyps = [h for h, k in zip(HYPS, row) for _ in range(k)]
+    refs = [x for x, k in zip(REFS, row) for _ in range(k)]
+    assert r.resampled[0] == pytest.approx(scorer().corpus_score(hyps, [refs]).score)
+
+
+def test_supports_needs_the_columns():
+    assert supports("test_accuracy", correct_frame([True]))
+    assert not supports("test_entity_f1", correct_frame([True]))
+    assert not supports("test_macro_f1", correct_frame([True]))  # not recomputable per example
+
+
+def test_check_same_rows_rejects_different_test_rows():
+    a = pl.DataFrame({"id": [1, 2, 3]})
+    assert check_same_rows({"bert/x/seed_0": a, "gpt/x/seed_0": a}) == 3
+    with pytest.raises(ValueError, match="gpt/x/seed_0"):
+        check_same_rows({"bert/x/seed_0": a, "gpt/x/seed_0": pl.DataFrame({"id": [1, 3, 2]})})
+
+
+def test_replicates_reject_a_wrong_number_of_rows():
+    with pytest.raises(ValueError, match="3 predictions but 4 test examples"):
+        model_replicates([correct_frame([True] * 3)], "test_accuracy", resample_counts(4, 5, 0))
