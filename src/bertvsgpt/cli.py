@@ -8,6 +8,7 @@ of ``params.yaml``. Errors print ``error: <message>`` on one line and exit with 
 from __future__ import annotations
 
 import logging
+import pickle
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -66,7 +67,7 @@ def run_stage(main: Callable[[StageArgs], None], item_keys: Sequence[str] = (), 
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
-    except (ConfigError, StageError, FileNotFoundError, ValueError, RuntimeError, OSError) as exc:
+    except (ConfigError, StageError, FileNotFoundError, ValueError, RuntimeError, OSError, pickle.UnpicklingError) as exc:
         if os.environ.get("BERTVSGPT_TRACEBACK"):
             raise
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -13,8 +13,6 @@ Used by ``test_resume_kill.py``, ``test_determinism.py`` and ``test_ddp.py``.
 
 from __future__ import annotations
 
-import copy
-import json
 import os
 import random
 import shutil
@@ -29,6 +27,7 @@ import polars as pl
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+CODE_ROOT = ROOT  # where the stages' pipeline/ and src/ are imported from
 PYTHON = sys.executable
 
 # Wall-clock and machine-dependent keys of metrics/pretrain/<arch>.json (= data/models/<arch>/summary.json)
@@ -114,7 +113,7 @@ def stage_env(workspace: Path, **extra: str) -> dict[str, str]:
     for key in ("MLFLOW_TRACKING_URI", "BERTVSGPT_PARAMS", "BERTVSGPT_TRACEBACK", "PYTHONPATH"):
         env.pop(key, None)
     env.update(
-        PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'src'}",
+        PYTHONPATH=f"{CODE_ROOT}{os.pathsep}{CODE_ROOT / 'src'}",
         MLFLOW_TRACKING_URI=f"sqlite:///{workspace / 'mlflow.db'}",
         MLFLOW_DISABLE_TELEMETRY="true",
         DO_NOT_TRACK="true",
@@ -185,13 +184,47 @@ def start_and_kill(workspace: Path, stage: str, args: list[str], ckpt: Path, min
     return proc, seen, log.read_text()
 
 
-def read_summary(path: Path) -> dict:
-    return json.loads(path.read_text())
+def task_table(n_train: int = 96, n_eval: int = 24, seed: int = 0) -> pl.DataFrame:
+    """A small classification table in the prepare stage's layout (id, split, text, label)."""
+    rng = random.Random(seed)
+    rows = []
+    for split, n in (("train", n_train), ("dev", n_eval), ("test", n_eval)):
+        for _ in range(n):
+            words = [rng.choice(WORDS) for _ in range(rng.randint(4, 12))]
+            label = "pos" if {"great", "new", "quiet"} & set(words) else "neg"
+            rows.append({"id": f"ex{len(rows)}", "split": split, "text": " ".join(words), "label": label})
+    return pl.DataFrame(rows)
+
+
+def mlflow_runs(workspace: Path, stage: str) -> list:
+    """The workspace's MLflow runs of ``stage``, oldest first."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("bert-vs-gpt")
+    runs = client.search_runs([exp.experiment_id], filter_string=f"tags.stage = '{stage}'", max_results=100)
+    return sorted(runs, key=lambda r: r.info.start_time)
+
+
+def pretrain_runs(workspace: Path, tokens_per_step: int) -> list[dict]:
+    """The workspace's MLflow pre-training runs, oldest first: status and the global steps each one trained
+    (from its per-step ``compute/tokens_seen`` metric, so a run killed before any step shows [])."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
+    runs = mlflow_runs(workspace, "pretrain")
+    out = []
+    for run in runs:
+        history = client.get_metric_history(run.info.run_id, "compute/tokens_seen")
+        steps = sorted({int(round(m.value)) // tokens_per_step for m in history})
+        out.append({"run_id": run.info.run_id, "status": run.info.status, "steps": steps})
+    return out
+
+
+def files(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` (relative posix path -> bytes)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def without(d: dict, keys) -> dict:
     return {k: v for k, v in d.items() if k not in keys}
-
-
-def deep(params: dict) -> dict:
-    return copy.deepcopy(params)

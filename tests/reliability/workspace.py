@@ -2,9 +2,10 @@
 
 ``make_repo`` copies ``dvc.yaml``, ``pipeline/`` and ``src/`` into a temporary folder and writes a
 ``params.yaml`` that points every source at the synthetic data of :mod:`tests.e2e_data`, with a tiny
-model and token budget. By default only BERT is pre-trained and only ``sentiment`` is fine-tuned,
-so the whole pipeline is seven cheap stages (fetch, prepare, tokenizer@bert, pretrain@bert,
-scratch@bert, finetune@{bert,bert-scratch}-sentiment, evaluate, report).
+model and token budget. By default only BERT is pre-trained and only ``sentiment`` is fine-tuned, so
+every stage is cheap (``dvc repro pretrain@bert``, i.e. fetch, prepare, tokenizer@bert and
+pretrain@bert, takes about a minute on 2 busy cores, most of it interpreter start-up and imports).
+Used by ``test_bad_inputs.py``, ``test_safe_loading.py``, ``test_mlflow_server.py`` and ``test_dvc_remote.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -119,8 +121,29 @@ def git_init_commit(repo: Path, message: str = "init") -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
-def files_under(path: Path) -> list[str]:
-    """Every file and folder below ``path`` (relative, sorted); [] if it does not exist."""
-    if not path.exists():
-        return []
-    return sorted(p.relative_to(path).as_posix() for p in path.rglob("*"))
+# --------------------------------------------------------------------------------------------
+# running one stage the way DVC does, and judging how it failed
+
+
+def run_stage(repo: Path, env: dict, stage: str, *args: str, timeout: float = 300) -> tuple[subprocess.CompletedProcess, float]:
+    """``python -m pipeline.<stage> args...`` in ``repo``; returns the finished process and its wall time."""
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", f"pipeline.{stage}", *args], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return proc, time.monotonic() - t0
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    """The stage failed with exactly one ``error: ...`` line, the last thing on stderr, and no traceback
+    (log lines before it are allowed). Returns that line."""
+    assert proc.returncode != 0, f"expected a failure, got exit 0:\n{proc.stderr[-2000:]}"
+    assert "Traceback" not in proc.stderr, proc.stderr[-4000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, f"expected one 'error:' line, got {len(errors)}:\n{proc.stderr[-4000:]}"
+    assert proc.stderr.rstrip().splitlines()[-1] == errors[0], proc.stderr[-4000:]
+    return errors[0]
+
+
+def snapshot(root: Path) -> set[str]:
+    """Every file and folder below ``root`` (relative paths)."""
+    return {p.relative_to(root).as_posix() for p in Path(root).rglob("*")}

@@ -129,7 +129,7 @@ def test_finetune_learns_separable_task(tmp_path, table, tokenizers, arch):
     assert preds.get_column("correct").to_list() == (preds["label"] == preds["pred"]).to_list()
     assert preds.get_column("correct").mean() == pytest.approx(metrics["test_accuracy"])
 
-    ckpts = list((out / "checkpoints").glob("*.ckpt"))
+    ckpts = list((out / "checkpoints").glob("*.safetensors"))
     assert len(ckpts) == 1  # only the best dev checkpoint is kept
 
 

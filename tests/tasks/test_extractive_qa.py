@@ -302,4 +302,4 @@ def test_finetune_learns_to_extract(tmp_path, table, tokenizers, arch, pretraine
     assert preds["f1"].mean() == pytest.approx(metrics["test_f1"])
     assert preds["exact_match"].mean() == pytest.approx(metrics["test_exact_match"])
     assert all(p == p.strip() for p in preds["pred"].to_list())
-    assert len(list((out / "checkpoints").glob("*.ckpt"))) == 1
+    assert len(list((out / "checkpoints").glob("*.safetensors"))) == 1

@@ -286,7 +286,7 @@ def test_finetune_learns_synthetic_entities(tmp_path, table, tokenizers, arch):
     assert preds.get_column("n_gold_entities").sum() == metrics["test_n_gold_entities"]
     assert preds.get_column("n_correct_entities").sum() == metrics["test_n_correct_entities"]
     assert preds.get_column("exact_match").mean() == pytest.approx(metrics["test_exact_match"])
-    assert len(list((out / "checkpoints").glob("*.ckpt"))) == 1
+    assert len(list((out / "checkpoints").glob("*.safetensors"))) == 1
 
 
 def test_scratch_run_with_cap_and_aux_loss(tmp_path, table, tokenizers):

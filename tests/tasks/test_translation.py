@@ -306,7 +306,7 @@ def test_finetune_learns_toy_translation(tmp_path, table, tokenizers, arch):
     assert preds["reference"].to_list() == test["target"].to_list()
     assert (preds["hypothesis"] == preds["reference"]).mean() >= 0.9
     assert preds["chrf"].min() >= 0 and preds["chrf"].max() <= 100 + 1e-6
-    assert len(list((out / "checkpoints").glob("*.ckpt"))) == 1
+    assert len(list((out / "checkpoints").glob("*.safetensors"))) == 1
 
 
 def test_scratch_run_with_beam_search_and_caps(tmp_path, table, tokenizers):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Union
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from torch import nn
 
@@ -76,6 +77,10 @@ def load_pretrained(
     """
     config, arch = load_config(directory)
     model = _ARCHITECTURES[arch](config)
-    load_model(model, str(Path(directory) / WEIGHTS_NAME), strict=True, device=str(device))
+    path = Path(directory) / WEIGHTS_NAME
+    try:
+        load_model(model, str(path), strict=True, device=str(device))
+    except SafetensorError as exc:
+        raise ValueError(f"{path}: not a valid safetensors file ({exc})") from None
     model.to(device).eval()
     return model, config  # type: ignore[return-value]

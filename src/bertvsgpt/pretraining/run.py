@@ -211,7 +211,7 @@ def pretrain(
         raise ValueError(
             f"pretrain.batch_size={p.batch_size} is larger than the {len(dataset)} training sequences of the corpus"
         )
-    trainer.fit(module, train_dataloaders=loader, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    trainer.fit(module, train_dataloaders=loader, ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
 
     summary = {
         "arch": arch,

@@ -59,7 +59,7 @@ def run_fingerprint(model_dir: Path, table: pl.DataFrame, task_cfg: TaskConfig, 
     """What determines one fine-tuning run's result (not which other models, tasks or seeds run)."""
     protocol = {k: v for k, v in ft_cfg.__dict__.items() if k not in ("models", "tasks", "seeds")}
     weights = Path(model_dir) / "model.safetensors"
-    table_hash = hashlib.sha256(table.write_csv().encode()).hexdigest()
+    table_hash = hashlib.sha256(table.write_ndjson().encode()).hexdigest()  # ndjson: list columns too
     return fingerprint_of(task_cfg, protocol, seed, Path(model_dir) / "config.json", weights if weights.exists() else None, table_hash)
 
 

@@ -114,7 +114,8 @@ def fit_and_predict(
         ckpt_dir = Path(resume_dir)
         resume_from = prepare_resume_dir(ckpt_dir, fingerprint)
     else:
-        ckpt_dir = best_dir
+        ckpt_dir = out_dir / ".training"
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
     train_loader = DataLoader(
         train, batch_size=ft_cfg.batch_size, sampler=EpochShuffle(len(train), seed), collate_fn=collate,  # type: ignore[arg-type]
         num_workers=num_workers,
@@ -126,6 +127,7 @@ def fit_and_predict(
     checkpoint = ModelCheckpoint(
         dirpath=ckpt_dir, filename="best-{epoch}", monitor=MONITOR, mode="max", save_top_k=1,
         save_weights_only=resume_dir is None, save_last=resume_dir is not None, auto_insert_metric_name=False,
+        enable_version_counter=False,
     )
     early_stop = EarlyStopping(monitor=MONITOR, mode="max", patience=ft_cfg.patience)
     resolved = resolve_precision(precision)
@@ -148,16 +150,16 @@ def fit_and_predict(
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         t0 = time.perf_counter()
         trainer.fit(
-            module, train_dataloaders=train_loader, val_dataloaders=DataLoader(dev, **eval_kw), ckpt_path=resume_from
+            module, train_dataloaders=train_loader, val_dataloaders=DataLoader(dev, **eval_kw), ckpt_path=resume_from, weights_only=True
         )
         train_seconds = time.perf_counter() - t0
         best_path = checkpoint.best_model_path
         if not best_path:
             raise RuntimeError("no checkpoint was saved (did validation run?)")
         best = torch.load(best_path, map_location="cpu", weights_only=True)
-        if resume_dir is not None:  # the best weights also go to the stage's output
-            best_dir.mkdir(parents=True)
-            torch.save({"state_dict": best["state_dict"], "epoch": best["epoch"]}, best_dir / Path(best_path).name)
+        export_weights(best["state_dict"], best_dir / f"best-epoch={int(best['epoch'])}.safetensors")
+        if resume_dir is None:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
         module.load_state_dict(best["state_dict"])
         batches = trainer.predict(module, dataloaders=DataLoader(test, **eval_kw))
     return FitResult(
@@ -169,6 +171,14 @@ def fit_and_predict(
         steps_per_epoch=steps_per_epoch,
         precision=resolved,
     )
+
+
+def export_weights(state_dict: dict[str, torch.Tensor], path: Path) -> None:
+    """The best fine-tuned weights as safetensors (tied tensors are written once per name)."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().contiguous().clone() for k, v in state_dict.items()}, str(path))
 
 
 def write_outputs(out_dir: Path, predictions: pl.DataFrame, metrics: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import socket
+import urllib.request
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -36,14 +37,17 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
     if parsed.scheme not in ("http", "https"):
         return
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    hint = "start it, or unset MLFLOW_TRACKING_URI to use the local sqlite:///mlflow.db store"
     try:
         with socket.create_connection((parsed.hostname, port), timeout=timeout):
             pass
     except OSError as exc:
-        raise TrackingError(
-            f"MLflow tracking server {uri} is unreachable ({exc.strerror or exc}); start it, or unset "
-            "MLFLOW_TRACKING_URI to use the local sqlite:///mlflow.db store"
-        ) from None
+        raise TrackingError(f"MLflow tracking server {uri} is unreachable ({exc.strerror or exc}); {hint}") from None
+    try:  # accepting connections is not enough: a hung server would stall every request
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as resp:
+            resp.read(64)
+    except (OSError, ValueError) as exc:
+        raise TrackingError(f"MLflow tracking server {uri} does not answer /health within {timeout:g} s ({exc}); {hint}") from None
 
 
 def git_commit() -> str:
@@ -88,6 +92,9 @@ def stage_run(
 
     uri = tracking_uri(params)
     check_reachable(uri)
+    # a slow server fails the stage in about a minute, not after MLflow's default 7 x 120 s retries
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(params.tracking.experiment)
     all_tags = {"stage": stage, "git_commit": git_commit(), "data_checksum": data_checksum(inputs)}

