@@ -1,5 +1,6 @@
 """Stage pretrain (foreach model): BERT (MLM+NSP) or GPT (causal LM) to the same token budget."""
 
+import contextlib
 from pathlib import Path
 
 from bertvsgpt.cli import StageArgs, run_stage
@@ -9,19 +10,26 @@ from bertvsgpt.tracking import lightning_logger, stage_run
 
 
 def main(args: StageArgs) -> None:
+    from lightning.fabric.utilities.rank_zero import _get_rank
+
     arch = args.item["model"]
     tok_dir = Path("data/tokenizers") / arch
-    with stage_run(args.params, "pretrain", run_name=f"pretrain-{arch}", inputs=[tok_dir], tags={"model": arch}) as run:
-        import mlflow
-
+    # Under DDP the launcher re-runs this script for ranks > 0: they train; rank 0 alone tracks and writes.
+    zero = (_get_rank() or 0) == 0
+    tracked = stage_run(args.params, "pretrain", run_name=f"pretrain-{arch}", inputs=[tok_dir], tags={"model": arch})
+    with tracked if zero else contextlib.nullcontext() as run:
         summary = pretrain(
             arch,
             args.params,
             tokenizer_dir=tok_dir,
             out_dir=Path("data/models") / arch,
             resume_dir=Path("data/resume") / f"pretrain-{arch}",
-            logger=lightning_logger(args.params, run),
+            logger=lightning_logger(args.params, run) if zero else None,
         )
+        if not zero:
+            return
+        import mlflow
+
         write_json(Path("metrics/pretrain") / f"{arch}.json", summary)
         write_text(Path("plots/pretrain") / f"{arch}.csv", (Path("data/models") / arch / "curve.csv").read_text())
         mlflow.log_metrics({f"summary/{k}": v for k, v in summary.items() if isinstance(v, (int, float))})

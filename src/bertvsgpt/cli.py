@@ -64,6 +64,11 @@ def run_stage(main: Callable[[StageArgs], None], item_keys: Sequence[str] = (), 
         params = load_params(os.environ.get("BERTVSGPT_PARAMS", "params.yaml"), overrides)
         check_item(item, params)
         main(StageArgs(params=params, item=item, overrides=overrides))
+    except SystemExit as exc:
+        if type(exc).__name__ == "SIGTERMException":  # Lightning's, a SystemExit with code None
+            print("error: terminated by SIGTERM; run the stage again to resume from its last checkpoint", file=sys.stderr)
+            sys.exit(143)
+        raise
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -10,13 +10,12 @@ inside the first epoch (epoch boundaries differ: see below).
 Tolerance of the loss-curve comparison: ``LOSS_RTOL = 1e-5`` per step (about 20 float32 ulps at a loss
 of 5) and ``WEIGHT_ATOL = 1e-5`` on the final weights. With the same global batches the two runs
 differ only in the order of a floating-point sum (two half-batch mean gradients all-reduced by gloo
-vs one full-batch mean); with the data order and the loss logging fixed in a patched copy of src
-(see the xfail reasons) the largest differences measured were 1e-6 on the loss and 1.5e-7 on a weight.
+vs one full-batch mean); the largest differences measured were 1e-6 on the loss and 1.5e-7 on a weight.
 
-What holds today (``test_ddp_pretraining_runs_on_two_processes``): the DDP stage runs, counts steps,
-tokens and the world size right and its loss follows the one-process curve within a few per cent.
-What does not (strict xfails, reasons below): the same global batches and the same logged loss curve;
-a single MLflow run and error-free ranks; DDP fine-tuning at all.
+Holds: the DDP stage runs, counts steps, tokens and the world size right, sees the same global batches
+and logs the same loss curve as one process (one process uses the order Lightning's DistributedSampler
+gives, randperm(n, seed + epoch)); only rank 0 tracks in MLflow and writes outputs. Does not (strict
+xfail): DDP fine-tuning (fine-tuning runs on one device).
 """
 
 from __future__ import annotations
@@ -126,7 +125,6 @@ def test_ddp_pretraining_runs_on_two_processes(single, ddp):
         assert b == pytest.approx(a, rel=LOOSE_RTOL), f"step {step}: one process {a:.4f}, DDP {b:.4f}"
 
 
-@pytest.mark.xfail(strict=True, reason=ORDER_REASON)
 def test_ddp_loss_curve_matches_one_process_at_the_same_global_batch(single, ddp):
     loss_s, loss_d = single.curve.get_column("loss").to_list(), ddp.curve.get_column("loss").to_list()
     worst = max(abs(a - b) / abs(a) for a, b in zip(loss_s, loss_d))
@@ -137,7 +135,6 @@ def test_ddp_loss_curve_matches_one_process_at_the_same_global_batch(single, ddp
     assert diff <= WEIGHT_ATOL, f"final weights differ by up to {diff:.2e}"
 
 
-@pytest.mark.xfail(strict=True, reason=RANKS_REASON)
 def test_ddp_stage_tracks_one_run_and_no_rank_fails(ddp):
     errors = [line for line in ddp.proc.stderr.splitlines() if line.startswith("error:")]
     assert not errors, errors

@@ -67,8 +67,8 @@ class PretrainModule(L.LightningModule):
                 logs[f"{prefix}/nsp_accuracy"] = out["nsp_correct"].float() / out["nsp_count"].clamp(min=1).float()
         else:
             logs[f"{prefix}/perplexity"] = torch.exp(out["loss"].detach().clamp(max=20))
-        self.log_dict(logs, on_step=on_step, on_epoch=not on_step, batch_size=batch_size, prog_bar=False)
-        self.log(f"{prefix}/loss", out["loss"].detach(), on_step=on_step, on_epoch=not on_step, prog_bar=True, batch_size=batch_size)
+        self.log_dict(logs, on_step=on_step, on_epoch=not on_step, batch_size=batch_size, prog_bar=False, sync_dist=True)
+        self.log(f"{prefix}/loss", out["loss"].detach(), on_step=on_step, on_epoch=not on_step, prog_bar=True, batch_size=batch_size, sync_dist=True)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         out = self(batch)

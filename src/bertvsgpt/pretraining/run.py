@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,45 @@ class DynamicMasking(L.Callback):
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         if hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(trainer.current_epoch)
+
+
+class EpochSampler(torch.utils.data.DistributedSampler):
+    """One process's order: epoch e is randperm(n, seed + e), the order Lightning's DistributedSampler
+    gives under DDP; ``skip`` drops the first indices of the next epoch only (a mid-epoch resume)."""
+
+    skip = 0
+
+    def __iter__(self):
+        indices = list(super().__iter__())
+        skip, self.skip = self.skip, 0
+        return iter(indices[skip:])
+
+
+class ResumeState(L.Callback):
+    """Checkpoint the global RNG states and the step, and on resume restore the RNGs and point the
+    sampler (and BERT's masking epoch) at the checkpoint's epoch and position, so a resumed run
+    replays the uninterrupted one."""
+
+    def __init__(self, dataset, sampler, batch_size: int, batches_per_epoch: int) -> None:
+        self.dataset, self.sampler = dataset, sampler
+        self.batch_size, self.batches_per_epoch = batch_size, batches_per_epoch
+        self.step = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.step = trainer.global_step
+
+    def state_dict(self):
+        return {"step": self.step, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}
+
+    def load_state_dict(self, state_dict) -> None:
+        torch.set_rng_state(state_dict["torch_rng"])
+        random.setstate(state_dict["python_rng"])
+        epoch, position = divmod(int(state_dict["step"]), self.batches_per_epoch)
+        if hasattr(self.dataset, "set_epoch"):  # BERT's masks: the loader prefetches before on_train_epoch_start
+            self.dataset.set_epoch(epoch)
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
+            self.sampler.skip = position * self.batch_size
 
 
 class BertBatch:
@@ -198,15 +238,19 @@ def pretrain(
         default_root_dir=str(resume_dir),
     )
     collate = BertBatch(p.bert.nsp) if arch == "bert" else None
+    # epoch e's order is randperm(n, seed + e) in one process, as in Lightning's DistributedSampler under DDP
+    sampler = None if world_size > 1 else EpochSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=params.seed)
+    order = dict(shuffle=True) if sampler is None else dict(sampler=sampler)
     loader = DataLoader(
         dataset,
         batch_size=p.batch_size,
-        shuffle=True,
         drop_last=True,
         num_workers=p.num_workers,
         collate_fn=collate,
         generator=torch.Generator().manual_seed(params.seed),
+        **order,
     )
+    trainer.callbacks.insert(0, ResumeState(dataset, sampler, p.batch_size, max(1, len(loader))))
     if len(loader) == 0:
         raise ValueError(
             f"pretrain.batch_size={p.batch_size} is larger than the {len(dataset)} training sequences of the corpus"
