@@ -66,7 +66,9 @@ def outputs(ws: Path, arch: str) -> SimpleNamespace:
     )
 
 
-CASES = [("gpt", "SIGTERM"), ("gpt", "SIGKILL"), ("bert", "SIGTERM"), ("bert", "SIGKILL")]
+# Each model once and each signal once (both signals on both models would double the suite's slowest file;
+# the resume path does not depend on which signal stopped the process).
+CASES = [("gpt", "SIGTERM"), ("bert", "SIGKILL")]
 
 
 @pytest.fixture(scope="module")
