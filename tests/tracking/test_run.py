@@ -42,12 +42,33 @@ def test_unreachable_server_fails_fast_naming_the_uri():
     assert isinstance(info.value, RuntimeError)
 
 
-def test_listening_server_passes():
-    with socket.socket() as srv:
-        srv.bind(("127.0.0.1", 0))
-        srv.listen(1)
-        port = srv.getsockname()[1]
-        assert check_reachable(f"http://127.0.0.1:{port}", timeout=2.0) is None
+def test_healthy_server_passes_and_a_silent_one_fails_fast():
+    import http.server
+    import threading
+    import time
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200 if self.path == "/health" else 404)
+            self.end_headers()
+            self.wfile.write(b"OK")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert check_reachable(f"http://127.0.0.1:{server.server_address[1]}", timeout=2.0) is None
+    finally:
+        server.shutdown()
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        t0 = time.monotonic()
+        with pytest.raises(TrackingError, match="does not answer /health"):
+            check_reachable(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=1.0)
+        assert time.monotonic() - t0 < 5
 
 
 @pytest.mark.parametrize("uri", ["sqlite:///mlflow.db", "sqlite:////no/such/dir/x.db", "file:///tmp/mlruns", "./mlruns"])
