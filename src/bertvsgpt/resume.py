@@ -6,9 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 import shutil
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import torch
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +63,24 @@ def clear_resume_dir(resume_dir: Path, fp: str) -> None:
 def stamped(resume_dir: Path, fp: str) -> bool:
     stamp = Path(resume_dir) / STAMP
     return stamp.is_file() and stamp.read_text().strip() == fp
+
+
+def rng_states() -> dict[str, Any]:
+    """The torch, Python and NumPy global RNG states, as plain tensors, ints and lists
+    (a checkpoint holding them still loads with ``weights_only=True``)."""
+    _, py_state, py_gauss = random.getstate()
+    _, np_keys, np_pos, _, _ = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "python": list(py_state),
+        "python_gauss": py_gauss,
+        "numpy": np_keys.tolist(),
+        "numpy_pos": int(np_pos),
+    }
+
+
+def restore_rng_states(states: dict[str, Any]) -> None:
+    """Undo :func:`rng_states`: a resumed run draws the same dropout masks and shuffles."""
+    torch.set_rng_state(states["torch"])
+    random.setstate((3, tuple(states["python"]), states["python_gauss"]))
+    np.random.set_state(("MT19937", np.array(states["numpy"], dtype=np.uint32), states["numpy_pos"], 0, 0.0))

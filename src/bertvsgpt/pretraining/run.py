@@ -8,10 +8,7 @@ of the token budget) are written there too and copied into the final output at t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -25,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..config import Params
 from ..hardware import autocast_dtype, resolve_precision
 from ..io import atomic_path, write_json
-from ..resume import prepare_resume_dir
+from ..resume import fingerprint_of, prepare_resume_dir, restore_rng_states, rng_states
 from ..models import ModelConfig, save_pretrained
 from ..tokenization.encode import word_start_mask
 from ..tokenization.special import BERT_CLS, BERT_MASK, BERT_PAD, BERT_SEP, BERT_SPECIAL_TOKENS, GPT_EOT, GPT_PAD
@@ -131,11 +128,10 @@ class ResumeState(L.Callback):
         self.step = trainer.global_step
 
     def state_dict(self):
-        return {"step": self.step, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}
+        return {"step": self.step, "rng": rng_states()}
 
     def load_state_dict(self, state_dict) -> None:
-        torch.set_rng_state(state_dict["torch_rng"])
-        random.setstate(state_dict["python_rng"])
+        restore_rng_states(state_dict["rng"])
         epoch, position = divmod(int(state_dict["step"]), self.batches_per_epoch)
         if hasattr(self.dataset, "set_epoch"):  # BERT's masks: the loader prefetches before on_train_epoch_start
             self.dataset.set_epoch(epoch)
@@ -158,19 +154,16 @@ class BertBatch:
 
 
 def fingerprint(arch: str, params: Params, tokenizer_stats: dict[str, Any]) -> str:
-    blob = json.dumps(
+    return fingerprint_of(
         {
             "arch": arch,
             "seed": params.seed,
-            "model": params.model.__dict__,
+            "model": params.model,
             "pretrain": {k: v for k, v in params.pretrain.__dict__.items() if k not in ("bert",)},
-            "bert": params.pretrain.bert.__dict__,
+            "bert": params.pretrain.bert,
             "tokenizer": tokenizer_stats,
-        },
-        sort_keys=True,
-        default=str,
+        }
     )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def pretrain(

@@ -11,11 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Union
 
+from tokenizers import Tokenizer
+
 from ..models import BertForPreTraining, GPTForPreTraining, ModelConfig, load_config, load_pretrained
+from .formatting import check_arch
 
 PretrainedModel = Union[BertForPreTraining, GPTForPreTraining]
 
 SCRATCH_SUFFIX = "-scratch"
+ARCH_CLASSES = {"bert": BertForPreTraining, "gpt": GPTForPreTraining}
 
 
 def split_model_name(name: str) -> tuple[str, bool]:
@@ -38,8 +42,7 @@ def load_backbone(
     if model_dir is None:
         if model_config is None:
             raise ValueError("model_dir=None (scratch baseline) needs model_config")
-        cls = BertForPreTraining if arch == "bert" else GPTForPreTraining
-        return cls(model_config).train(), model_config
+        return ARCH_CLASSES[arch](model_config).train(), model_config
     saved_config, saved_arch = load_config(model_dir)
     if saved_arch != arch:
         raise ValueError(f"{model_dir} holds a '{saved_arch}' model, not '{arch}'")
@@ -51,3 +54,36 @@ def backbone_of(model: PretrainedModel):
     """The shared :class:`~bertvsgpt.models.Transformer` inside a pre-training model."""
     model = getattr(model, "_orig_mod", model)
     return model.bert if isinstance(model, BertForPreTraining) else model.transformer
+
+
+def check_fits(tokenizer: Tokenizer, config: ModelConfig, max_length: int) -> None:
+    """The tokenizer's ids and the task's sequence length must fit the model."""
+    if tokenizer.get_vocab_size() > config.vocab_size:
+        raise ValueError(f"tokenizer has {tokenizer.get_vocab_size()} tokens but the model only {config.vocab_size}")
+    if max_length > config.max_seq_len:
+        raise ValueError(f"task max_length={max_length} exceeds the model's max_seq_len={config.max_seq_len}")
+
+
+def load_for_task(
+    model_dir: Optional[Path], arch: str, model_config: Optional[ModelConfig], tokenizer: Tokenizer, max_length: int
+) -> tuple[PretrainedModel, ModelConfig]:
+    """:func:`load_backbone`, checked against the task's tokenizer and sequence length."""
+    pretrained, config = load_backbone(model_dir, arch, model_config)
+    check_fits(tokenizer, config, max_length)
+    return pretrained, config
+
+
+def check_backbone(backbone, arch: str) -> None:
+    """``arch`` is known and matches the backbone's attention (causal for GPT, bidirectional for BERT)."""
+    check_arch(arch)
+    if (arch == "gpt") != bool(backbone.config.causal):
+        raise ValueError(f"arch='{arch}' does not match the backbone (causal={backbone.config.causal})")
+
+
+def backbone_for(model: PretrainedModel, arch: str):
+    """The backbone of a pre-training model that must be of architecture ``arch``."""
+    check_arch(arch)
+    expected = ARCH_CLASSES[arch]
+    if not isinstance(getattr(model, "_orig_mod", model), expected):
+        raise TypeError(f"arch='{arch}' needs a {expected.__name__}, got {type(model).__name__}")
+    return backbone_of(model)

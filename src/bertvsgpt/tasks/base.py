@@ -10,10 +10,8 @@ as :data:`MONITOR` (higher is better), which early stopping and checkpointing wa
 from __future__ import annotations
 
 import math
-import random
 from typing import Optional
 
-import numpy as np
 
 import lightning as L
 import torch
@@ -22,6 +20,7 @@ from torch import nn
 
 from ..models import Transformer
 from ..optim import adamw_with_schedule
+from ..resume import restore_rng_states, rng_states
 
 MONITOR = "val_score"
 
@@ -106,21 +105,11 @@ class TaskModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Keep the RNG states, so a resumed run draws the same dropout masks (bitwise resume)."""
-        checkpoint["rng_states"] = {
-            "torch": torch.get_rng_state(),
-            "python": list(random.getstate()[1]),
-            "python_pos": random.getstate()[2],
-            "numpy": np.random.get_state()[1].tolist(),
-            "numpy_pos": int(np.random.get_state()[2]),
-        }
+        checkpoint["rng_states"] = rng_states()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        rng = checkpoint.get("rng_states")
-        if rng is None:
-            return
-        torch.set_rng_state(rng["torch"])
-        random.setstate((3, tuple(rng["python"]), rng["python_pos"]))
-        np.random.set_state(("MT19937", np.array(rng["numpy"], dtype=np.uint32), rng["numpy_pos"], 0, 0.0))
+        if "rng_states" in checkpoint:
+            restore_rng_states(checkpoint["rng_states"])
 
     @property
     def backbone(self) -> Transformer:

@@ -20,11 +20,11 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 from ..config.schema import FinetuneConfig, TaskConfig
 from ..metrics.classification import classification_metrics
 from ..models import ModelConfig
-from .backbone import load_backbone
+from .backbone import load_for_task
 from .base import MONITOR, TaskModule, protocol_kwargs
 from .classifier import SequenceClassifier
 from .data import build_task_data
-from .trainer import fit_and_predict, write_outputs
+from .trainer import check_order, fit_and_predict, run_record, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +75,8 @@ def finetune_classification(
     ft_cfg: FinetuneConfig,
     seed: int,
     out_dir: Path,
-    precision: str = "32-true",
-    logger: Any = None,
-    enable_progress_bar: bool = True,
     model_config: Optional[ModelConfig] = None,
-    num_workers: int = 0,
-    resume_dir: Optional[Path] = None,
-    fingerprint: str = "",
+    **run: Any,
 ) -> dict[str, Any]:
     """Fine-tune, pick the best dev epoch, score the test split; returns the metrics dict.
 
@@ -91,8 +86,8 @@ def finetune_classification(
         arch: ``"bert"`` or ``"gpt"``; must match the saved model.
         tokenizer: the model's tokenizer (its special tokens define the input format).
         table: columns ``id``, ``split`` (train/dev/test), ``text``, ``label``.
-        precision: a Lightning precision string, or ``"auto"``.
-        logger: a Lightning logger (``None``: no logger).
+        run: :func:`~bertvsgpt.tasks.trainer.fit_and_predict`'s options (``precision``, ``logger``,
+            ``enable_progress_bar``, ``num_workers``, ``resume_dir``, ``fingerprint``).
     """
     import lightning as L
 
@@ -102,14 +97,11 @@ def finetune_classification(
     if n_truncated:
         log.warning("%d example(s) truncated to max_length=%d (by split: %s)", n_truncated, task_cfg.max_length, data.n_truncated)
 
-    pretrained, config = load_backbone(model_dir, arch, model_config)
-    check_fits(tokenizer, config, task_cfg.max_length)
+    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length)
     model = SequenceClassifier.from_pretrained(pretrained, arch, data.n_labels, config.dropout)
     module = ClassificationModule(model, data.n_labels, **protocol_kwargs(ft_cfg, len(data.train), pretrained))
     fit = fit_and_predict(
-        module, data.train, data.dev, data.test, data.collator(), ft_cfg, seed, out_dir,
-        precision=precision, logger=logger, enable_progress_bar=enable_progress_bar, num_workers=num_workers,
-        resume_dir=resume_dir, fingerprint=fingerprint,
+        module, data.train, data.dev, data.test, data.collator(), ft_cfg, seed, out_dir, **run,
     )
 
     ids = [i for b in fit.batches for i in b["id"]]
@@ -118,8 +110,7 @@ def finetune_classification(
     gold = torch.tensor(data.test.labels, dtype=torch.long)
     scores = classification_metrics(pred, gold, data.n_labels)
     test_frame = data.frames["test"]
-    if ids != test_frame.get_column("id").to_list():
-        raise RuntimeError("prediction order does not match the test split")
+    check_order(ids, test_frame)
     predictions = pl.DataFrame(
         {
             "id": test_frame.get_column("id"),
@@ -130,23 +121,14 @@ def finetune_classification(
             "correct": (pred == gold).numpy(),
         }
     )
+    sizes = {"train": len(data.train), "dev": len(data.dev), "test": len(data.test)}
     metrics: dict[str, Any] = {
-        "arch": arch,
-        "pretrained": model_dir is not None,
-        "seed": seed,
-        "primary_metric": "test_accuracy",
+        **run_record(arch, model_dir, seed, "test_accuracy", fit, sizes, data.n_truncated, task_cfg.max_length),
         "test_accuracy": scores["accuracy"],
         "test_macro_f1": scores["macro_f1"],
-        **fit.summary(),
         "best_dev_macro_f1": fit.best_dev_score,
-        "n_train": len(data.train),
-        "n_dev": len(data.dev),
-        "n_test": len(data.test),
         "n_labels": data.n_labels,
         "labels": data.labels,
-        "n_truncated": n_truncated,
-        "n_truncated_by_split": data.n_truncated,
-        "max_length": task_cfg.max_length,
     }
     write_outputs(Path(out_dir), predictions, metrics)
     return metrics

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from ..models import BertForPreTraining, BertPooler, GPTForPreTraining, ModelConfig, Transformer, init_weights
-from .formatting import ARCHS
+from .backbone import backbone_for, check_backbone, load_backbone
+from .formatting import check_arch
 
 
 def last_token_positions(attention_mask: Optional[torch.Tensor], batch: int, seq_len: int, device) -> torch.Tensor:
@@ -43,16 +44,13 @@ class SequenceClassifier(nn.Module):
         pooler: Optional[BertPooler] = None,
     ) -> None:
         super().__init__()
-        if arch not in ARCHS:
-            raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+        check_backbone(backbone, arch)
         if n_labels < 1:
             raise ValueError(f"n_labels={n_labels} must be >= 1 (1 = one score per sequence, for multiple choice)")
         if arch == "bert" and pooler is None:
             raise ValueError("a BERT classifier needs the pooler")
         if arch == "gpt" and pooler is not None:
             raise ValueError("a GPT classifier reads the extract token; it has no pooler")
-        if (arch == "gpt") != bool(backbone.config.causal):
-            raise ValueError(f"arch='{arch}' does not match the backbone (causal={backbone.config.causal})")
         self.arch = arch
         self.n_labels = n_labels
         self.config: ModelConfig = backbone.config
@@ -71,27 +69,17 @@ class SequenceClassifier(nn.Module):
         dropout: float = 0.1,
     ) -> "SequenceClassifier":
         """Take the backbone (and BERT's pooler) of a pre-training model; its LM heads are dropped."""
-        model = getattr(model, "_orig_mod", model)  # unwrap torch.compile
-        if arch == "bert":
-            if not isinstance(model, BertForPreTraining):
-                raise TypeError(f"arch='bert' needs a BertForPreTraining, got {type(model).__name__}")
-            return cls(model.bert, "bert", n_labels, dropout, pooler=model.pooler)
-        if arch == "gpt":
-            if not isinstance(model, GPTForPreTraining):
-                raise TypeError(f"arch='gpt' needs a GPTForPreTraining, got {type(model).__name__}")
-            return cls(model.transformer, "gpt", n_labels, dropout)
-        raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+        backbone = backbone_for(model, arch)
+        pooler = getattr(model, "_orig_mod", model).pooler if arch == "bert" else None
+        return cls(backbone, arch, n_labels, dropout, pooler=pooler)
 
     @classmethod
     def from_config(
         cls, config: ModelConfig, arch: str, n_labels: int, dropout: float = 0.1
     ) -> "SequenceClassifier":
         """The scratch baseline: the same architecture, randomly initialised as for pre-training."""
-        if arch == "bert":
-            return cls.from_pretrained(BertForPreTraining(config), arch, n_labels, dropout)
-        if arch == "gpt":
-            return cls.from_pretrained(GPTForPreTraining(config), arch, n_labels, dropout)
-        raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+        check_arch(arch)
+        return cls.from_pretrained(load_backbone(None, arch, config)[0], arch, n_labels, dropout)
 
     def hidden(
         self,

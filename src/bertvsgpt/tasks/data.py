@@ -22,17 +22,31 @@ TABLE_COLUMNS = ("id", "split", "text", "label")
 SPLITS = ("train", "dev", "test")
 
 
-def check_table(table: pl.DataFrame) -> None:
-    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+def check_task_table(table: pl.DataFrame, columns: Sequence[str], what: str = "task table") -> None:
+    """Every task kind's table: the kind's ``columns`` exist, split names are train/dev/test, none is empty."""
+    missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise ValueError(f"task table lacks column(s) {missing} (has {table.columns})")
+        raise ValueError(f"{what} lacks column(s) {missing} (has {table.columns})")
     present = set(table.get_column("split").unique().to_list())
     unknown = present - set(SPLITS)
     if unknown:
-        raise ValueError(f"task table has unknown split name(s) {sorted(unknown)} (expected {SPLITS})")
+        raise ValueError(f"{what} has unknown split name(s) {sorted(unknown)} (expected {SPLITS})")
     for split in SPLITS:
         if split not in present:
-            raise ValueError(f"task table has no '{split}' rows")
+            raise ValueError(f"{what} has no '{split}' rows")
+
+
+def split_frames(
+    table: pl.DataFrame, max_train_examples: int | None, subsample_seed: int = 0
+) -> dict[str, pl.DataFrame]:
+    """The three splits; the training split capped by :func:`subsample_train`."""
+    frames = {s: table.filter(pl.col("split") == s) for s in SPLITS}
+    frames["train"] = subsample_train(frames["train"], max_train_examples, subsample_seed)
+    return frames
+
+
+def check_table(table: pl.DataFrame) -> None:
+    check_task_table(table, TABLE_COLUMNS)
     if table.get_column("text").null_count() or table.get_column("label").null_count():
         raise ValueError("task table has null text or label values")
 
@@ -166,8 +180,7 @@ def build_task_data(
     labels = label_list(table)
     if len(labels) < 2:
         raise ValueError(f"task has {len(labels)} label(s); classification needs at least 2")
-    frames = {s: table.filter(pl.col("split") == s) for s in SPLITS}
-    frames["train"] = subsample_train(frames["train"], max_train_examples, subsample_seed)
+    frames = split_frames(table, max_train_examples, subsample_seed)
     datasets: dict[str, ClassificationDataset] = {}
     n_truncated: dict[str, int] = {}
     for s in SPLITS:

@@ -47,12 +47,11 @@ from ..config.schema import FinetuneConfig, TaskConfig
 from ..metrics.qa import squad_example_scores, squad_scores
 from ..models import BertForPreTraining, GPTForPreTraining, ModelConfig, Transformer, init_weights
 from ..tokenization.special import BERT_CLS, BERT_SEP, GPT_DELIM, GPT_EXTRACT, GPT_START
-from .backbone import backbone_of, load_backbone
+from .backbone import backbone_for, check_backbone, load_for_task
 from .base import MONITOR, TaskModule, protocol_kwargs
-from .classification import check_fits
-from .data import SPLITS, check_table, subsample_train
-from .formatting import _check_arch, pad_token_id, special_token_id
-from .trainer import fit_and_predict, write_outputs
+from .data import SPLITS, check_task_table, split_frames
+from .formatting import check_arch, pad_token_id, special_token_id
+from .trainer import fit_and_predict, run_record, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ MAX_ANSWER_TOKENS = 30  # run_squad.py's max_answer_length
 
 def qa_special_ids(tokenizer: Tokenizer, arch: str) -> tuple[int, int, int]:
     """``(first, separator, last)`` token ids: ``[CLS] [SEP] [SEP]`` or ``<|start|> <|delim|> <|extract|>``."""
-    _check_arch(arch)
+    check_arch(arch)
     names = (BERT_CLS, BERT_SEP, BERT_SEP) if arch == "bert" else (GPT_START, GPT_DELIM, GPT_EXTRACT)
     first, sep, last = (special_token_id(tokenizer, t) for t in names)
     return first, sep, last
@@ -237,7 +236,7 @@ def encode_qa(
     start; each window then holds ``max_length - 3 - len(question)`` passage tokens.
     ``answers[i]`` must be ``contexts[i][answer_starts[i]:][:len(answers[i])]``.
     """
-    _check_arch(arch)
+    check_arch(arch)
     n = len(questions)
     if not (len(contexts) == len(answers) == len(answer_starts) == n):
         raise ValueError("questions, contexts, answers and answer_starts differ in length")
@@ -351,9 +350,7 @@ class SpanExtractor(nn.Module):
 
     def __init__(self, backbone: Transformer, arch: str) -> None:
         super().__init__()
-        _check_arch(arch)
-        if (arch == "gpt") != bool(backbone.config.causal):
-            raise ValueError(f"arch='{arch}' does not match the backbone (causal={backbone.config.causal})")
+        check_backbone(backbone, arch)
         self.arch = arch
         self.config: ModelConfig = backbone.config
         self.backbone = backbone
@@ -363,11 +360,7 @@ class SpanExtractor(nn.Module):
     @classmethod
     def from_pretrained(cls, model: BertForPreTraining | GPTForPreTraining, arch: str) -> "SpanExtractor":
         """The span extractor on a pre-training model's backbone (its pre-training heads are dropped)."""
-        _check_arch(arch)
-        expected = BertForPreTraining if arch == "bert" else GPTForPreTraining
-        if not isinstance(getattr(model, "_orig_mod", model), expected):
-            raise TypeError(f"arch='{arch}' needs a {expected.__name__}, got {type(model).__name__}")
-        return cls(backbone_of(model), arch)
+        return cls(backbone_for(model, arch), arch)
 
     def hidden(
         self,
@@ -524,17 +517,11 @@ def split_qa_table(
 ) -> dict[str, pl.DataFrame]:
     """Check a QA table and split it; ``max_train_examples`` keeps a seeded subset of the train rows
     (:func:`~bertvsgpt.tasks.data.subsample_train`: the same rows for every model and seed)."""
-    missing = [c for c in QA_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"QA table lacks column(s) {missing} (has {table.columns})")
+    check_task_table(table, QA_COLUMNS, "QA table")
     for c in ("context", "question", "answer", "answer_start"):
         if table.get_column(c).null_count():
             raise ValueError(f"QA table has null values in column '{c}'")
-    # the split-name checks of the classification table, on the QA columns
-    check_table(table.select("id", "split", pl.col("context").alias("text"), pl.col("answer").alias("label")))
-    frames = {s: table.filter(pl.col("split") == s) for s in SPLITS}
-    frames["train"] = subsample_train(frames["train"], max_train_examples, subsample_seed)
-    return frames
+    return split_frames(table, max_train_examples, subsample_seed)
 
 
 def finetune_extractive_qa(
@@ -546,13 +533,8 @@ def finetune_extractive_qa(
     ft_cfg: FinetuneConfig,
     seed: int,
     out_dir: Path,
-    precision: str = "32-true",
-    logger: Any = None,
-    enable_progress_bar: bool = True,
     model_config: Optional[ModelConfig] = None,
-    num_workers: int = 0,
-    resume_dir: Optional[Path] = None,
-    fingerprint: str = "",
+    **run: Any,
 ) -> dict[str, Any]:
     """Fine-tune a span extractor, pick the best dev epoch (F1), score the test split; returns the metrics.
 
@@ -565,8 +547,8 @@ def finetune_extractive_qa(
             ``answer_start`` (character offset of ``answer`` in ``context``).
         task_cfg: ``max_length`` (tokens per window), ``doc_stride`` (tokens between window
             starts, default 64) and ``max_train_examples`` (caps the train examples, not windows).
-        precision: a Lightning precision string, or ``"auto"``.
-        logger: a Lightning logger (``None``: no logger).
+        run: :func:`~bertvsgpt.tasks.trainer.fit_and_predict`'s options (``precision``, ``logger``,
+            ``enable_progress_bar``, ``num_workers``, ``resume_dir``, ``fingerprint``).
     """
     import lightning as L
 
@@ -590,16 +572,14 @@ def finetune_extractive_qa(
         windows, multi, data["train"].n_windows_without_answer,
     )
 
-    pretrained, config = load_backbone(model_dir, arch, model_config)
-    check_fits(tokenizer, config, max_length)
+    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, max_length)
     model = SpanExtractor.from_pretrained(pretrained, arch)
     module = ExtractiveQAModule(
         model, data["dev"], MAX_ANSWER_TOKENS, **protocol_kwargs(ft_cfg, len(data["train"]), pretrained)
     )
     fit = fit_and_predict(
         module, data["train"], data["dev"], data["test"], QACollator(pad_token_id(tokenizer, arch)), ft_cfg, seed,
-        out_dir, precision=precision, logger=logger, enable_progress_bar=enable_progress_bar, num_workers=num_workers,
-        resume_dir=resume_dir, fingerprint=fingerprint,
+        out_dir, **run,
     )
 
     test = data["test"]
@@ -616,26 +596,17 @@ def finetune_extractive_qa(
             "f1": f1,
         }
     )
+    sizes = {s: d.n_examples for s, d in data.items()}
     metrics: dict[str, Any] = {
-        "arch": arch,
-        "pretrained": model_dir is not None,
-        "seed": seed,
-        "primary_metric": "test_f1",
+        **run_record(arch, model_dir, seed, "test_f1", fit, sizes, truncated, max_length),
         "test_f1": scores["f1"],
         "test_exact_match": scores["exact_match"],
-        **fit.summary(),
         "best_dev_f1": fit.best_dev_score,
-        "n_train": data["train"].n_examples,
-        "n_dev": data["dev"].n_examples,
-        "n_test": test.n_examples,
         "n_windows_by_split": windows,
         "n_multi_window": sum(multi.values()),
         "n_multi_window_by_split": multi,
         "n_train_windows_without_answer": data["train"].n_windows_without_answer,
         "n_unlocated_answers": sum(unlocated.values()),
-        "n_truncated": n_truncated,
-        "n_truncated_by_split": truncated,
-        "max_length": max_length,
         "doc_stride": doc_stride,
         "max_question_tokens": max_question,
         "max_answer_tokens": MAX_ANSWER_TOKENS,

@@ -44,11 +44,11 @@ def special_token_id(tokenizer: Tokenizer, token: str) -> int:
 
 
 def pad_token_id(tokenizer: Tokenizer, arch: str) -> int:
-    _check_arch(arch)
+    check_arch(arch)
     return special_token_id(tokenizer, PAD_TOKEN[arch])
 
 
-def _check_arch(arch: str) -> None:
+def check_arch(arch: str) -> None:
     if arch not in ARCHS:
         raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
 
@@ -106,7 +106,7 @@ def encode_examples(
     max_length: int,
 ) -> tuple[list[list[int]], list[list[int]], list[bool]]:
     """:func:`encode_classification` with a per-example "was truncated" flag instead of the count."""
-    _check_arch(arch)
+    check_arch(arch)
     firsts, seconds = _split_texts(texts)
     pair = seconds is not None
     n_special = 3 if pair else 2  # [CLS] a [SEP] (b [SEP]) / start a (delim b) extract

@@ -29,13 +29,12 @@ from torchmetrics.classification import MulticlassAccuracy
 from ..config.schema import FinetuneConfig, TaskConfig
 from ..metrics.classification import classification_metrics
 from ..models import ModelConfig
-from .backbone import load_backbone
+from .backbone import load_for_task
 from .base import MONITOR, TaskModule, protocol_kwargs
-from .classification import check_fits
 from .classifier import SequenceClassifier
-from .data import SPLITS, subsample_train
+from .data import SPLITS, check_task_table, split_frames
 from .formatting import encode_examples, pad_token_id
-from .trainer import fit_and_predict, write_outputs
+from .trainer import check_order, fit_and_predict, run_record, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +43,13 @@ COLUMNS = ("id", "split", "text", "choices", "label")
 
 def check_choice_table(table: pl.DataFrame) -> int:
     """Validate a multiple-choice table; returns the number of options per question."""
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"multiple-choice table lacks column(s) {missing} (has {table.columns})")
+    check_task_table(table, COLUMNS, "multiple-choice table")
     n_choices = table.get_column("choices").list.len().unique().to_list()
     if len(n_choices) != 1 or n_choices[0] < 2:
         raise ValueError(f"every question needs the same number (>= 2) of choices, found {sorted(n_choices)}")
     labels = table.get_column("label")
     if labels.null_count() or int(labels.min()) < 0 or int(labels.max()) >= n_choices[0]:
         raise ValueError(f"label must be an option index in [0, {n_choices[0]})")
-    for split in SPLITS:
-        if table.filter(pl.col("split") == split).height == 0:
-            raise ValueError(f"multiple-choice table has no '{split}' rows")
     return int(n_choices[0])
 
 
@@ -154,21 +148,15 @@ def finetune_multiple_choice(
     ft_cfg: FinetuneConfig,
     seed: int,
     out_dir: Path,
-    precision: str = "32-true",
-    logger: Any = None,
-    enable_progress_bar: bool = True,
     model_config: Optional[ModelConfig] = None,
-    num_workers: int = 0,
-    resume_dir: Optional[Path] = None,
-    fingerprint: str = "",
+    **run: Any,
 ) -> dict[str, Any]:
     """Fine-tune on a multiple-choice table, score the best-dev epoch on test; returns the metrics."""
     import lightning as L
 
     L.seed_everything(seed, workers=True)
     n_choices = check_choice_table(table)
-    frames = {s: table.filter(pl.col("split") == s) for s in SPLITS}
-    frames["train"] = subsample_train(frames["train"], task_cfg.max_train_examples)
+    frames = split_frames(table, task_cfg.max_train_examples)
     datasets, n_truncated = {}, {}
     for s in SPLITS:
         datasets[s], n_truncated[s] = ChoiceDataset.from_frame(frames[s], tokenizer, arch, task_cfg.max_length)
@@ -176,22 +164,18 @@ def finetune_multiple_choice(
         log.warning("%d question(s) with an option truncated to max_length=%d (by split: %s)",
                     sum(n_truncated.values()), task_cfg.max_length, n_truncated)
 
-    pretrained, config = load_backbone(model_dir, arch, model_config)
-    check_fits(tokenizer, config, task_cfg.max_length)
+    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length)
     model = SequenceClassifier.from_pretrained(pretrained, arch, 1, config.dropout)
     module = MultipleChoiceModule(model, n_choices, **protocol_kwargs(ft_cfg, len(datasets["train"]), pretrained))
     fit = fit_and_predict(
         module, datasets["train"], datasets["dev"], datasets["test"], ChoiceCollator(pad_token_id(tokenizer, arch)),
-        ft_cfg, seed, out_dir, precision=precision, logger=logger, enable_progress_bar=enable_progress_bar,
-        num_workers=num_workers,
-        resume_dir=resume_dir, fingerprint=fingerprint,
+        ft_cfg, seed, out_dir, **run,
     )
 
     test = frames["test"]
     pred = torch.cat([b["pred"] for b in fit.batches])
     probs = torch.cat([b["probs"] for b in fit.batches])
-    if [i for b in fit.batches for i in b["id"]] != test.get_column("id").to_list():
-        raise RuntimeError("prediction order does not match the test split")
+    check_order([i for b in fit.batches for i in b["id"]], test)
     gold = torch.tensor(test.get_column("label").to_list(), dtype=torch.long)
     scores = classification_metrics(pred, gold, n_choices)
     predictions = test.select("id", "text", "choices", "label").with_columns(
@@ -199,20 +183,11 @@ def finetune_multiple_choice(
         pl.Series("prob", probs.gather(1, pred[:, None]).squeeze(1).numpy()),
         pl.Series("correct", (pred == gold).numpy()),
     )
+    sizes = {s: len(d) for s, d in datasets.items()}
     metrics: dict[str, Any] = {
-        "arch": arch,
-        "pretrained": model_dir is not None,
-        "seed": seed,
-        "primary_metric": "test_accuracy",
+        **run_record(arch, model_dir, seed, "test_accuracy", fit, sizes, n_truncated, task_cfg.max_length),
         "test_accuracy": scores["accuracy"],
-        **fit.summary(),
-        "n_train": len(datasets["train"]),
-        "n_dev": len(datasets["dev"]),
-        "n_test": len(datasets["test"]),
         "n_choices": n_choices,
-        "n_truncated": sum(n_truncated.values()),
-        "n_truncated_by_split": n_truncated,
-        "max_length": task_cfg.max_length,
     }
     write_outputs(Path(out_dir), predictions, metrics)
     return metrics

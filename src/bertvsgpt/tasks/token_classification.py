@@ -49,12 +49,11 @@ from ..config.schema import FinetuneConfig, TaskConfig
 from ..metrics.entities import entity_counts, entity_f1, entity_metrics
 from ..models import BertForPreTraining, GPTForPreTraining, ModelConfig, Transformer, init_weights
 from ..tokenization.special import BERT_CLS, BERT_SEP, BERT_UNK, GPT_EXTRACT, GPT_START
-from .backbone import load_backbone
+from .backbone import backbone_for, check_backbone, load_for_task
 from .base import MONITOR, TaskModule, protocol_kwargs
-from .classification import check_fits
-from .data import SPLITS, subsample_train
-from .formatting import ARCHS, pad_token_id, special_token_id
-from .trainer import fit_and_predict, write_outputs
+from .data import SPLITS, check_task_table, split_frames
+from .formatting import check_arch, pad_token_id, special_token_id
+from .trainer import check_order, fit_and_predict, run_record, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +67,7 @@ TAG_PATTERN = re.compile(r"^(O|[BI]-.+)$")
 
 def check_tagged_table(table: pl.DataFrame) -> None:
     """Columns, split names, and per row: a non-empty word list, one BIO tag per word."""
-    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"task table lacks column(s) {missing} (has {table.columns})")
-    present = set(table.get_column("split").unique().to_list())
-    if present - set(SPLITS):
-        raise ValueError(f"task table has unknown split name(s) {sorted(present - set(SPLITS))} (expected {SPLITS})")
-    for split in SPLITS:
-        if split not in present:
-            raise ValueError(f"task table has no '{split}' rows")
+    check_task_table(table, TABLE_COLUMNS)
     for row_id, words, tags in table.select("id", "tokens", "tags").iter_rows():
         if not words:
             raise ValueError(f"row {row_id!r} has no words")
@@ -94,15 +85,6 @@ def tag_list(table: pl.DataFrame) -> list[str]:
     return sorted(table.get_column("tags").explode().unique().to_list())
 
 
-def split_frames(
-    table: pl.DataFrame, max_train_examples: Optional[int], subsample_seed: int = 0
-) -> dict[str, pl.DataFrame]:
-    """The three splits; the training split capped by :func:`.data.subsample_train`."""
-    frames = {s: table.filter(pl.col("split") == s) for s in SPLITS}
-    frames["train"] = subsample_train(frames["train"], max_train_examples, subsample_seed)
-    return frames
-
-
 def word_pieces(tokenizer: Tokenizer, sentences: Sequence[Sequence[str]], arch: str) -> list[list[list[int]]]:
     """Sub-word ids of every word of every sentence, as the word tokenises in running text.
 
@@ -110,8 +92,7 @@ def word_pieces(tokenizer: Tokenizer, sentences: Sequence[Sequence[str]], arch: 
     one; BERT's WordPiece splits on whitespace, so each word is encoded as is. A word without
     sub-words becomes ``[UNK]`` (BERT); for GPT every non-empty word has at least one byte.
     """
-    if arch not in ARCHS:
-        raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+    check_arch(arch)
     flat = [w if (arch == "bert" or j == 0) else " " + w for words in sentences for j, w in enumerate(words)]
     encoded = tokenizer.encode_batch(flat, add_special_tokens=False) if flat else []
     unk = special_token_id(tokenizer, BERT_UNK) if arch == "bert" else None
@@ -243,12 +224,9 @@ class TokenClassifier(nn.Module):
 
     def __init__(self, backbone: Transformer, arch: str, n_labels: int, dropout: float = 0.1) -> None:
         super().__init__()
-        if arch not in ARCHS:
-            raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+        check_backbone(backbone, arch)
         if n_labels < 2:
             raise ValueError(f"n_labels={n_labels} must be >= 2")
-        if (arch == "gpt") != bool(backbone.config.causal):
-            raise ValueError(f"arch='{arch}' does not match the backbone (causal={backbone.config.causal})")
         self.arch = arch
         self.n_labels = n_labels
         self.config: ModelConfig = backbone.config
@@ -262,13 +240,7 @@ class TokenClassifier(nn.Module):
         cls, model: BertForPreTraining | GPTForPreTraining, arch: str, n_labels: int, dropout: float = 0.1
     ) -> "TokenClassifier":
         """Take the backbone of a pre-training model; its pre-training heads (and BERT's pooler) are dropped."""
-        model = getattr(model, "_orig_mod", model)  # unwrap torch.compile
-        expected = {"bert": BertForPreTraining, "gpt": GPTForPreTraining}.get(arch)
-        if expected is None:
-            raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
-        if not isinstance(model, expected):
-            raise TypeError(f"arch='{arch}' needs a {expected.__name__}, got {type(model).__name__}")
-        return cls(model.bert if arch == "bert" else model.transformer, arch, n_labels, dropout)
+        return cls(backbone_for(model, arch), arch, n_labels, dropout)
 
     def hidden(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """The backbone's ``(B, T, d_model)`` states (one segment: BERT's type ids are all 0)."""
@@ -358,13 +330,8 @@ def finetune_token_classification(
     ft_cfg: FinetuneConfig,
     seed: int,
     out_dir: Path,
-    precision: str = "32-true",
-    logger: Any = None,
-    enable_progress_bar: bool = True,
     model_config: Optional[ModelConfig] = None,
-    num_workers: int = 0,
-    resume_dir: Optional[Path] = None,
-    fingerprint: str = "",
+    **run: Any,
 ) -> dict[str, Any]:
     """Fine-tune a tagger, pick the best dev epoch, score the test split; returns the metrics dict.
 
@@ -375,8 +342,8 @@ def finetune_token_classification(
         tokenizer: the model's tokenizer (its special tokens define the input format).
         table: columns ``id``, ``split`` (train/dev/test), ``tokens`` (words), ``tags`` (one BIO
             tag per word); the tag set is every tag of every split.
-        precision: a Lightning precision string, or ``"auto"``.
-        logger: a Lightning logger (``None``: no logger).
+        run: :func:`~bertvsgpt.tasks.trainer.fit_and_predict`'s options (``precision``, ``logger``,
+            ``enable_progress_bar``, ``num_workers``, ``resume_dir``, ``fingerprint``).
 
     Words cut off by ``task_cfg.max_length`` are predicted ``O``, so the test score still counts
     their gold entities (as misses); ``n_truncated*`` report how many sentences and words that is.
@@ -402,22 +369,18 @@ def finetune_token_classification(
             n_truncated, task_cfg.max_length, n_truncated_by_split,
         )
 
-    pretrained, config = load_backbone(model_dir, arch, model_config)
-    check_fits(tokenizer, config, task_cfg.max_length)
+    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length)
     model = TokenClassifier.from_pretrained(pretrained, arch, len(tags), config.dropout)
     module = TokenClassificationModule(model, tags, **protocol_kwargs(ft_cfg, len(datasets["train"]), pretrained))
     fit = fit_and_predict(
         module, datasets["train"], datasets["dev"], datasets["test"], TaggedCollator(pad_token_id(tokenizer, arch)),
-        ft_cfg, seed, out_dir,
-        precision=precision, logger=logger, enable_progress_bar=enable_progress_bar, num_workers=num_workers,
-        resume_dir=resume_dir, fingerprint=fingerprint,
+        ft_cfg, seed, out_dir, **run,
     )
 
     ids = [i for b in fit.batches for i in b["id"]]
     pred = [p for b in fit.batches for p in b["pred"]]
     test = frames["test"]
-    if ids != test.get_column("id").to_list():
-        raise RuntimeError("prediction order does not match the test split")
+    check_order(ids, test)
     gold = test.get_column("tags").to_list()
     scores = entity_metrics(gold, pred)
     counts = [entity_counts([g], [p]) for g, p in zip(gold, pred)]
@@ -434,11 +397,9 @@ def finetune_token_classification(
             "truncated": [k < len(g) for k, g in zip(datasets["test"].n_kept, gold)],
         }
     )
+    sizes = {s: len(d) for s, d in datasets.items()}
     metrics: dict[str, Any] = {
-        "arch": arch,
-        "pretrained": model_dir is not None,
-        "seed": seed,
-        "primary_metric": "test_entity_f1",
+        **run_record(arch, model_dir, seed, "test_entity_f1", fit, sizes, n_truncated_by_split, task_cfg.max_length),
         "test_entity_f1": scores["f1"],
         "test_entity_precision": scores["precision"],
         "test_entity_recall": scores["recall"],
@@ -448,17 +409,10 @@ def finetune_token_classification(
         "test_n_gold_entities": scores["n_gold_entities"],
         "test_n_pred_entities": scores["n_pred_entities"],
         "test_n_correct_entities": scores["n_correct_entities"],
-        **fit.summary(),
         "best_dev_entity_f1": fit.best_dev_score,
-        "n_train": len(datasets["train"]),
-        "n_dev": len(datasets["dev"]),
-        "n_test": len(datasets["test"]),
         "n_labels": len(tags),
         "labels": tags,
-        "n_truncated": n_truncated,
-        "n_truncated_by_split": n_truncated_by_split,
         "n_truncated_words_by_split": {s: datasets[s].n_truncated_words for s in SPLITS},
-        "max_length": task_cfg.max_length,
     }
     write_outputs(Path(out_dir), predictions, metrics)
     return metrics

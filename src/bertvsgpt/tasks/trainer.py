@@ -181,6 +181,38 @@ def export_weights(state_dict: dict[str, torch.Tensor], path: Path) -> None:
     save_file({k: v.detach().contiguous().clone() for k, v in state_dict.items()}, str(path))
 
 
+def check_order(ids: list[Any], test: pl.DataFrame) -> None:
+    """Predictions must come back in the test split's order (they are joined to it by position)."""
+    if ids != test.get_column("id").to_list():
+        raise RuntimeError("prediction order does not match the test split")
+
+
+def run_record(
+    arch: str,
+    model_dir: Optional[Path],
+    seed: int,
+    primary_metric: str,
+    fit: FitResult,
+    sizes: dict[str, int],
+    n_truncated_by_split: dict[str, int],
+    max_length: int,
+) -> dict[str, Any]:
+    """The ``metrics.json`` keys every task kind writes: what ran, how training went, the data's size."""
+    return {
+        "arch": arch,
+        "pretrained": model_dir is not None,
+        "seed": seed,
+        "primary_metric": primary_metric,
+        **fit.summary(),
+        "n_train": sizes["train"],
+        "n_dev": sizes["dev"],
+        "n_test": sizes["test"],
+        "n_truncated": sum(n_truncated_by_split.values()),
+        "n_truncated_by_split": n_truncated_by_split,
+        "max_length": max_length,
+    }
+
+
 def write_outputs(out_dir: Path, predictions: pl.DataFrame, metrics: dict[str, Any]) -> None:
     """``predictions.parquet`` (one row per test example) and ``metrics.json``, each atomically."""
     out_dir = Path(out_dir)

@@ -50,12 +50,11 @@ from ..config.schema import FinetuneConfig, TaskConfig
 from ..metrics.generation import metric_signatures, sentence_chrf, translation_metrics
 from ..models import BertForPreTraining, GPTForPreTraining, KVCache, ModelConfig, TransformerDecoder, beam_search
 from ..tokenization.special import BERT_CLS, BERT_SEP, BERT_UNK, GPT_DELIM, GPT_EOT, GPT_START
-from .backbone import load_backbone
+from .backbone import load_for_task
 from .base import MONITOR, TaskModule, protocol_kwargs
-from .classification import check_fits
-from .data import SPLITS, subsample_train
-from .formatting import ARCHS, pad_token_id, special_token_id
-from .trainer import fit_and_predict, write_outputs
+from .data import check_task_table, split_frames
+from .formatting import ARCHS, check_arch, pad_token_id, special_token_id
+from .trainer import check_order, fit_and_predict, run_record, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +70,7 @@ DEFAULT_MAX_DEV_GENERATE = 200
 
 def check_translation_table(table: pl.DataFrame) -> None:
     """Columns, split names, and no null source or reference text."""
-    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"translation table lacks column(s) {missing} (has {table.columns})")
-    present = set(table.get_column("split").unique().to_list())
-    unknown = sorted(present - set(SPLITS))
-    if unknown:
-        raise ValueError(f"translation table has unknown split name(s) {unknown} (expected {SPLITS})")
-    for split in SPLITS:
-        if split not in present:
-            raise ValueError(f"translation table has no '{split}' rows")
+    check_task_table(table, TABLE_COLUMNS, "translation table")
     if table.get_column("text").null_count() or table.get_column("target").null_count():
         raise ValueError("translation table has null text or target values")
 
@@ -102,8 +92,7 @@ class TranslationEncoding:
 
 def source_budget(arch: str, max_length: int, max_target_length: int) -> int:
     """Source tokens that fit: ``max_length - 2`` (BERT) or ``max_length - max_target_length - 2`` (GPT)."""
-    if arch not in ARCHS:
-        raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
+    check_arch(arch)
     if max_target_length < 2:
         raise ValueError(f"max_target_length={max_target_length} must be >= 2 (a token and the end token)")
     budget = max_length - 2 - (max_target_length if arch == "gpt" else 0)
@@ -444,13 +433,8 @@ def finetune_translation(
     ft_cfg: FinetuneConfig,
     seed: int,
     out_dir: Path,
-    precision: str = "32-true",
-    logger: Any = None,
-    enable_progress_bar: bool = True,
     model_config: Optional[ModelConfig] = None,
-    num_workers: int = 0,
-    resume_dir: Optional[Path] = None,
-    fingerprint: str = "",
+    **run: Any,
 ) -> dict[str, Any]:
     """Fine-tune, pick the best dev epoch (dev chrF), translate and score the test split; returns the metrics dict.
 
@@ -462,6 +446,8 @@ def finetune_translation(
         table: columns ``id``, ``split`` (train/dev/test), ``text`` (German), ``target`` (English).
         task_cfg: ``max_length``, ``max_train_examples`` and the optional ``max_target_length``
             (48), ``decoder_layers`` (2, BERT), ``num_beams`` (1 = greedy), ``max_dev_generate`` (200).
+        run: :func:`~bertvsgpt.tasks.trainer.fit_and_predict`'s options (``precision``, ``logger``,
+            ``enable_progress_bar``, ``num_workers``, ``resume_dir``, ``fingerprint``).
     """
     import lightning as L
 
@@ -472,8 +458,7 @@ def finetune_translation(
     max_dev_generate = int(getattr(task_cfg, "max_dev_generate", DEFAULT_MAX_DEV_GENERATE))
 
     check_translation_table(table)
-    frames = {s: table.filter(pl.col("split") == s) for s in SPLITS}
-    frames["train"] = subsample_train(frames["train"], task_cfg.max_train_examples)
+    frames = split_frames(table, task_cfg.max_train_examples)
     datasets: dict[str, TranslationDataset] = {}
     truncated: dict[str, dict[str, int]] = {"pairs": {}, "source": {}, "target": {}}
     for s, frame in frames.items():
@@ -489,8 +474,7 @@ def finetune_translation(
             n_truncated, task_cfg.max_length, max_target_length, truncated["pairs"],
         )
 
-    pretrained, config = load_backbone(model_dir, arch, model_config)
-    check_fits(tokenizer, config, task_cfg.max_length)
+    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length)
     if max_target_length > config.max_seq_len:
         raise ValueError(f"max_target_length={max_target_length} exceeds the model's max_seq_len={config.max_seq_len}")
     model = build_translator(pretrained, arch, decoder_layers)
@@ -501,16 +485,13 @@ def finetune_translation(
     bos_id = special_token_id(tokenizer, BERT_CLS) if arch == "bert" else None
     collate = TranslationCollator(arch, pad_token_id(tokenizer, arch), bos_id)
     fit = fit_and_predict(
-        module, datasets["train"], datasets["dev"], datasets["test"], collate, ft_cfg, seed, out_dir,
-        precision=precision, logger=logger, enable_progress_bar=enable_progress_bar, num_workers=num_workers,
-        resume_dir=resume_dir, fingerprint=fingerprint,
+        module, datasets["train"], datasets["dev"], datasets["test"], collate, ft_cfg, seed, out_dir, **run,
     )
 
     ids = [i for b in fit.batches for i in b["id"]]
     hyps = [h for b in fit.batches for h in b["hypothesis"]]
     test = frames["test"]
-    if ids != test.get_column("id").to_list():
-        raise RuntimeError("prediction order does not match the test split")
+    check_order(ids, test)
     sources, refs = test.get_column("text").to_list(), test.get_column("target").to_list()
     scores = translation_metrics(hyps, refs)
     predictions = pl.DataFrame(
@@ -526,24 +507,15 @@ def finetune_translation(
     test_src = [s[1:-1] for s in datasets["test"].encoding.source_ids]  # without the special tokens
     unk = tokenizer.token_to_id(BERT_UNK) if arch == "bert" else None  # byte-level BPE has no unknowns
     n_unk = sum(t == unk for s in test_src for t in s) if unk is not None else 0
+    sizes = {s: len(d) for s, d in datasets.items()}
     metrics: dict[str, Any] = {
-        "arch": arch,
-        "pretrained": model_dir is not None,
-        "seed": seed,
-        "primary_metric": "test_bleu",
+        **run_record(arch, model_dir, seed, "test_bleu", fit, sizes, truncated["pairs"], task_cfg.max_length),
         "test_bleu": scores["bleu"],
         "test_chrf": scores["chrf"],
-        **fit.summary(),
         "best_dev_chrf": fit.best_dev_score,
-        "n_train": len(datasets["train"]),
-        "n_dev": len(datasets["dev"]),
-        "n_test": len(datasets["test"]),
         "n_dev_generated": min(len(datasets["dev"]), max_dev_generate),
-        "n_truncated": n_truncated,
-        "n_truncated_by_split": truncated["pairs"],
         "n_source_truncated_by_split": truncated["source"],
         "n_target_truncated_by_split": truncated["target"],
-        "max_length": task_cfg.max_length,
         "max_target_length": max_target_length,
         "num_beams": num_beams,
         "decoder_layers": decoder_layers if arch == "bert" else 0,
