@@ -76,15 +76,19 @@ def test_wordpiece_unknown_characters_become_unk(wordpiece):
     assert enc.tokens == [BERT_UNK]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="train_wordpiece is not deterministic: tokenizers' WordPieceTrainer numbers the '##' pieces in "
-    "hash-map order and breaks merge ties by id (huggingface/tokenizers#1794), so the same text gives a "
-    "different vocabulary on every call and the tokenizer stage is not reproducible",
-)
 def test_wordpiece_training_is_deterministic():
     vocabs = [train_wordpiece(SENTENCES, vocab_size=300, min_frequency=1).get_vocab() for _ in range(3)]
     assert vocabs[0] == vocabs[1] == vocabs[2]
+
+
+def test_wordpiece_continuation_pieces_are_ordinary_vocabulary(wordpiece):
+    """The ``##c`` pieces pinned during training (see train_wordpiece) are not left as special tokens."""
+    assert set(wordpiece.get_vocab(with_added_tokens=True)) == set(wordpiece.get_vocab(with_added_tokens=False))
+    special = {t.content for t in wordpiece.get_added_tokens_decoder().values()}
+    assert special == set(BERT_SPECIAL_TOKENS)
+    ids = wordpiece.encode("rivers", add_special_tokens=False).ids
+    assert wordpiece.id_to_token(ids[-1]).startswith("##")
+    assert wordpiece.decode(ids, skip_special_tokens=True) == "rivers"
 
 
 def test_byte_level_bpe_training_is_deterministic():
