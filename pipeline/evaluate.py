@@ -3,7 +3,9 @@
 from pathlib import Path
 
 from bertvsgpt.cli import StageArgs, run_stage
-from bertvsgpt.evaluation import collect_finetune, intrinsic_metrics, qualitative_samples, summarise
+from bertvsgpt.evaluation.aggregate import collect_finetune, summarise
+from bertvsgpt.evaluation.intrinsic import intrinsic_metrics
+from bertvsgpt.evaluation.samples import qualitative_samples
 from bertvsgpt.evaluation.metrics_file import flatten_metrics, metrics_summary
 from bertvsgpt.io import atomic_path, write_json
 from bertvsgpt.tracking import stage_run

@@ -1,5 +1,6 @@
 """Stage finetune_budget (foreach model): fine-tune each intermediate pre-training checkpoint on `budget.task`."""
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from bertvsgpt.cli import StageArgs, run_stage
+from bertvsgpt.distributed import is_global_zero
 from bertvsgpt.evaluation.budget import budget_checkpoints, compute_position, read_summary
 from bertvsgpt.io import atomic_path, write_json
 from bertvsgpt.tasks.registry import finetune_task
@@ -18,7 +20,9 @@ def main(args: StageArgs) -> None:
     task, model_dir = p.budget.task, Path("data/models") / arch
     table = pl.read_parquet(Path("data/prepared/tasks") / f"{task}.parquet")
     summary = read_summary(model_dir)
-    with stage_run(p, "finetune_budget", run_name=f"finetune-budget-{arch}-{task}", inputs=[model_dir], tags={"model": arch, "task": task}):
+    zero = is_global_zero()  # under DDP only rank 0 tracks (and atomic_path lands only its files)
+    tracked = stage_run(p, "finetune_budget", run_name=f"finetune-budget-{arch}-{task}", inputs=[model_dir], tags={"model": arch, "task": task})
+    with tracked if zero else contextlib.nullcontext():
         import mlflow
 
         with atomic_path(Path("data/finetune_budget") / arch) as out, tempfile.TemporaryDirectory() as tmp:
@@ -32,7 +36,8 @@ def main(args: StageArgs) -> None:
                     run_dir = out / ckpt.name / f"seed_{seed}"
                     metrics = finetune_task(model, table, p.tasks[task], p.finetune, seed, run_dir, precision=p.finetune.precision)
                     write_json(run_dir / "metrics.json", {**metrics, **where})
-                    mlflow.log_metric(f"{metrics['primary_metric']}_step_{step}", metrics[metrics["primary_metric"]])
+                    if zero:
+                        mlflow.log_metric(f"{metrics['primary_metric']}_step_{step}", metrics[metrics["primary_metric"]])
 
 
 if __name__ == "__main__":

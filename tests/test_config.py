@@ -31,6 +31,7 @@ def test_default_params_load_and_validate():
         ("data.corpus=[wikipedia,missing]", "data.corpus"),  # unknown source
         ("data.sources.brown.sha256=xyz", "data.sources.brown.sha256"),
         ("pretrain.precision=fp8", "pretrain.precision"),
+        ("finetune.num_nodes=0", "finetune.num_nodes"),
     ],
 )
 def test_bad_values_name_the_key(override, key):

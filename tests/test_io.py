@@ -92,3 +92,17 @@ def test_write_and_read_json_roundtrip(tmp_path):
 def test_read_json_missing_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="absent.json"):
         read_json(tmp_path / "absent.json")
+
+
+def test_only_global_rank_zero_writes_under_ddp(tmp_path, monkeypatch):
+    """A DDP rank > 0 runs the same stage code; its writes go to a scratch folder that is discarded."""
+    out = tmp_path / "metrics.json"
+    monkeypatch.setenv("RANK", "1")
+    write_json(out, {"rank": 1})
+    with atomic_path(tmp_path / "model") as tmp:
+        tmp.mkdir()
+        (tmp / "weights").write_text("rank 1")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("RANK", "0")
+    write_json(out, {"rank": 0})
+    assert read_json(out) == {"rank": 0}

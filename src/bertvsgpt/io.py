@@ -1,4 +1,8 @@
-"""Atomic writes: an interrupted stage never leaves a half-written output behind."""
+"""Atomic writes: an interrupted stage never leaves a half-written output behind.
+
+Under DDP every rank runs the stage script; only global rank 0's writes land, the other ranks
+write into a scratch folder that is thrown away (so stage code needs no rank checks to write).
+"""
 
 from __future__ import annotations
 
@@ -14,15 +18,23 @@ from typing import Any
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary sibling path; on success it replaces ``path`` (file or directory)."""
+    """Yield a temporary sibling path; on success it replaces ``path`` (file or directory).
+
+    On a DDP rank other than 0 the temporary path is discarded instead.
+    """
+    from .distributed import is_global_zero
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / path.name
+    zero = is_global_zero()
+    if zero:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent if zero else None)) / path.name
     try:
         yield tmp
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        if zero:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp.parent, ignore_errors=True)
 

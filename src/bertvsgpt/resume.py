@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 STAMP = "fingerprint.txt"
 LAST = "last.ckpt"
+RUN_RECORD = "mlflow_run.json"  # the stage's MLflow run (tracking.stage_run); survives clearing
 
 
 def fingerprint_of(*parts: Any) -> str:
@@ -54,8 +55,10 @@ def prepare_resume_dir(resume_dir: Path, fp: str) -> Path | None:
 
 
 def clear_resume_dir(resume_dir: Path, fp: str) -> None:
-    """Empty ``resume_dir`` and stamp it with ``fp``."""
+    """Empty ``resume_dir`` (but for its MLflow run record) and stamp it with ``fp``."""
     for child in Path(resume_dir).iterdir():
+        if child.name == RUN_RECORD:
+            continue
         shutil.rmtree(child) if child.is_dir() else child.unlink()
     (Path(resume_dir) / STAMP).write_text(fp + "\n")
 

@@ -222,7 +222,7 @@ def test_sequence_longer_than_positions_raises():
 
 
 def test_flops_per_token_formula():
-    from bertvsgpt.pretraining import flops_per_token
+    from bertvsgpt.pretraining.flops import flops_per_token
 
     cfg = tiny()
     n = Transformer(cfg).num_parameters()
@@ -235,7 +235,7 @@ def test_flops_per_token_formula():
 def test_measure_matmul_peak_flops_is_fast_and_positive():
     import time
 
-    from bertvsgpt.pretraining import measure_matmul_peak_flops
+    from bertvsgpt.pretraining.flops import measure_matmul_peak_flops
 
     t0 = time.perf_counter()
     peak = measure_matmul_peak_flops(torch.float32, "cpu", n=256, iters=5, max_seconds=0.5)

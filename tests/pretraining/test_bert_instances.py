@@ -8,15 +8,14 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from bertvsgpt.pretraining import (
+from bertvsgpt.pretraining.bert_instances import (
     create_instances,
     create_instances_from_document,
     mask_tokens,
     num_predictions,
     truncate_seq_pair,
-    write_token_store,
-    TokenStore,
 )
+from bertvsgpt.pretraining.token_store import TokenStore, write_token_store
 
 PAD, CLS, SEP, MASK = 0, 1, 2, 3
 SPECIAL = {PAD, CLS, SEP, MASK}

@@ -6,7 +6,6 @@ import copy
 import json
 import math
 import random
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 

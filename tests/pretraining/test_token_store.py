@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from bertvsgpt.pretraining import TokenStore, token_dtype, write_token_store
+from bertvsgpt.pretraining.token_store import TokenStore, token_dtype, write_token_store
 
 DOCS = [
     [[1, 2, 3], [4, 5]],

@@ -14,8 +14,13 @@ vs one full-batch mean); the largest differences measured were 1e-6 on the loss 
 
 Holds: the DDP stage runs, counts steps, tokens and the world size right, sees the same global batches
 and logs the same loss curve as one process (one process uses the order Lightning's DistributedSampler
-gives, randperm(n, seed + epoch)); only rank 0 tracks in MLflow and writes outputs. Does not (strict
-xfail): DDP fine-tuning (fine-tuning runs on one device).
+gives, randperm(n, seed + epoch)); only rank 0 tracks in MLflow and writes outputs.
+
+Fine-tuning (``python -m pipeline.finetune``, two epochs, dropout 0) under DDP with batch ``B`` per
+process against one process at ``2B``: each rank takes every second index of the epoch's seeded
+permutation, so the global batches are the same sets (96 training rows: 6 full global batches per
+epoch) and the runs differ only in the order of floating-point sums. Every rank validates and
+predicts the whole dev and test splits; rank 0 alone writes them and tracks the run.
 """
 
 from __future__ import annotations
@@ -44,28 +49,6 @@ LOSS_RTOL = 1e-5
 WEIGHT_ATOL = 1e-5
 LOOSE_RTOL = 0.05  # what holds today: rank 0's half-batch loss vs the full-batch loss (seen: <= 1.2 %)
 DDP = ["pretrain.accelerator=cpu", "pretrain.devices=2", "pretrain.strategy=ddp", f"pretrain.batch_size={GLOBAL_BATCH // 2}"]
-
-ORDER_REASON = (
-    "src bug: one process and two DDP processes see different global batches and log different losses. "
-    "(1) run.py's DataLoader(shuffle=True, generator=Generator().manual_seed(seed)) gets its permutation from "
-    "a RandomSampler that shares the loader's generator, which DataLoader.__iter__ first advances to draw "
-    "_base_seed, while under DDP Lightning injects DistributedSampler(seed=PL_GLOBAL_SEED): randperm(n, seed + "
-    "epoch). Single first batch [136, 193, 123, 74] vs DDP [57, 88, 145, 160] (seed 42, n=195). "
-    "(2) module.py logs train/loss without sync_dist, so curve.csv and final_train_loss hold rank 0's "
-    "half-batch loss"
-)
-RANKS_REASON = (
-    "pipeline bug: rank 1 re-runs the whole stage script: it opens a second MLflow run (left FAILED), writes "
-    "metrics/pretrain/gpt.json with its own summary, then fails with 'error: [Errno 2] No such file or "
-    "directory: data/models/gpt/curve.csv' (only rank 0 writes data/models)"
-)
-FINETUNE_REASON = (
-    "src gap: fine-tuning cannot run under DDP. FinetuneConfig has no accelerator/devices/strategy/num_nodes "
-    "keys ('finetune.accelerator: no such key') and tasks/trainer.py fit_and_predict hard-codes "
-    "L.Trainer(accelerator='auto', devices=1); under DDP its trainer.predict would also shard the test split "
-    "across ranks, so rank 0's predictions would not cover it"
-)
-
 
 def params(**overrides) -> dict:
     return ts.base_params(**{"pretrain.max_tokens": STEPS * GLOBAL_BATCH * SEQ, "pretrain.batch_size": GLOBAL_BATCH,
@@ -164,7 +147,6 @@ def finetune_workspace(path: Path, tokenizer: Path) -> Path:
     return ws
 
 
-@pytest.mark.xfail(strict=True, reason=FINETUNE_REASON)
 def test_ddp_finetuning_matches_one_process(tmp_path, tokenizer):
     out = Path("data") / "finetune" / FT_MODEL / FT_TASK / "seed_0"
     ddp_ws = finetune_workspace(tmp_path / "ddp", tokenizer)
@@ -172,6 +154,10 @@ def test_ddp_finetuning_matches_one_process(tmp_path, tokenizer):
                 f"finetune.batch_size={FT_BATCH // 2}"]
     proc = ts.run_stage(ddp_ws, "finetune", f"model={FT_MODEL}", f"task={FT_TASK}", *ddp_args, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2" in proc.stderr
+    runs = ts.mlflow_runs(ddp_ws, "finetune")
+    assert sorted((r.info.run_name, r.info.status) for r in runs) == [
+        (f"finetune-{FT_MODEL}-{FT_TASK}", "FINISHED"), ("seed-0", "FINISHED")]
     one_ws = finetune_workspace(tmp_path / "one", tokenizer)
     ts.run_stage(one_ws, "finetune", f"model={FT_MODEL}", f"task={FT_TASK}")
     m_ddp, m_one = (json.loads((w / out / "metrics.json").read_text()) for w in (ddp_ws, one_ws))

@@ -207,17 +207,25 @@ def mlflow_runs(workspace: Path, stage: str) -> list:
 
 
 def pretrain_runs(workspace: Path, tokens_per_step: int) -> list[dict]:
-    """The workspace's MLflow pre-training runs, oldest first: status and the global steps each one trained
-    (from its per-step ``compute/tokens_seen`` metric, so a run killed before any step shows [])."""
+    """The workspace's MLflow pre-training runs, oldest first: status and the global steps trained in each,
+    in the order they were logged (per-step ``compute/tokens_seen``), split into ``segments`` wherever the
+    next step is not the previous one + 1: a run continued after a kill holds the killed process's steps
+    ``1..s`` and the re-run's ``k+1..N`` (one segment when ``s == k``)."""
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
     runs = mlflow_runs(workspace, "pretrain")
     out = []
     for run in runs:
-        history = client.get_metric_history(run.info.run_id, "compute/tokens_seen")
-        steps = sorted({int(round(m.value)) // tokens_per_step for m in history})
-        out.append({"run_id": run.info.run_id, "status": run.info.status, "steps": steps})
+        history = sorted(client.get_metric_history(run.info.run_id, "compute/tokens_seen"), key=lambda m: (m.timestamp, m.step))
+        segments: list[list[int]] = []
+        for step in (int(round(m.value)) // tokens_per_step for m in history):
+            if segments and segments[-1][-1] == step:
+                continue
+            if not segments or step != segments[-1][-1] + 1:
+                segments.append([])
+            segments[-1].append(step)
+        out.append({"run_id": run.info.run_id, "status": run.info.status, "segments": segments})
     return out
 
 

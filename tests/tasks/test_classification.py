@@ -7,7 +7,6 @@ import random
 
 import polars as pl
 import pytest
-import torch
 
 from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained

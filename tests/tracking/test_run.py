@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -234,3 +235,53 @@ def test_stage_run_with_unreachable_server_raises_before_starting(monkeypatch, p
         with stage_run(params, "evaluate"):
             pytest.fail("the body must not run")
     assert mlflow_state.active_run() is None
+
+
+# --- interrupted runs are continued -------------------------------------------------------------
+
+KILLED_STAGE = """
+import os, sys
+from bertvsgpt.config import load_params
+from bertvsgpt.tracking import stage_run
+p = load_params(sys.argv[1], [f"tracking.tracking_uri='{sys.argv[2]}'"])
+with stage_run(p, "pretrain", run_name="pretrain-gpt", resume_dir=sys.argv[3]) as run:
+    import mlflow
+    mlflow.log_metric("loss", 5.0, step=1)
+    print(run.info.run_id, flush=True)
+    os._exit(9)  # as SIGKILL: no handler, no end_run
+"""
+
+
+def test_a_killed_stage_run_is_continued_not_duplicated(tmp_path, monkeypatch, mlflow_state):
+    """SIGKILL leaves an MLflow run RUNNING; the stage's next run with the same params reopens it
+    (one run holds the whole curve), a finished run is never reopened, other params start a new run."""
+    mlflow = mlflow_state
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri, resume = f"sqlite:///{tmp_path / 'k.db'}", tmp_path / "resume"
+    proc = subprocess.run([sys.executable, "-c", KILLED_STAGE, str(PARAMS_YAML), uri, str(resume)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 9, proc.stderr[-2000:]
+    killed_id = proc.stdout.split()[-1]
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    assert client.get_run(killed_id).info.status == "RUNNING"
+
+    p = load_params(PARAMS_YAML, [f"tracking.tracking_uri='{uri}'"])
+    with stage_run(p, "pretrain", run_name="pretrain-gpt", resume_dir=resume) as run:
+        mlflow.log_metric("loss", 4.0, step=2)
+    assert run.info.run_id == killed_id
+    rec = client.get_run(killed_id)
+    assert rec.info.status == "FINISHED"
+    assert [(m.step, m.value) for m in client.get_metric_history(killed_id, "loss")] == [(1, 5.0), (2, 4.0)]
+    assert rec.data.params["seed"] == "42"
+
+    with stage_run(p, "pretrain", run_name="pretrain-gpt", resume_dir=resume) as again:
+        pass
+    assert again.info.run_id != killed_id  # it had finished
+    changed = load_params(PARAMS_YAML, [f"tracking.tracking_uri='{uri}'", "seed=7"])
+    with pytest.raises(KeyError):  # an unfinished (FAILED) run of other params ...
+        with stage_run(changed, "pretrain", run_name="pretrain-gpt", resume_dir=resume) as failed:
+            raise KeyError("boom")
+    with stage_run(p, "pretrain", run_name="pretrain-gpt", resume_dir=resume) as other:
+        pass
+    assert other.info.run_id not in (failed.info.run_id, again.info.run_id)  # ... is not reopened by these
+    assert client.get_run(failed.info.run_id).info.status == "FAILED"

@@ -244,6 +244,10 @@ class FinetuneConfig:
     aux_lm_weight: float = 0.0  # GPT only: lambda of the auxiliary LM loss (GPT paper, eq. 5)
     max_train_examples: Optional[int] = None  # cap for every task (the smaller of this and the task's own)
     max_eval_examples: Optional[int] = None
+    accelerator: str = "auto"  # Lightning's Trainer arguments; batch_size is per process
+    devices: Any = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
 
     def validate(self, tasks: Dict[str, TaskConfig]) -> None:
         for m in self.models:
@@ -262,6 +266,7 @@ class FinetuneConfig:
             v = getattr(self, k)
             _require(v is None or v > 0, f"finetune.{k}", "must be > 0 or null")
         _require(self.precision in PRECISIONS, "finetune.precision", f"'{self.precision}' is not one of {PRECISIONS}")
+        _require(self.num_nodes > 0, "finetune.num_nodes", "must be > 0")
 
 
 @dataclass

@@ -129,7 +129,7 @@ class TaskModule(L.LightningModule):
         return adamw_with_schedule(self.model, self.lr, self.weight_decay, warmup, total, lr_scale=scale)
 
 
-def protocol_kwargs(ft_cfg, n_train: int, pretrained: nn.Module) -> dict:
+def protocol_kwargs(ft_cfg, pretrained: nn.Module) -> dict:
     """The :class:`TaskModule` arguments the fine-tuning protocol fixes for every task.
 
     ``pretrained`` is the pre-training model the task model was built from; its backbone is
@@ -145,7 +145,6 @@ def protocol_kwargs(ft_cfg, n_train: int, pretrained: nn.Module) -> dict:
         lr=ft_cfg.lr,
         weight_decay=ft_cfg.weight_decay,
         warmup_fraction=ft_cfg.warmup_fraction,
-        total_steps=math.ceil(n_train / ft_cfg.batch_size) * ft_cfg.max_epochs,
         layer_lr_decay=ft_cfg.layer_lr_decay,
         n_frozen_layers=ft_cfg.freeze_layers,
         lm_head=lm_head if ft_cfg.aux_lm_weight > 0 else None,

@@ -99,7 +99,7 @@ def finetune_classification(
 
     pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length)
     model = SequenceClassifier.from_pretrained(pretrained, arch, data.n_labels, config.dropout)
-    module = ClassificationModule(model, data.n_labels, **protocol_kwargs(ft_cfg, len(data.train), pretrained))
+    module = ClassificationModule(model, data.n_labels, **protocol_kwargs(ft_cfg, pretrained))
     fit = fit_and_predict(
         module, data.train, data.dev, data.test, data.collator(), ft_cfg, seed, out_dir, **run,
     )

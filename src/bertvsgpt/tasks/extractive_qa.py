@@ -575,7 +575,7 @@ def finetune_extractive_qa(
     pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, max_length)
     model = SpanExtractor.from_pretrained(pretrained, arch)
     module = ExtractiveQAModule(
-        model, data["dev"], MAX_ANSWER_TOKENS, **protocol_kwargs(ft_cfg, len(data["train"]), pretrained)
+        model, data["dev"], MAX_ANSWER_TOKENS, **protocol_kwargs(ft_cfg, pretrained)
     )
     fit = fit_and_predict(
         module, data["train"], data["dev"], data["test"], QACollator(pad_token_id(tokenizer, arch)), ft_cfg, seed,

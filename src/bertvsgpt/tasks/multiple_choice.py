@@ -166,7 +166,7 @@ def finetune_multiple_choice(
 
     pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length)
     model = SequenceClassifier.from_pretrained(pretrained, arch, 1, config.dropout)
-    module = MultipleChoiceModule(model, n_choices, **protocol_kwargs(ft_cfg, len(datasets["train"]), pretrained))
+    module = MultipleChoiceModule(model, n_choices, **protocol_kwargs(ft_cfg, pretrained))
     fit = fit_and_predict(
         module, datasets["train"], datasets["dev"], datasets["test"], ChoiceCollator(pad_token_id(tokenizer, arch)),
         ft_cfg, seed, out_dir, **run,

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import polars as pl
 
 from ..config.schema import FinetuneConfig, TaskConfig
+from ..distributed import is_global_zero
 from ..io import atomic_path
 from ..models import load_config
 from ..resume import clear_resume_dir, fingerprint_of, stamped
@@ -81,7 +82,8 @@ def finetune_task(
 
     ``resume_dir`` (a DVC ``persist`` folder, one per seed) makes the run resumable: a finished
     run's outputs are kept in ``resume_dir/result`` and reused, an unfinished one continues from
-    its last epoch, both only while the run's fingerprint is unchanged.
+    its last epoch, both only while the run's fingerprint is unchanged. Under DDP every rank
+    runs this; only global rank 0 copies and clears.
     """
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     if resume_dir is not None:
@@ -90,12 +92,15 @@ def finetune_task(
         done = resume_dir / "result"
         if stamped(resume_dir, fp) and (done / "metrics.json").is_file():
             log.info("%s: finished earlier with the same inputs; reusing %s", out_dir, done)
-            if out_dir.exists():
-                shutil.rmtree(out_dir)
-            shutil.copytree(done, out_dir)
-            return json.loads((out_dir / "metrics.json").read_text())
+            if is_global_zero():
+                if out_dir.exists():
+                    shutil.rmtree(out_dir)
+                shutil.copytree(done, out_dir)
+            return json.loads((done / "metrics.json").read_text())
         kwargs.update(resume_dir=resume_dir / "training", fingerprint=fp)
         metrics = _finetune(model_dir, table, task_cfg, ft_cfg, seed, out_dir, **kwargs)
+        if not is_global_zero():
+            return metrics
         clear_resume_dir(resume_dir, fp)  # the training state is no longer needed; keep the result
         with atomic_path(done) as tmp:
             shutil.copytree(out_dir, tmp)

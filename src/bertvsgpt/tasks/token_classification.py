@@ -371,7 +371,7 @@ def finetune_token_classification(
 
     pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length)
     model = TokenClassifier.from_pretrained(pretrained, arch, len(tags), config.dropout)
-    module = TokenClassificationModule(model, tags, **protocol_kwargs(ft_cfg, len(datasets["train"]), pretrained))
+    module = TokenClassificationModule(model, tags, **protocol_kwargs(ft_cfg, pretrained))
     fit = fit_and_predict(
         module, datasets["train"], datasets["dev"], datasets["test"], TaggedCollator(pad_token_id(tokenizer, arch)),
         ft_cfg, seed, out_dir, **run,

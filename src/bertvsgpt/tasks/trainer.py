@@ -10,6 +10,13 @@ every epoch's validation (``last.ckpt``: weights, optimiser, schedule, early-sto
 checkpoint state, RNG states); a killed run continues from it when the fingerprint matches. The
 shuffle order of epoch ``e`` depends only on ``(seed, e)``, so a resumed run sees the same batches
 as an uninterrupted one and ends with the same numbers on CPU.
+
+Scale-out: ``finetune.accelerator/devices/strategy/num_nodes`` go to Lightning's Trainer
+(``finetune.batch_size`` is per process). Under DDP each process takes every ``world``-th index of
+the epoch's permutation, so the global batches are those of one process at ``batch_size x world``
+(the last, partial one padded from the epoch's start, as DistributedSampler does). Every process
+validates and predicts the whole dev and test splits (the dev metric needs all of them, and
+early stopping must decide alike everywhere); only global rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..config.schema import FinetuneConfig
+from ..distributed import is_global_zero, world
 from ..hardware import resolve_precision
 from ..io import atomic_path, write_json
 from ..resume import prepare_resume_dir
@@ -36,7 +44,10 @@ from .base import MONITOR
 
 
 class EpochShuffle(Sampler[int]):
-    """A random permutation per epoch that depends only on ``(seed, epoch)``.
+    """A random permutation per epoch that depends only on ``(seed, epoch)``; under DDP this
+    process's share of it: every ``world``-th index from its rank on (padded to a multiple of
+    ``world`` from the start), so rank ``r``'s ``k``-th batch of ``B`` holds positions
+    ``[k·B·world, (k+1)·B·world)`` of the permutation together with the other ranks' ``k``-th batches.
 
     Lightning calls :meth:`set_epoch` before every epoch, so resuming at epoch ``e`` replays
     exactly the order an uninterrupted run would have used.
@@ -49,11 +60,16 @@ class EpochShuffle(Sampler[int]):
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.n
+        return math.ceil(self.n / world()[0])
 
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
+        order = torch.randperm(self.n, generator=g).tolist()
+        size, rank = world()
+        if size == 1:
+            return iter(order)
+        padded = order + order[: len(self) * size - self.n]
+        return iter(padded[rank::size])
 
 
 @dataclass
@@ -76,10 +92,6 @@ class FitResult:
             "train_seconds": self.train_seconds,
             "precision": self.precision,
         }
-
-
-def total_steps(n_train: int, ft_cfg: FinetuneConfig) -> int:
-    return math.ceil(n_train / ft_cfg.batch_size) * ft_cfg.max_epochs
 
 
 def fit_and_predict(
@@ -105,17 +117,20 @@ def fit_and_predict(
     ``resume_dir`` (with the run's ``fingerprint``) makes the run resumable, see the module doc.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    zero = is_global_zero()
     best_dir = out_dir / "checkpoints"
-    if best_dir.exists():  # a stale "best" from an earlier run must never be picked up
-        shutil.rmtree(best_dir)
+    if zero:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if best_dir.exists():  # a stale "best" from an earlier run must never be picked up
+            shutil.rmtree(best_dir)
     resume_from = None
     if resume_dir is not None:
         ckpt_dir = Path(resume_dir)
         resume_from = prepare_resume_dir(ckpt_dir, fingerprint)
     else:
         ckpt_dir = out_dir / ".training"
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
+        if zero:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
     train_loader = DataLoader(
         train, batch_size=ft_cfg.batch_size, sampler=EpochShuffle(len(train), seed), collate_fn=collate,  # type: ignore[arg-type]
         num_workers=num_workers,
@@ -123,7 +138,6 @@ def fit_and_predict(
     eval_kw: dict[str, Any] = dict(
         batch_size=eval_batch_size or ft_cfg.batch_size, shuffle=False, collate_fn=collate, num_workers=num_workers
     )
-    steps_per_epoch = math.ceil(len(train) / ft_cfg.batch_size)  # type: ignore[arg-type]
     checkpoint = ModelCheckpoint(
         dirpath=ckpt_dir, filename="best-{epoch}", monitor=MONITOR, mode="max", save_top_k=1,
         save_weights_only=resume_dir is None, save_last=resume_dir is not None, auto_insert_metric_name=False,
@@ -132,8 +146,11 @@ def fit_and_predict(
     early_stop = EarlyStopping(monitor=MONITOR, mode="max", patience=ft_cfg.patience)
     resolved = resolve_precision(precision)
     trainer = L.Trainer(
-        accelerator="auto",
-        devices=1,
+        accelerator=ft_cfg.accelerator,
+        devices=ft_cfg.devices,
+        strategy=ft_cfg.strategy,
+        num_nodes=ft_cfg.num_nodes,
+        use_distributed_sampler=False,  # EpochShuffle shards the training order; dev and test stay whole
         precision=resolved,
         max_epochs=ft_cfg.max_epochs,
         gradient_clip_val=ft_cfg.grad_clip or None,
@@ -142,7 +159,7 @@ def fit_and_predict(
         deterministic=True,
         enable_progress_bar=enable_progress_bar,
         enable_model_summary=False,
-        log_every_n_steps=max(1, min(50, steps_per_epoch)),
+        log_every_n_steps=max(1, min(50, math.ceil(len(train) / ft_cfg.batch_size))),
         default_root_dir=out_dir,
         num_sanity_val_steps=0,
     )
@@ -157,9 +174,11 @@ def fit_and_predict(
         if not best_path:
             raise RuntimeError("no checkpoint was saved (did validation run?)")
         best = torch.load(best_path, map_location="cpu", weights_only=True)
-        export_weights(best["state_dict"], best_dir / f"best-epoch={int(best['epoch'])}.safetensors")
-        if resume_dir is None:
-            shutil.rmtree(ckpt_dir, ignore_errors=True)
+        trainer.strategy.barrier("best checkpoint loaded")  # every rank has read it before rank 0 cleans up
+        if trainer.is_global_zero:
+            export_weights(best["state_dict"], best_dir / f"best-epoch={int(best['epoch'])}.safetensors")
+            if resume_dir is None:
+                shutil.rmtree(ckpt_dir, ignore_errors=True)
         module.load_state_dict(best["state_dict"])
         batches = trainer.predict(module, dataloaders=DataLoader(test, **eval_kw))
     return FitResult(
@@ -168,7 +187,7 @@ def fit_and_predict(
         best_epoch=int(best["epoch"]),
         epochs_run=trainer.current_epoch,
         train_seconds=train_seconds,
-        steps_per_epoch=steps_per_epoch,
+        steps_per_epoch=len(train_loader),
         precision=resolved,
     )
 
@@ -214,7 +233,10 @@ def run_record(
 
 
 def write_outputs(out_dir: Path, predictions: pl.DataFrame, metrics: dict[str, Any]) -> None:
-    """``predictions.parquet`` (one row per test example) and ``metrics.json``, each atomically."""
+    """``predictions.parquet`` (one row per test example) and ``metrics.json``, each atomically
+    (by global rank 0 only: under DDP every rank holds the same predictions)."""
+    if not is_global_zero():
+        return
     out_dir = Path(out_dir)
     with atomic_path(out_dir / "predictions.parquet") as tmp:
         predictions.write_parquet(tmp)

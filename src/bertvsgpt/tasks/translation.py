@@ -480,7 +480,7 @@ def finetune_translation(
     model = build_translator(pretrained, arch, decoder_layers)
     module = TranslationModule(
         model, arch, tokenizer, max_target_length, num_beams, max_dev_generate,
-        **protocol_kwargs(ft_cfg, len(datasets["train"]), pretrained),
+        **protocol_kwargs(ft_cfg, pretrained),
     )
     bos_id = special_token_id(tokenizer, BERT_CLS) if arch == "bert" else None
     collate = TranslationCollator(arch, pad_token_id(tokenizer, arch), bos_id)

@@ -3,12 +3,18 @@
 The tracking store is ``tracking.tracking_uri`` from params (default ``sqlite:///mlflow.db``, what
 ``mlflow ui`` opens); the ``MLFLOW_TRACKING_URI`` environment variable overrides it, e.g. to point
 at a shared ``mlflow server``. An unreachable server fails fast with one line instead of hanging.
+
+A stage run that was interrupted (killed, or failed) is continued, not duplicated: with a
+``resume_dir`` the run's id is kept in ``resume_dir/mlflow_run.json``, and the next run of the stage
+with the same params and store reopens that run when it did not finish, so a resumed training's
+curve continues in the run that holds its first part (and no run is left ``RUNNING`` forever).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import socket
@@ -19,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..config import Params, to_flat_dict
+from ..resume import RUN_RECORD
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +93,13 @@ def stage_run(
     inputs: Iterable[str | Path] = (),
     tags: Mapping[str, str] | None = None,
     nested: bool = False,
+    resume_dir: str | Path | None = None,
 ) -> Iterator["object"]:
-    """Open an MLflow run for a stage; yields the active ``mlflow.ActiveRun``."""
+    """Open an MLflow run for a stage; yields the active ``mlflow.ActiveRun``.
+
+    ``resume_dir``: where the stage keeps its resumable state; an unfinished run recorded there
+    (same store, experiment, run name and params) is reopened instead of starting a new one.
+    """
     import mlflow
 
     uri = tracking_uri(params)
@@ -96,17 +108,50 @@ def stage_run(
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(params.tracking.experiment)
+    experiment = mlflow.set_experiment(params.tracking.experiment)
     all_tags = {"stage": stage, "git_commit": git_commit(), "data_checksum": data_checksum(inputs)}
     all_tags.update(tags or {})
-    with mlflow.start_run(run_name=run_name or stage, nested=nested, tags=all_tags) as run:
-        if not nested:
-            flat = {k: ("null" if v is None else v) for k, v in to_flat_dict(params).items()}
-            # MLflow caps a param value at 6000 chars and a batch at 100 params
-            items = [(k, str(v)[:500]) for k, v in flat.items()]
+    flat = {k: ("null" if v is None else v) for k, v in to_flat_dict(params).items()}
+    # MLflow caps a param value at 6000 chars and a batch at 100 params
+    items = [(k, str(v)[:500]) for k, v in flat.items()]
+    identity = {
+        "tracking_uri": uri,
+        "experiment_id": experiment.experiment_id,
+        "run_name": run_name or stage,
+        "params": hashlib.sha256(json.dumps(items).encode()).hexdigest()[:16],
+    }
+    record = Path(resume_dir) / RUN_RECORD if resume_dir is not None else None
+    run_id = unfinished_run(record, identity)
+    if run_id is not None:
+        log.info("continuing the interrupted MLflow run %s (%s)", run_id, identity["run_name"])
+    with mlflow.start_run(run_id=run_id, run_name=run_name or stage, nested=nested, tags=all_tags) as run:
+        if record is not None:
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(json.dumps({**identity, "run_id": run.info.run_id}, indent=2) + "\n")
+        if not nested and run_id is None:
             for i in range(0, len(items), 100):
                 mlflow.log_params(dict(items[i : i + 100]))
         yield run
+
+
+def unfinished_run(record: Path | None, identity: Mapping[str, str]) -> str | None:
+    """The run id kept in ``record`` if that run exists with the same identity and did not finish."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    if record is None or not record.is_file():
+        return None
+    try:
+        kept = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return None
+    if any(kept.get(k) != v for k, v in identity.items()):
+        return None
+    try:
+        info = MlflowClient(identity["tracking_uri"]).get_run(kept["run_id"]).info
+    except (MlflowException, KeyError):
+        return None
+    return kept["run_id"] if info.status != "FINISHED" and info.lifecycle_stage == "active" else None
 
 
 def lightning_logger(params: Params, run: "object"):
