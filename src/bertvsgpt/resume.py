@@ -18,7 +18,6 @@ log = logging.getLogger(__name__)
 
 STAMP = "fingerprint.txt"
 LAST = "last.ckpt"
-RUN_RECORD = "mlflow_run.json"  # the stage's MLflow run (tracking.stage_run); survives clearing
 
 
 def fingerprint_of(*parts: Any) -> str:
@@ -56,6 +55,8 @@ def prepare_resume_dir(resume_dir: Path, fp: str) -> Path | None:
 
 def clear_resume_dir(resume_dir: Path, fp: str) -> None:
     """Empty ``resume_dir`` (but for its MLflow run record) and stamp it with ``fp``."""
+    from .tracking.run import RUN_RECORD
+
     for child in Path(resume_dir).iterdir():
         if child.name == RUN_RECORD:
             continue

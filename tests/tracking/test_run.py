@@ -285,3 +285,20 @@ def test_a_killed_stage_run_is_continued_not_duplicated(tmp_path, monkeypatch, m
         pass
     assert other.info.run_id not in (failed.info.run_id, again.info.run_id)  # ... is not reopened by these
     assert client.get_run(failed.info.run_id).info.status == "FAILED"
+
+
+def test_a_stage_run_that_fails_with_an_error_leaves_no_run_record(tmp_path, monkeypatch, mlflow_state):
+    """Bad input or a bug: nothing to resume, so the resume dir keeps no record (and no run is reopened)."""
+    from bertvsgpt.tracking.run import RUN_RECORD
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    p = load_params(PARAMS_YAML, [f"tracking.tracking_uri='sqlite:///{tmp_path / 'e.db'}'"])
+    resume = tmp_path / "resume"
+    with pytest.raises(ValueError):
+        with stage_run(p, "prepare", resume_dir=resume) as failed:
+            assert (resume / RUN_RECORD).is_file()
+            raise ValueError("bad input")
+    assert not (resume / RUN_RECORD).exists()
+    with stage_run(p, "prepare", resume_dir=resume) as run:
+        pass
+    assert run.info.run_id != failed.info.run_id

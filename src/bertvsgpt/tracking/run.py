@@ -8,6 +8,8 @@ A stage run that was interrupted (killed, or failed) is continued, not duplicate
 ``resume_dir`` the run's id is kept in ``resume_dir/mlflow_run.json``, and the next run of the stage
 with the same params and store reopens that run when it did not finish, so a resumed training's
 curve continues in the run that holds its first part (and no run is left ``RUNNING`` forever).
+Only interruptions (a kill, SIGTERM, Ctrl-C) keep the record: a stage that fails with an error
+(bad input, a bug) has nothing to resume and removes it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..config import Params, to_flat_dict
-from ..resume import RUN_RECORD
+
+RUN_RECORD = "mlflow_run.json"  # in a stage's resume dir: the run an interrupted process left unfinished
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +134,12 @@ def stage_run(
         if not nested and run_id is None:
             for i in range(0, len(items), 100):
                 mlflow.log_params(dict(items[i : i + 100]))
-        yield run
+        try:
+            yield run
+        except Exception:  # not KeyboardInterrupt/SystemExit (SIGTERM): an error leaves no record
+            if record is not None:
+                record.unlink(missing_ok=True)
+            raise
 
 
 def unfinished_run(record: Path | None, identity: Mapping[str, str]) -> str | None:
