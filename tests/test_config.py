@@ -69,3 +69,17 @@ def test_stage_items_are_split_from_overrides_and_checked():
         check_item({"model": "roberta"}, p)
     with pytest.raises(ConfigError, match="^task: unknown task 'squad'"):
         check_item({"task": "squad"}, p)
+
+
+def test_the_quick_preset_in_the_makefile_is_valid_params():
+    """``make quick`` passes its overrides to ``dvc exp run -S``; they must load like any params.yaml edit."""
+    import re
+    import shlex
+
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    preset = re.search(r"^QUICK := (.*?)(?<!\\)\n", makefile, re.S | re.M).group(1).replace("\\\n", " ")
+    overrides = [arg for arg in shlex.split(preset) if arg != "-S"]
+    assert len(overrides) >= 5, overrides
+    p = load_params(PARAMS, overrides)
+    assert p.finetune.seeds == [0] and p.finetune.max_epochs == 1
+    assert set(p.finetune.tasks) == set(p.tasks)  # every task runs in the quick preset
