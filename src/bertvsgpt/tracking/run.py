@@ -4,12 +4,12 @@ The tracking store is ``tracking.tracking_uri`` from params (default ``sqlite://
 ``mlflow ui`` opens); the ``MLFLOW_TRACKING_URI`` environment variable overrides it, e.g. to point
 at a shared ``mlflow server``. An unreachable server fails fast with one line instead of hanging.
 
-A stage run that was interrupted (killed, or failed) is continued, not duplicated: with a
+A stage run that was interrupted (killed, SIGTERM, Ctrl-C) is continued, not duplicated: with a
 ``resume_dir`` the run's id is kept in ``resume_dir/mlflow_run.json``, and the next run of the stage
 with the same params and store reopens that run when it did not finish, so a resumed training's
 curve continues in the run that holds its first part (and no run is left ``RUNNING`` forever).
-Only interruptions (a kill, SIGTERM, Ctrl-C) keep the record: a stage that fails with an error
-(bad input, a bug) has nothing to resume and removes it.
+Only interruptions keep the record: a stage that fails with an error (bad input, a bug) has nothing
+to resume and removes it.
 """
 
 from __future__ import annotations
