@@ -216,12 +216,8 @@ def _select(name: str, entries: Iterable[str], patterns: Sequence[str]) -> dict[
             by_rel.setdefault(rel, entry)
     chosen: dict[str, str] = {}
     for pat in patterns:
-        pat_n = _safe_relpath(pat) or pat
         # a pattern naming a folder selects every file below it
-        hits = [
-            rel for rel in by_rel
-            if fnmatch.fnmatchcase(rel, pat_n) or fnmatch.fnmatchcase(rel, pat_n.rstrip("/") + "/*")
-        ]
+        hits = [rel for rel in by_rel if _matches(rel, pat)]
         if not hits:
             raise FetchError(f"source '{name}': member pattern '{pat}' matches no file in the archive")
         for rel in hits:
@@ -249,15 +245,35 @@ def _extract_zip(name: str, archive: Path, patterns: Sequence[str], staging: Pat
     return list(chosen)
 
 
+def _matches(rel: str, pattern: str) -> bool:
+    """``rel`` matches the pattern, or lies below the folder it names."""
+    pat_n = _safe_relpath(pattern) or pattern
+    return fnmatch.fnmatchcase(rel, pat_n) or fnmatch.fnmatchcase(rel, pat_n.rstrip("/") + "/*")
+
+
 def _extract_tar(name: str, tf: tarfile.TarFile, patterns: Sequence[str], staging: Path) -> list[str]:
-    members = {m.name: m for m in tf.getmembers() if m.isfile()}
-    chosen = _select(name, members, patterns)
-    for rel, entry in chosen.items():
-        src = tf.extractfile(members[entry])
+    """One sequential pass (a compressed tar is not re-read per member: the 358 MB bigbench sdist
+    took two full decompressions per source); every pattern must match, the first of duplicate
+    paths wins, as in :func:`_select`."""
+    chosen: set[str] = set()
+    matched: set[str] = set()
+    for member in tf:
+        rel = _safe_relpath(member.name) if member.isfile() else None
+        if rel is None or rel in chosen:
+            continue
+        hits = {pat for pat in patterns if _matches(rel, pat)}
+        if not hits:
+            continue
+        matched |= hits
+        src = tf.extractfile(member)
         assert src is not None
         with src:
             _write(staging, rel, src)
-    return list(chosen)
+        chosen.add(rel)
+    for pat in patterns:
+        if pat not in matched:
+            raise FetchError(f"source '{name}': member pattern '{pat}' matches no file in the archive")
+    return sorted(chosen)
 
 
 def _ar_members(data: bytes) -> dict[str, bytes]:
@@ -334,7 +350,7 @@ def extract_members(name: str, archive: Path, patterns: Sequence[str], staging: 
         if kind == "zip":
             return _extract_zip(name, archive, patterns, staging)
         if kind == "tar":
-            with tarfile.open(archive, mode="r:*") as tf:
+            with tarfile.open(archive, mode="r|*") as tf:  # a stream: read once, front to back
                 return _extract_tar(name, tf, patterns, staging)
         if kind == "deb":
             return _extract_deb(name, archive, patterns, staging, scratch)
