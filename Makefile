@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run quick test bench clean-venv
 
-# The quick preset (a DVC experiment; `dvc exp show`): every task for pre-trained BERT and GPT, one seed,
-# one epoch on 64 training and 32 dev/test examples per task, 50 k pre-training tokens.
-QUICK := -S pretrain.max_tokens=50000 -S 'finetune.models=[bert,gpt]' -S 'finetune.seeds=[0]' \
-	-S finetune.max_epochs=1 -S finetune.max_train_examples=64 -S finetune.max_eval_examples=32 \
+# The quick preset (a DVC experiment; `dvc exp show`): pre-trained BERT and GPT on one task of each kind the
+# report groups (classification, entities, span QA, translation), one seed, one epoch on 64 training and
+# 32 dev/test examples, 50 k pre-training tokens from at most 100 documents per corpus source.
+QUICK := -S pretrain.max_tokens=50000 -S data.max_docs_per_source=100 -S 'finetune.models=[bert,gpt]' \
+	-S 'finetune.tasks=[sentiment,ner,qa,mt]' -S 'finetune.seeds=[0]' -S finetune.max_epochs=1 \
+	-S finetune.max_train_examples=64 -S finetune.max_eval_examples=32 \
 	-S evaluate.max_heldout_tokens=20000 -S report.bootstrap_resamples=200
 
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.

@@ -82,4 +82,5 @@ def test_the_quick_preset_in_the_makefile_is_valid_params():
     assert len(overrides) >= 5, overrides
     p = load_params(PARAMS, overrides)
     assert p.finetune.seeds == [0] and p.finetune.max_epochs == 1
-    assert set(p.finetune.tasks) == set(p.tasks)  # every task runs in the quick preset
+    assert {p.tasks[t].type for t in p.finetune.tasks} >= {"classification", "token_classification",
+                                                           "extractive_qa", "translation"}
