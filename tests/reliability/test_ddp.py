@@ -19,8 +19,10 @@ gives, randperm(n, seed + epoch)); only rank 0 tracks in MLflow and writes outpu
 Fine-tuning (``python -m pipeline.finetune``, two epochs, dropout 0) under DDP with batch ``B`` per
 process against one process at ``2B``: each rank takes every second index of the epoch's seeded
 permutation, so the global batches are the same sets (96 training rows: 6 full global batches per
-epoch) and the runs differ only in the order of floating-point sums. Every rank validates and
-predicts the whole dev and test splits; rank 0 alone writes them and tracks the run.
+epoch) and the runs differ only in the order of floating-point sums: the per-epoch training loss
+(synced over ranks) agrees within ``LOSS_RTOL``, best epoch and test predictions are equal, test
+probabilities within 1e-4. Every rank validates and predicts the whole dev and test splits; rank 0
+alone writes them and tracks the run.
 """
 
 from __future__ import annotations
@@ -171,3 +173,18 @@ def test_ddp_finetuning_matches_one_process(tmp_path, tokenizer):
     diff = (p_ddp.get_column("prob") - p_one.get_column("prob")).abs().max()
     assert diff <= WEIGHT_ATOL * 10, f"test probabilities differ by up to {diff:.2e}"
     assert math.isclose(m_ddp["test_accuracy"], m_one["test_accuracy"])
+    # the loss curve: each epoch's mean training loss, averaged over both ranks' half batches (sync_dist)
+    curves = [epoch_losses(w) for w in (ddp_ws, one_ws)]
+    assert len(curves[0]) == len(curves[1]) == m_one["epochs_run"], curves
+    for epoch, (d, o) in enumerate(zip(*curves)):
+        assert d == pytest.approx(o, rel=LOSS_RTOL), f"epoch {epoch}: DDP {d:.6f}, one process {o:.6f}"
+
+
+def epoch_losses(ws: Path) -> list[float]:
+    """``train_loss_epoch`` of the workspace's fine-tuning seed run, by epoch."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{ws / 'mlflow.db'}")
+    seed_run = next(r for r in ts.mlflow_runs(ws, "finetune") if r.info.run_name == "seed-0")
+    history = sorted(client.get_metric_history(seed_run.info.run_id, "train_loss_epoch"), key=lambda m: m.step)
+    return [m.value for m in history]

@@ -46,7 +46,7 @@ class ClassificationModule(TaskModule):
         logits = self.model.classify(hidden, batch["attention_mask"]).float()
         loss = F.cross_entropy(logits, batch["labels"])
         loss = loss + self.aux_lm_loss(hidden, batch["input_ids"], batch["attention_mask"])
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=logits.size(0))
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=logits.size(0))
         return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:

@@ -485,7 +485,7 @@ class ExtractiveQAModule(TaskModule):
         start, end = self.model.span_logits(hidden, batch["attention_mask"])
         loss = span_loss(start, end, batch["start_positions"], batch["end_positions"])
         loss = loss + self.aux_lm_loss(hidden, batch["input_ids"], batch["attention_mask"])
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=start.size(0))
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=start.size(0))
         return loss
 
     def on_validation_epoch_start(self) -> None:

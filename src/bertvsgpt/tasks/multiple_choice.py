@@ -124,7 +124,7 @@ class MultipleChoiceModule(TaskModule):
         loss = F.cross_entropy(scores, batch["labels"])
         B, C, T = batch["input_ids"].shape
         loss = loss + self.aux_lm_loss(hidden, batch["input_ids"].view(B * C, T), mask)
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=B)
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=B)
         return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:

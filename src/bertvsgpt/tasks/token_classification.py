@@ -295,7 +295,7 @@ class TokenClassificationModule(TaskModule):
         logits = self.model.classify(hidden).float()
         loss = self._loss(logits, batch["labels"])
         loss = loss + self.aux_lm_loss(hidden, batch["input_ids"], batch["attention_mask"])
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=logits.size(0))
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=logits.size(0))
         return loss
 
     def on_validation_epoch_start(self) -> None:

@@ -381,7 +381,7 @@ class TranslationModule(TaskModule):
         loss, hidden = self.loss(batch)
         if self.arch == "gpt":  # Radford et al., 2018, eq. 5 (0 unless finetune.aux_lm_weight > 0)
             loss = loss + self.aux_lm_loss(hidden, batch["input_ids"], batch["attention_mask"])
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["id"]))
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=len(batch["id"]))
         return loss
 
     def translate(self, batch: dict[str, Any], num_beams: int = 1) -> list[list[int]]:
