@@ -48,8 +48,9 @@ def imported_modules(path: Path) -> set[str]:
             found.update(f"{mod}.{a.name}" for a in node.names)  # `from .pkg import module`
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
             # importlib.import_module(f"{__package__}.{module}"): the registry's task kinds
-            found.update(f"bertvsgpt.tasks.{m}" for m in ("classification", "multiple_choice", "token_classification",
-                                                         "extractive_qa", "translation"))
+            from bertvsgpt.tasks.registry import KINDS
+
+            found.update(f"bertvsgpt.tasks.{module}" for module, _ in KINDS.values())
     return found
 
 

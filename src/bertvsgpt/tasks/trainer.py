@@ -68,7 +68,7 @@ class EpochShuffle(Sampler[int]):
         size, rank = world()
         if size == 1:
             return iter(order)
-        padded = order + order[: len(self) * size - self.n]
+        padded = order + order[: math.ceil(self.n / size) * size - self.n]
         return iter(padded[rank::size])
 
 
