@@ -382,6 +382,49 @@ def time_training(
     return {"seconds": seconds, "final_loss": float(loss)}
 
 
+def step_gemms(cfg: BenchConfig, fam: str) -> list[tuple[int, int, int, int]]:
+    """The matrix multiplications of one training step, as ``(batch, m, k, n)`` products.
+
+    Every linear layer ``(M, k) -> (M, n)`` costs three GEMMs (forward, grad of the input, grad of
+    the weight); attention costs ``Q K^T`` and ``P V`` per head plus two each in the backward pass.
+    The output projection runs at every position for GPT, at the masked slots for BERT (ours).
+    """
+    M, T, d, f, V = cfg.batch_size * cfg.seq_len, cfg.seq_len, cfg.d_model, cfg.d_ff, cfg.vocab_size
+    bh, hd = cfg.batch_size * cfg.n_head, cfg.d_model // cfg.n_head
+
+    def linear(rows: int, k: int, n: int) -> list[tuple[int, int, int, int]]:
+        return [(1, rows, k, n), (1, rows, n, k), (1, n, rows, k)]
+
+    gemms: list[tuple[int, int, int, int]] = []
+    for _ in range(cfg.n_layer):
+        gemms += linear(M, d, 3 * d) + linear(M, d, d) + linear(M, d, f) + linear(M, f, d)
+        gemms += [(bh, T, hd, T), (bh, T, T, hd)] * 3  # Q K^T, P V; and their backward products
+    if fam == "gpt":
+        gemms += linear(M, d, V)
+    else:
+        slots = cfg.batch_size * cfg.max_predictions_per_seq
+        gemms += linear(slots, d, d) + linear(slots, d, V) + linear(cfg.batch_size, d, d)
+    return gemms
+
+
+def gemm_floor_seconds(cfg: BenchConfig, fam: str, device: torch.device, dtype: torch.dtype, repeats: int = 5) -> float:
+    """Seconds one training step would take if everything but its matrix multiplications were free
+    (best of ``repeats``): the fastest any implementation of this model can be on this device."""
+    mats = [
+        (torch.randn(b, m, k, device=device, dtype=dtype), torch.randn(b, k, n, device=device, dtype=dtype))
+        for b, m, k, n in step_gemms(cfg, fam)
+    ]
+    best = math.inf
+    for _ in range(repeats + 1):  # the first pass warms up the allocator and the BLAS
+        _sync(device)
+        t0 = time.perf_counter()
+        for a, b in mats:
+            torch.matmul(a, b)
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 # --------------------------------------------------------------------------------------------
 # CLI
 # --------------------------------------------------------------------------------------------
@@ -509,6 +552,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
             torch.cuda.empty_cache()
 
     ratios = {f: models[f"ours_{f}"]["tokens_per_s"] / models[f"hf_{f}"]["tokens_per_s"] for f in ("bert", "gpt")}
+    # How fast could ours be at all? A step made of nothing but its GEMMs bounds the ratio to HF.
+    floor_ms = {f: 1000 * gemm_floor_seconds(cfg, f, device, amp_dtype) for f in ("bert", "gpt")}
+    ceilings = {f: models[f"hf_{f}"]["ms_per_step"] / floor_ms[f] for f in ("bert", "gpt")}
     checks = {}
     for f in ("bert", "gpt"):
         checks[f"ours_{f}_mfu>={MFU_TARGET:.0%}"] = models[f"ours_{f}"]["mfu"] >= MFU_TARGET
@@ -530,6 +576,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         },
         "models": models,
         "ratios": ratios,
+        "gemm_floor_ms_per_step": floor_ms,
+        "ceiling_ratios": ceilings,
         "checks": checks,
     }
 
@@ -545,6 +593,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         mfu, ratio = models[f"ours_{f}"]["mfu"], ratios[f]
         print(f"{'PASS' if mfu >= MFU_TARGET else 'FAIL'}: ours_{f} MFU {100 * mfu:.1f}% >= {MFU_TARGET:.0%}")
         print(f"{'PASS' if ratio >= RATIO_TARGET else 'FAIL'}: ours_{f}/hf_{f} tokens/s {ratio:.2f} >= {RATIO_TARGET}")
+        print(
+            f"  bound: the GEMMs alone of one {f} step take {floor_ms[f]:.1f} ms, so no implementation "
+            f"can beat hf_{f} by more than {ceilings[f]:.2f}x here (ours: {models[f'ours_{f}']['ms_per_step']:.1f} ms/step)"
+        )
     for name, r in models.items():
         if not math.isfinite(r["final_loss"]):
             print(f"WARNING: {name} ended with a non-finite loss ({r['final_loss']})")

@@ -57,6 +57,11 @@ def test_tiny_run_writes_four_models_and_our_over_hf_ratios(tmp_path, capsys):
     for name in models:
         assert name in printed
     assert printed.count("PASS") + printed.count("FAIL") == 4
+    for family in ("bert", "gpt"):  # the GEMM-only bound of each family, and HF's step time over it
+        assert results["gemm_floor_ms_per_step"][family] > 0
+        expected = models[f"hf_{family}"]["ms_per_step"] / results["gemm_floor_ms_per_step"][family]
+        assert results["ceiling_ratios"][family] == pytest.approx(expected)
+    assert printed.count("bound: the GEMMs alone") == 2
 
 
 def test_auto_dtype_follows_the_pipeline():
@@ -140,3 +145,21 @@ def test_bert_batch_has_the_same_targets_in_both_formats():
     g = bench.make_gpt_batch(cfg, torch.Generator().manual_seed(0))
     assert torch.equal(g["targets"][:, :-1], g["input_ids"][:, 1:])
     assert (g["targets"][:, -1] == bench.IGNORE_INDEX).all()
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt"])
+def test_step_gemms_are_the_flops_the_models_are_credited(family):
+    """The GEMM-only floor times exactly the matmul work MFU counts: 2 x sum(b m k n) over the
+    listed products = (6 N + 12 L d T) per token x tokens, N = weight matrices + the projection."""
+    from bertvsgpt.pretraining.flops import flops_per_token, output_projection_params
+
+    cfg = tiny_config(n_layer=2, max_predictions_per_seq=3)
+    gemm_flops = 2 * sum(b * m * k * n for b, m, k, n in bench.step_gemms(cfg, family))
+    d, f = cfg.d_model, cfg.d_ff
+    weights = cfg.n_layer * (3 * d * d + d * d + d * f + f * d)  # matrices only: biases are not GEMMs
+    head = output_projection_params(family, cfg.vocab_size, d, cfg.seq_len, cfg.max_predictions_per_seq)
+    tokens = cfg.batch_size * cfg.seq_len
+    expected = flops_per_token(0, cfg.n_layer, d, cfg.seq_len) * tokens + 6 * (weights + head) * tokens
+    if family == "bert":
+        expected += 6 * cfg.batch_size * d * d  # the pooler, once per sequence
+    assert gemm_flops == pytest.approx(expected, rel=1e-9)
