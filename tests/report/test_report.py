@@ -148,3 +148,13 @@ def test_rendering_twice_gives_the_same_report(run_dir, report, inputs, options,
     again = render_report(inputs, tmp_path / "again", options)
     assert again.markdown == report.markdown  # fixed bootstrap seed: same p-values, same errors drawn
     assert [p.read_bytes() for p in again.figures] == [p.read_bytes() for p in report.figures]
+
+
+def test_scratch_gains_are_described_only_when_scratch_twins_ran(run_dir, report, options, tmp_path):
+    described = ("gains over scratch are differences", "randomly initialised twin")
+    assert all(s in report.markdown for s in described)
+    p = params()
+    p.finetune.models = ["bert", "gpt"]  # e.g. the quick preset: no scratch twins
+    without = render_report(load_inputs(run_dir, p), tmp_path / "reports", options).markdown
+    assert not any(s in without for s in described)
+    assert "BERT − GPT is a difference in points" in without

@@ -77,7 +77,7 @@ def _intro(inputs: ReportInputs) -> str:
     return text
 
 
-def _method(results: Sequence[TaskResult], opts: ReportOptions) -> str:
+def _method(results: Sequence[TaskResult], opts: ReportOptions, scratch: bool) -> str:
     tested = sorted({r.metric for r in results if r.tests})
     how = "; ".join(f"{metric_label(m)}: {HOW[m]}" for m in tested if m in HOW)
     return (
@@ -86,8 +86,8 @@ def _method(results: Sequence[TaskResult], opts: ReportOptions) -> str:
         "On each resample the primary metric of every seed is recomputed from per-example predictions and averaged over seeds"
         + (f" ({how})" if how else "")
         + ". p = (1 + #{|d* − mean(d*)| ≥ |d|}) / (B + 1), with d the observed difference and d* its bootstrap replicates; "
-        f"the interval is the 2.5-97.5 percentile of d*. *winner* is the higher model when p < {opts.alpha:g}, else *none*. "
-        "The last columns are each pre-trained model's gain over its randomly initialised twin, tested the same way."
+        f"the interval is the 2.5-97.5 percentile of d*. *winner* is the higher model when p < {opts.alpha:g}, else *none*."
+        + (" The last columns are each pre-trained model's gain over its randomly initialised twin, tested the same way." if scratch else "")
     )
 
 
@@ -132,6 +132,7 @@ def _runs_table(runs: dict[tuple[str, str, int], str]) -> str:
 def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, opts: ReportOptions) -> str:
     results, groups = computed.results, computed.groups
     models = inputs.models
+    scratch = any(m.endswith("-scratch") for m in models)
     parts: list[str] = [f"# {TITLE}", "", _intro(inputs), ""]
 
     parts += ["## What this run shows", ""]
@@ -140,8 +141,8 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
 
     parts += ["## Downstream tasks", "",
               f"One row per task, its primary metric. {scale_note([r.metric for r in results])} "
-              "BERT − GPT and the gains over scratch are differences in points of that scale.", "",
-              headline_table(results, models, opts.alpha), "", _method(results, opts), ""]
+              "BERT − GPT" + (" and the gains over scratch are differences" if scratch else " is a difference") + " in points of that scale.", "",
+              headline_table(results, models, opts.alpha), "", _method(results, opts, scratch), ""]
     untested = [f"{r.task} ({r.note})" for r in results if r.note]
     if untested:
         parts += [f"No paired test for: {', '.join(untested)}.", ""]
