@@ -1,12 +1,10 @@
 """Stage finetune (matrix model x task): fine-tune one model on one task, once per seed."""
 
-import contextlib
 from pathlib import Path
 
 import polars as pl
 
 from bertvsgpt.cli import StageArgs, run_stage
-from bertvsgpt.distributed import is_global_zero
 from bertvsgpt.tasks.registry import finetune_task
 from bertvsgpt.tracking import lightning_logger, stage_run
 
@@ -16,24 +14,22 @@ def main(args: StageArgs) -> None:
     model_dir, table_path = Path("data/models") / model, Path("data/prepared/tasks") / f"{task}.parquet"
     out = Path("data/finetune") / model / task
     tags = {"model": model, "task": task, "task_type": p.tasks[task].type}
-    # Under DDP the launcher re-runs this script for ranks > 0: they train; rank 0 alone tracks and writes.
-    zero = is_global_zero()
     resume = Path("data/resume") / f"finetune-{model}-{task}"
-    tracked = stage_run(p, "finetune", run_name=f"finetune-{model}-{task}", inputs=[model_dir, table_path], tags=tags, resume_dir=resume)
-    with tracked if zero else contextlib.nullcontext():
+    # Under DDP the launcher re-runs this script for ranks > 0: they train; rank 0 alone tracks (run is None
+    # elsewhere) and writes.
+    with stage_run(p, "finetune", run_name=f"finetune-{model}-{task}", inputs=[model_dir, table_path], tags=tags, resume_dir=resume):
         import mlflow
 
         table = pl.read_parquet(table_path)
         for seed in p.finetune.seeds:
             seed_tags = {**tags, "seed": str(seed)}
-            nested = stage_run(p, "finetune", run_name=f"seed-{seed}", tags=seed_tags, nested=True, resume_dir=resume / f"seed_{seed}")
-            with nested if zero else contextlib.nullcontext() as run:
+            with stage_run(p, "finetune", run_name=f"seed-{seed}", tags=seed_tags, nested=True, resume_dir=resume / f"seed_{seed}") as run:
                 metrics = finetune_task(
                     model_dir, table, p.tasks[task], p.finetune, seed, out_dir=out / f"seed_{seed}",
                     resume_dir=resume / f"seed_{seed}",
-                    precision=p.finetune.precision, logger=lightning_logger(p, run) if zero else None,
+                    precision=p.finetune.precision, logger=lightning_logger(p, run),
                 )
-                if zero:
+                if run is not None:
                     mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
 
 

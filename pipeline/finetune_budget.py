@@ -1,6 +1,5 @@
 """Stage finetune_budget (foreach model): fine-tune each intermediate pre-training checkpoint on `budget.task`."""
 
-import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -8,7 +7,6 @@ from pathlib import Path
 import polars as pl
 
 from bertvsgpt.cli import StageArgs, run_stage
-from bertvsgpt.distributed import is_global_zero
 from bertvsgpt.evaluation.budget import budget_checkpoints, compute_position, read_summary
 from bertvsgpt.io import atomic_path, write_json
 from bertvsgpt.tasks.registry import finetune_task
@@ -20,9 +18,8 @@ def main(args: StageArgs) -> None:
     task, model_dir = p.budget.task, Path("data/models") / arch
     table = pl.read_parquet(Path("data/prepared/tasks") / f"{task}.parquet")
     summary = read_summary(model_dir)
-    zero = is_global_zero()  # under DDP only rank 0 tracks (and atomic_path lands only its files)
-    tracked = stage_run(p, "finetune_budget", run_name=f"finetune-budget-{arch}-{task}", inputs=[model_dir], tags={"model": arch, "task": task})
-    with tracked if zero else contextlib.nullcontext():
+    # under DDP only rank 0 tracks (run is None elsewhere) and atomic_path lands only its files
+    with stage_run(p, "finetune_budget", run_name=f"finetune-budget-{arch}-{task}", inputs=[model_dir], tags={"model": arch, "task": task}) as run:
         import mlflow
 
         with atomic_path(Path("data/finetune_budget") / arch) as out, tempfile.TemporaryDirectory() as tmp:
@@ -36,7 +33,7 @@ def main(args: StageArgs) -> None:
                     run_dir = out / ckpt.name / f"seed_{seed}"
                     metrics = finetune_task(model, table, p.tasks[task], p.finetune, seed, run_dir, precision=p.finetune.precision)
                     write_json(run_dir / "metrics.json", {**metrics, **where})
-                    if zero:
+                    if run is not None:
                         mlflow.log_metric(f"{metrics['primary_metric']}_step_{step}", metrics[metrics["primary_metric"]])
 
 

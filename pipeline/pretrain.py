@@ -1,10 +1,8 @@
 """Stage pretrain (foreach model): BERT (MLM+NSP) or GPT (causal LM) to the same token budget."""
 
-import contextlib
 from pathlib import Path
 
 from bertvsgpt.cli import StageArgs, run_stage
-from bertvsgpt.distributed import is_global_zero
 from bertvsgpt.io import write_json, write_text
 from bertvsgpt.pretraining.run import pretrain
 from bertvsgpt.tracking import lightning_logger, stage_run
@@ -13,20 +11,19 @@ from bertvsgpt.tracking import lightning_logger, stage_run
 def main(args: StageArgs) -> None:
     arch = args.item["model"]
     tok_dir = Path("data/tokenizers") / arch
-    # Under DDP the launcher re-runs this script for ranks > 0: they train; rank 0 alone tracks and writes.
-    zero = is_global_zero()
     resume = Path("data/resume") / f"pretrain-{arch}"
-    tracked = stage_run(args.params, "pretrain", run_name=f"pretrain-{arch}", inputs=[tok_dir], tags={"model": arch}, resume_dir=resume)
-    with tracked if zero else contextlib.nullcontext() as run:
+    # Under DDP the launcher re-runs this script for ranks > 0: they train; rank 0 alone tracks (run is None
+    # elsewhere) and writes.
+    with stage_run(args.params, "pretrain", run_name=f"pretrain-{arch}", inputs=[tok_dir], tags={"model": arch}, resume_dir=resume) as run:
         summary = pretrain(
             arch,
             args.params,
             tokenizer_dir=tok_dir,
             out_dir=Path("data/models") / arch,
             resume_dir=resume,
-            logger=lightning_logger(args.params, run) if zero else None,
+            logger=lightning_logger(args.params, run),
         )
-        if not zero:
+        if run is None:
             return
         import mlflow
 

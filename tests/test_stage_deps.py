@@ -3,8 +3,9 @@ imports (directly or through other ``bertvsgpt`` modules, at any depth, includin
 functions) lies under one of the stage's ``deps``, so editing that code re-runs the stage.
 
 ``bertvsgpt.cli``, ``bertvsgpt.config`` and ``bertvsgpt.tracking`` are exempt: they parse params
-(which DVC tracks per key) and talk to MLflow, and never change a stage's outputs; so is a package
-``__init__.py`` that holds only its docstring.
+(which DVC tracks per key) and talk to MLflow, and never change a stage's outputs; so is what only
+they import (the closure does not follow their imports: a module the stage itself uses is reached
+through the stage's own imports), and a package ``__init__.py`` that holds only its docstring.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def closure(entry: Path) -> set[str]:
         if path in seen:
             continue
         seen.add(path)
+        if str(path.relative_to(ROOT)).startswith(EXEMPT):
+            continue
         for name in imported_modules(path) if path.is_relative_to(SRC) else entry_imports(path):
             parts = name.split(".")
             for i in range(2, len(parts) + 1):  # a module's packages run their __init__ too

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bertvsgpt.config import load_params, to_flat_dict
-from bertvsgpt.tracking import TrackingError, check_reachable, data_checksum, git_commit, stage_run, tracking_uri
+from bertvsgpt.tracking import TrackingError, check_reachable, data_checksum, git_commit, lightning_logger, stage_run, tracking_uri
 
 PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
 
@@ -302,3 +302,22 @@ def test_a_stage_run_that_fails_with_an_error_leaves_no_run_record(tmp_path, mon
     with stage_run(p, "prepare", resume_dir=resume) as run:
         pass
     assert run.info.run_id != failed.info.run_id
+
+
+def test_ranks_above_zero_do_not_track(tmp_path, monkeypatch, mlflow_state):
+    """Under DDP every rank runs the stage script; a rank > 0 gets no run, no logger and no store,
+    even with an unreachable server configured (it never talks to MLflow)."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("RANK", "1")
+    p = load_params(PARAMS_YAML)
+    resume = tmp_path / "resume"
+    with stage_run(p, "finetune", run_name="finetune-gpt-sentiment", resume_dir=resume) as run:
+        assert run is None and mlflow_state.active_run() is None
+        with stage_run(p, "finetune", run_name="seed-0", nested=True, resume_dir=resume / "seed_0") as child:
+            assert child is None
+        assert lightning_logger(p, child) is None
+    assert not resume.exists()  # no run record either
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(TrackingError):  # rank 0 does track: the same store is refused
+        with stage_run(p, "finetune"):
+            pass

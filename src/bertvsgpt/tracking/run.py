@@ -10,6 +10,9 @@ with the same params and store reopens that run when it did not finish, so a res
 curve continues in the run that holds its first part (and no run is left ``RUNNING`` forever).
 Only interruptions keep the record: a stage that fails with an error (bad input, a bug) has nothing
 to resume and removes it.
+
+Under DDP every rank runs the stage's script; only global rank 0 tracks: on the other ranks
+:func:`stage_run` yields ``None`` without touching MLflow and :func:`lightning_logger` gives no logger.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..config import Params, to_flat_dict
+from ..distributed import is_global_zero
+from ..io import write_json
 
 RUN_RECORD = "mlflow_run.json"  # in a stage's resume dir: the run an interrupted process left unfinished
 
@@ -98,11 +103,14 @@ def stage_run(
     nested: bool = False,
     resume_dir: str | Path | None = None,
 ) -> Iterator["object"]:
-    """Open an MLflow run for a stage; yields the active ``mlflow.ActiveRun``.
+    """Open an MLflow run for a stage; yields the active ``mlflow.ActiveRun`` (``None`` on DDP ranks > 0).
 
     ``resume_dir``: where the stage keeps its resumable state; an unfinished run recorded there
     (same store, experiment, run name and params) is reopened instead of starting a new one.
     """
+    if not is_global_zero():  # rank 0 holds the stage's run; the other ranks only train
+        yield None
+        return
     import mlflow
 
     uri = tracking_uri(params)
@@ -129,8 +137,7 @@ def stage_run(
         log.info("continuing the interrupted MLflow run %s (%s)", run_id, identity["run_name"])
     with mlflow.start_run(run_id=run_id, run_name=run_name or stage, nested=nested, tags=all_tags) as run:
         if record is not None:
-            record.parent.mkdir(parents=True, exist_ok=True)
-            record.write_text(json.dumps({**identity, "run_id": run.info.run_id}, indent=2) + "\n")
+            write_json(record, {**identity, "run_id": run.info.run_id})
         if not nested and run_id is None:
             for i in range(0, len(items), 100):
                 mlflow.log_params(dict(items[i : i + 100]))
@@ -163,7 +170,10 @@ def unfinished_run(record: Path | None, identity: Mapping[str, str]) -> str | No
 
 
 def lightning_logger(params: Params, run: "object"):
-    """Lightning's MLflow logger attached to the stage's already-open run (per-step metrics)."""
+    """Lightning's MLflow logger attached to the stage's already-open run (per-step metrics);
+    ``None`` (no logger) for the ``None`` run of a DDP rank > 0."""
+    if run is None:
+        return None
     from lightning.pytorch.loggers import MLFlowLogger
 
     return MLFlowLogger(
