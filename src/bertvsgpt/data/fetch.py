@@ -215,11 +215,9 @@ def _select(name: str, entries: Iterable[str], patterns: Sequence[str]) -> dict[
         if rel is not None:
             by_rel.setdefault(rel, entry)
     chosen: dict[str, str] = {}
-    for pat in patterns:
-        # a pattern naming a folder selects every file below it
-        hits = [rel for rel in by_rel if _matches(rel, pat)]
-        if not hits:
-            raise FetchError(f"source '{name}': member pattern '{pat}' matches no file in the archive")
+    for pat, pat_n in _normalised(patterns).items():
+        hits = [rel for rel in by_rel if _matches(rel, pat_n)]
+        _require_match(name, pat, bool(hits))
         for rel in hits:
             chosen[rel] = by_rel[rel]
     return dict(sorted(chosen.items()))
@@ -245,23 +243,33 @@ def _extract_zip(name: str, archive: Path, patterns: Sequence[str], staging: Pat
     return list(chosen)
 
 
+def _normalised(patterns: Sequence[str]) -> dict[str, str]:
+    """Each member pattern -> its normalised form (as :func:`_safe_relpath` normalises entries)."""
+    return {pat: _safe_relpath(pat) or pat for pat in patterns}
+
+
 def _matches(rel: str, pattern: str) -> bool:
-    """``rel`` matches the pattern, or lies below the folder it names."""
-    pat_n = _safe_relpath(pattern) or pattern
-    return fnmatch.fnmatchcase(rel, pat_n) or fnmatch.fnmatchcase(rel, pat_n.rstrip("/") + "/*")
+    """``rel`` matches the (normalised) pattern, or lies below the folder it names."""
+    return fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(rel, pattern.rstrip("/") + "/*")
+
+
+def _require_match(name: str, pattern: str, matched: bool) -> None:
+    if not matched:
+        raise FetchError(f"source '{name}': member pattern '{pattern}' matches no file in the archive")
 
 
 def _extract_tar(name: str, tf: tarfile.TarFile, patterns: Sequence[str], staging: Path) -> list[str]:
     """One sequential pass (a compressed tar is not re-read per member: the 358 MB bigbench sdist
     took two full decompressions per source); every pattern must match, the first of duplicate
     paths wins, as in :func:`_select`."""
+    normalised = _normalised(patterns)
     chosen: set[str] = set()
     matched: set[str] = set()
     for member in tf:
         rel = _safe_relpath(member.name) if member.isfile() else None
         if rel is None or rel in chosen:
             continue
-        hits = {pat for pat in patterns if _matches(rel, pat)}
+        hits = {pat for pat, pat_n in normalised.items() if _matches(rel, pat_n)}
         if not hits:
             continue
         matched |= hits
@@ -271,8 +279,7 @@ def _extract_tar(name: str, tf: tarfile.TarFile, patterns: Sequence[str], stagin
             _write(staging, rel, src)
         chosen.add(rel)
     for pat in patterns:
-        if pat not in matched:
-            raise FetchError(f"source '{name}': member pattern '{pat}' matches no file in the archive")
+        _require_match(name, pat, pat in matched)
     return sorted(chosen)
 
 

@@ -35,6 +35,11 @@ GROUPS: dict[str, tuple[str, ...]] = {
 TWINS = {"bert": "bert-scratch", "gpt": "gpt-scratch"}
 
 
+def twinned(models: list[str]) -> list[str]:
+    """The pre-trained models that ran together with their scratch twin (each gets a gain column)."""
+    return [m for m in TWINS if m in models and TWINS[m] in models]
+
+
 def model_label(model: str) -> str:
     return MODEL_LABELS.get(model, model)
 

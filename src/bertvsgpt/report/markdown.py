@@ -16,7 +16,7 @@ from .budget import BudgetPoint
 from .comparison import GroupResult, TaskResult
 from .contamination import Overlap
 from .inputs import ReportInputs
-from .labels import fmt_count, md_cell, md_table, metric_label, model_label
+from .labels import fmt_count, md_cell, md_table, metric_label, model_label, twinned
 from .qualitative import error_examples, errors_table, samples_section
 from .significance import HOW
 from .tables import (
@@ -132,7 +132,7 @@ def _runs_table(runs: dict[tuple[str, str, int], str]) -> str:
 def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, opts: ReportOptions) -> str:
     results, groups = computed.results, computed.groups
     models = inputs.models
-    scratch = any(m.endswith("-scratch") for m in models)
+    scratch = bool(twinned(models))  # the headline table has gain-over-scratch columns
     parts: list[str] = [f"# {TITLE}", "", _intro(inputs), ""]
 
     parts += ["## What this run shows", ""]

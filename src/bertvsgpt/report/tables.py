@@ -23,6 +23,7 @@ from .labels import (
     md_table,
     metric_label,
     model_label,
+    twinned,
 )
 from .significance import PairedTest
 
@@ -53,7 +54,7 @@ def _gain(result: TaskResult, model: str) -> str:
 
 def headline_table(results: Sequence[TaskResult], models: Sequence[str], alpha: float) -> str:
     """One row per task: primary metric per model, BERT − GPT with its test, each model's gain over scratch."""
-    gains = [m for m in TWINS if m in models and TWINS[m] in models]
+    gains = twinned(models)
     header = ["task", "metric", *(model_label(m) for m in models)]
     has_pair = "bert" in models and "gpt" in models
     if has_pair:
