@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bertvsgpt.cli import StageArgs, run_stage
-from bertvsgpt.pretraining.run import write_scratch_model
+from bertvsgpt.pretraining.scratch import write_scratch_model
 from bertvsgpt.tracking import stage_run
 
 

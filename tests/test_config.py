@@ -16,6 +16,8 @@ def test_default_params_load_and_validate():
     assert set(p.data.corpus) <= set(p.data.sources)
     assert p.used_sources()[: len(p.data.corpus)] == p.data.corpus
     assert "model.d_model" in to_flat_dict(p)
+    assert (p.model.norm.bert, p.model.norm.gpt) == ("post", "pre")  # each objective at the block that learns
+    assert p.label_efficiency.tasks_of(p.finetune.tasks) == p.finetune.tasks  # null: every fine-tuned task
 
 
 @pytest.mark.parametrize(
@@ -32,6 +34,12 @@ def test_default_params_load_and_validate():
         ("data.sources.brown.sha256=xyz", "data.sources.brown.sha256"),
         ("pretrain.precision=fp8", "pretrain.precision"),
         ("finetune.num_nodes=0", "finetune.num_nodes"),
+        ("model.norm.bert=sandwich", "model.norm.bert"),  # per-objective block
+        ("finetune.dropout=1.5", "finetune.dropout"),
+        ("finetune.min_steps=-1", "finetune.min_steps"),
+        ("label_efficiency.fractions=[1.0]", "label_efficiency.fractions"),  # 1.0 is the main run
+        ("label_efficiency.tasks=[nope]", "label_efficiency.tasks"),
+        ("evaluate.masked_lm_prob=0", "evaluate.masked_lm_prob"),
     ],
 )
 def test_bad_values_name_the_key(override, key):

@@ -36,6 +36,8 @@ TASKS = {
     "mt": ("translation", "tiny_mt", "test_bleu"),
 }
 FINETUNE_STAGES = {f"finetune@{m}-{t}" for m in MODELS for t in TASKS}
+BASELINE_STAGES = {f"baselines@{t}" for t in TASKS}
+LABEL_STAGES = {f"finetune_labels@{m}" for m in MODELS}
 UPSTREAM_STAGES = {"fetch", "prepare", "tokenizer@bert", "tokenizer@gpt", "pretrain@bert", "pretrain@gpt",
                    "scratch@bert", "scratch@gpt"}
 # per-task lengths: every one <= model.max_seq_len; translation needs max_length > max_target_length + 2
@@ -66,8 +68,9 @@ def small_params(data_dir: Path, sources: dict[str, dict]) -> dict:
     params["model"].update(n_layer=2, n_head=2, d_model=32, d_ff=64, max_seq_len=64, dropout=0.0)
     params["pretrain"].update(max_tokens=3000, batch_size=8, seq_len=32, precision="32-true", log_every_n_steps=2)
     params["pretrain"]["bert"]["max_predictions_per_seq"] = 5
-    params["finetune"].update(models=list(MODELS), tasks=list(TASKS), seeds=[0], max_epochs=1, batch_size=16,
-                              lr=0.001, precision="32-true")
+    params["finetune"].update(models=list(MODELS), tasks=list(TASKS), seeds=[0], max_epochs=1, min_steps=0,
+                              batch_size=16, lr=0.001, precision="32-true")
+    params["label_efficiency"].update(fractions=[0.5], tasks=["sentiment"], seeds=[0])
     params["evaluate"].update(max_heldout_tokens=2000, max_new_tokens=5)
     if "budget" in params:  # score vs pre-training compute: the budget checkpoints fine-tuned on one task
         params["budget"].update(task="sentiment", seeds=[0])
@@ -111,7 +114,18 @@ def workspace(tmp_path_factory):
 
 def test_first_repro_runs_every_stage(workspace):
     _, _, first = workspace
-    assert UPSTREAM_STAGES | FINETUNE_STAGES | {"evaluate", "report"} <= stages_run(first.stdout)
+    assert UPSTREAM_STAGES | FINETUNE_STAGES | BASELINE_STAGES | LABEL_STAGES | {"evaluate", "report"} <= stages_run(first.stdout)
+
+
+def test_baselines_and_label_efficiency_reach_the_report(workspace):
+    repo, _, _ = workspace
+    for task in TASKS:
+        assert any((repo / "data" / "baselines" / task).glob("*/metrics.json")), task
+    for model in MODELS:
+        m = json.loads((repo / "data" / "label_efficiency" / model / "sentiment" / "frac_0.5" / "seed_0" / "metrics.json").read_text())
+        assert m["label_fraction"] == 0.5 and m["primary_metric"] == "test_accuracy"
+    report = json.loads((repo / "metrics" / "report.json").read_text())
+    assert any("baseline" in key for task in report["tasks"].values() for key in task)
 
 
 def test_every_model_and_task_is_fine_tuned(workspace):

@@ -157,3 +157,72 @@ def test_flatten_metrics_dotted_numbers_only():
     assert all(type(v) is float for v in flat.values())
     assert flatten_metrics({"a": {"b": 1}}, prefix="p") == {"p.a.b": 1.0}
     assert flatten_metrics({}) == {}
+
+
+# --- the classical baselines ------------------------------------------------------------------------
+
+
+def write_baseline_results(root: Path) -> Path:
+    for task, name, metrics in (
+        ("sentiment", "majority", {"baseline": "majority", "primary_metric": "test_accuracy", "test_accuracy": 0.5,
+                                   "test_macro_f1": 0.33, "reference": True, "seed": 42, "n_test": 10, "labels": ["a", "b"]}),
+        ("sentiment", "tfidf-lr", {"baseline": "tfidf-lr", "primary_metric": "test_accuracy", "test_accuracy": 0.8,
+                                   "test_macro_f1": 0.79, "reference": False, "seed": 42, "C": 10.0}),
+        ("topic", "majority", {"primary_metric": "test_accuracy", "test_accuracy": 0.25}),
+    ):
+        d = root / task / name
+        d.mkdir(parents=True)
+        (d / "metrics.json").write_text(json.dumps(metrics))
+    return root
+
+
+def test_collect_baselines_rows_named_baseline_colon_name(tmp_path):
+    from bertvsgpt.evaluation.aggregate import collect_baselines
+
+    t = collect_baselines(write_baseline_results(tmp_path / "baselines"), ["sentiment", "topic"])
+    assert t.columns == ["model", "task", "seed", "metric", "value", "primary"]
+    assert sorted(t.iter_rows()) == sorted([
+        ("baseline:majority", "sentiment", 42, "test_accuracy", 0.5, True),
+        ("baseline:majority", "sentiment", 42, "test_macro_f1", 0.33, False),
+        ("baseline:tfidf-lr", "sentiment", 42, "test_accuracy", 0.8, True),
+        ("baseline:tfidf-lr", "sentiment", 42, "test_macro_f1", 0.79, False),
+        ("baseline:majority", "topic", 0, "test_accuracy", 0.25, True),  # no recorded seed: 0
+    ])
+
+
+def test_baselines_summarised_beside_the_models(table, tmp_path):
+    from bertvsgpt.evaluation.aggregate import collect_baselines
+
+    s = summarise(pl.concat([table, collect_baselines(write_baseline_results(tmp_path / "b"), ["sentiment", "topic"])]))
+    r = _row(s, "baseline:tfidf-lr", "sentiment", "test_accuracy")
+    assert r["mean"] == pytest.approx(0.8) and r["std"] == 0.0 and r["n"] == 1 and r["primary"]
+    assert _row(s, "bert", "sentiment", "test_accuracy")["mean"] == pytest.approx(0.8)  # the models' rows unchanged
+    m = metrics_summary({}, s)
+    assert m["finetune"]["sentiment"]["baseline:majority"] == {"test_accuracy": 0.5, "test_macro_f1": 0.33}
+
+
+def test_collect_baselines_missing_task_names_the_folder(tmp_path):
+    from bertvsgpt.evaluation.aggregate import collect_baselines
+
+    root = write_baseline_results(tmp_path / "baselines")
+    with pytest.raises(FileNotFoundError, match=re.escape(str(root / "ner")) + ".*baselines stage"):
+        collect_baselines(root, ["sentiment", "ner"])
+
+
+# --- label efficiency in metrics/evaluation.json ------------------------------------------------------
+
+
+def test_metrics_summary_label_efficiency_means_per_fraction(table):
+    labels = pl.DataFrame({"model": ["bert", "bert", "gpt"], "task": ["sentiment"] * 3, "label_fraction": [0.1, 0.1, 0.1],
+                           "n_train": [60, 60, 60], "seed": [0, 1, 0], "metric": ["test_accuracy"] * 3, "score": [0.7, 0.8, 0.6]})
+    m = metrics_summary({}, summarise(table), labels)
+    assert m["label_efficiency"] == {"sentiment": {"bert": {"frac_0.1": 0.75}, "gpt": {"frac_0.1": 0.6}}}
+    assert flatten_metrics(m)["label_efficiency.sentiment.bert.frac_0.1"] == 0.75
+    assert "label_efficiency" not in metrics_summary({}, summarise(table), labels.clear())
+    assert "label_efficiency" not in metrics_summary({}, summarise(table))
+
+
+def test_metrics_summary_keeps_the_intrinsic_floors_numbers_only(table):
+    m = metrics_summary({"bert": {"mlm_accuracy": 0.25, "unigram_accuracy": 0.05, "accuracy_over_unigram": 5.0, "note": "x"}},
+                        summarise(table))
+    assert m["pretrain"]["bert"] == {"mlm_accuracy": 0.25, "unigram_accuracy": 0.05, "accuracy_over_unigram": 5.0}

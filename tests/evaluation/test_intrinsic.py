@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_model
 
 from bertvsgpt.config import load_params
-from bertvsgpt.evaluation.intrinsic import intrinsic_metrics
+from bertvsgpt.evaluation.intrinsic import at_evaluation_masking, intrinsic_metrics
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
 from bertvsgpt.pretraining.run import build_dataset
 from bertvsgpt.pretraining.token_store import TokenStore
@@ -102,11 +102,33 @@ def packed_windows(store: TokenStore, eot: int, seq_len: int) -> list[tuple[list
     return [(stream[k * seq_len : (k + 1) * seq_len], stream[k * seq_len + 1 : (k + 1) * seq_len + 1]) for k in range(n)]
 
 
+FLOOR_KEYS = ("unigram_accuracy", "unigram_perplexity", "unigram_cross_entropy", "unigram_entropy", "unigram_top_token_id",
+              "accuracy_over_unigram", "cross_entropy_over_unigram_entropy")
+
+
+def test_held_out_mlm_is_scored_at_the_evaluation_masking_rate_whatever_pre_training_used(saved):
+    model_dir, tok_dir = saved["bert"]
+    at_15 = intrinsic_metrics(model_dir, tok_dir, params_with("pretrain.bert.masked_lm_prob=0.15"), seed=0)
+    at_40 = intrinsic_metrics(model_dir, tok_dir, params_with("pretrain.bert.masked_lm_prob=0.4"), seed=0)
+    assert at_15 == at_40
+    more = intrinsic_metrics(model_dir, tok_dir, params_with("evaluate.masked_lm_prob=0.4", "evaluate.max_predictions_per_seq=20"), seed=0)
+    assert more["masked_tokens"] > at_15["masked_tokens"]
+
+
+def test_floors_are_the_unigram_models_scores_on_the_same_targets(saved):
+    model_dir, tok_dir = saved["gpt"]
+    res = intrinsic_metrics(model_dir, tok_dir, params_with(), seed=0)
+    assert 0.0 < res["unigram_accuracy"] < 1.0 and res["unigram_perplexity"] > 1.0
+    assert res["unigram_entropy"] <= res["unigram_cross_entropy"]
+    assert res["accuracy_over_unigram"] == pytest.approx(res["next_token_accuracy"] / res["unigram_accuracy"])
+    assert res["cross_entropy_over_unigram_entropy"] == pytest.approx(math.log(res["perplexity"]) / res["unigram_entropy"])
+
+
 def test_gpt_metrics_in_range_and_deterministic(saved):
     model_dir, tok_dir = saved["gpt"]
     params = params_with()
     first = intrinsic_metrics(model_dir, tok_dir, params, seed=0)
-    assert set(first) == {"perplexity", "next_token_accuracy", "predicted_tokens"}
+    assert set(first) == {"perplexity", "next_token_accuracy", "predicted_tokens", "cross_entropy", *FLOOR_KEYS}
     assert 0.0 <= first["next_token_accuracy"] <= 1.0
     assert first["perplexity"] > 1.0
     assert first == intrinsic_metrics(model_dir, tok_dir, params, seed=0)
@@ -143,7 +165,8 @@ def test_bert_metrics_in_range_and_deterministic(saved):
     model_dir, tok_dir = saved["bert"]
     params = params_with()
     first = intrinsic_metrics(model_dir, tok_dir, params, seed=0)
-    assert set(first) == {"mlm_accuracy", "mlm_perplexity", "masked_tokens", "nsp_accuracy"}
+    assert set(first) == {"mlm_accuracy", "mlm_perplexity", "masked_tokens", "nsp_accuracy", "cross_entropy", *FLOOR_KEYS}
+    assert first["cross_entropy"] == pytest.approx(math.log(first["mlm_perplexity"]))
     assert 0.0 <= first["mlm_accuracy"] <= 1.0
     assert 0.0 <= first["nsp_accuracy"] <= 1.0
     assert first["mlm_perplexity"] > 1.0
@@ -155,7 +178,7 @@ def test_bert_counts_every_masked_token_of_the_evaluated_instances(saved):
     model_dir, tok_dir = saved["bert"]
     params = params_with()
     res = intrinsic_metrics(model_dir, tok_dir, params, seed=0)
-    dataset = build_dataset("bert", TokenStore(tok_dir / "heldout"), load_tokenizer(tok_dir), params, 0)
+    dataset = build_dataset("bert", TokenStore(tok_dir / "heldout"), load_tokenizer(tok_dir), at_evaluation_masking(params), 0)
     n = min(len(dataset), params.evaluate.max_heldout_tokens // SEQ_LEN)
     assert n == len(dataset) >= 2
     expected = sum(int((dataset[i]["masked_labels"] != -100).sum()) for i in range(n))
@@ -168,7 +191,7 @@ def test_bert_max_heldout_tokens_caps_the_instances(saved):
     model_dir, tok_dir = saved["bert"]
     params = params_with(f"evaluate.max_heldout_tokens={SEQ_LEN}")  # one instance
     res = intrinsic_metrics(model_dir, tok_dir, params)
-    assert 1 <= res["masked_tokens"] <= params.pretrain.bert.max_predictions_per_seq
+    assert 1 <= res["masked_tokens"] <= params.evaluate.max_predictions_per_seq
     assert res["nsp_accuracy"] in (0.0, 1.0)
 
 

@@ -487,5 +487,5 @@ def test_scratch_model_dir_has_the_pretrained_shape_and_tokenizer_but_no_weights
         saved = json.loads((out / "config.json").read_text())
         assert saved["scratch"] is True and saved["architecture"] == arch
         assert ModelConfig.from_dict(saved) == cfg
-        assert (cfg.d_model, cfg.n_layer, cfg.norm) == (params.model.d_model, params.model.n_layer, params.model.norm)
+        assert (cfg.d_model, cfg.n_layer, cfg.norm) == (params.model.d_model, params.model.n_layer, getattr(params.model.norm, arch))
         assert cfg.causal is (arch == "gpt")

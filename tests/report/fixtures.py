@@ -8,6 +8,10 @@ of test examples each, with scores chosen so that the tables can be checked by h
 * commonsense: BERT and GPT make identical predictions (right on every other example).
 * ner: entity counts with BERT F1 0.75 and GPT F1 0.4 (both seeds).
 * qa: per-example F1 given below; mt: sacreBLEU on fixed hypotheses.
+
+:func:`write_all_with_baselines` adds the classical baselines (``data/baselines``, see ``BASELINES``);
+:func:`write_label_efficiency` the label-efficiency runs (``data/label_efficiency``, see ``LABEL_EFFICIENCY``).
+Every fine-tuning ``metrics.json`` records its split sizes and steps (:func:`run_record`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from types import SimpleNamespace
 import polars as pl
 from sacrebleu.metrics import BLEU, CHRF
 
-from bertvsgpt.evaluation.aggregate import collect_finetune, summarise
+from bertvsgpt.evaluation.aggregate import collect_baselines, collect_finetune, summarise
 
 MODELS = ["bert", "gpt", "bert-scratch", "gpt-scratch"]
 TASKS = {"sentiment": "classification", "ner": "token_classification", "qa": "extractive_qa",
@@ -87,6 +91,18 @@ def expected_primary() -> dict[tuple[str, str], float]:
     return out
 
 
+N_TEST = {"sentiment": N_SENT, "ner": len(NER_TOKENS), "qa": len(QA_Q), "commonsense": len(CS_CORRECT["bert"]), "mt": len(MT_SRC)}
+N_TRAIN = {"sentiment": 8, "ner": 40, "qa": 12, "commonsense": 30, "mt": 50}
+
+
+def run_record(model: str, task: str, seed: int) -> dict:
+    """Split sizes and optimizer steps of one run: batch 4, epoch limit 10, 3 + seed epochs run (mean 3.5);
+    qa's steps per epoch differ per model (windows depend on the tokenizer: 5 for BERT's, 6 for GPT's)."""
+    spe = (5 if model.startswith("bert") else 6) if task == "qa" else -(-N_TRAIN[task] // 4)
+    return {"n_train": N_TRAIN[task], "n_dev": 5, "n_test": N_TEST[task], "steps_per_epoch": spe, "max_epochs": 10,
+            "epochs_run": 3 + seed, "steps_run": spe * (3 + seed)}
+
+
 def _write_run(d: Path, frame: pl.DataFrame, metrics: dict) -> None:
     d.mkdir(parents=True, exist_ok=True)
     frame.write_parquet(d / "predictions.parquet")
@@ -134,10 +150,19 @@ def write_finetune(root: Path) -> None:
                 "chrf": [CHRF().sentence_score(h, [r]).score for h, r in zip(hyp, MT_REF)]}),
                 {"primary_metric": "test_bleu", "test_bleu": BLEU().corpus_score(hyp, [MT_REF]).score,
                  "test_chrf": CHRF().corpus_score(hyp, [MT_REF]).score})
+    for f in base.glob("*/*/seed_*/metrics.json"):  # every run also records its sizes and steps
+        model, task, seed = f.parent.parent.parent.name, f.parent.parent.name, int(f.parent.name.removeprefix("seed_"))
+        f.write_text(json.dumps({**run_record(model, task, seed), **json.loads(f.read_text())}))
 
 
-INTRINSIC = {"bert": {"mlm_accuracy": 0.25, "mlm_perplexity": 120.5, "nsp_accuracy": 0.6, "masked_tokens": 1000},
-             "gpt": {"perplexity": 150.0, "next_token_accuracy": 0.2, "predicted_tokens": 5000}}
+INTRINSIC = {"bert": {"mlm_accuracy": 0.25, "mlm_perplexity": 120.5, "nsp_accuracy": 0.6, "masked_tokens": 1000,
+                      "cross_entropy": 4.7916, "unigram_accuracy": 0.05, "unigram_perplexity": 900.0, "unigram_cross_entropy": 6.8024,
+                      "unigram_entropy": 6.1, "unigram_top_token_id": 17, "accuracy_over_unigram": 5.0,
+                      "cross_entropy_over_unigram_entropy": 0.7855},
+             "gpt": {"perplexity": 150.0, "next_token_accuracy": 0.2, "predicted_tokens": 5000,
+                     "cross_entropy": 5.0106, "unigram_accuracy": 0.08, "unigram_perplexity": 700.0, "unigram_cross_entropy": 6.5511,
+                     "unigram_entropy": 6.4, "unigram_top_token_id": 17, "accuracy_over_unigram": 2.5,
+                     "cross_entropy_over_unigram_entropy": 0.7829}}
 PRETRAIN = {
     "bert": {"parameters": 5_000_000, "tokens_seen": 1_000_000, "train_flops": 2.0e13, "train_seconds": 300.0,
              "tokens_per_second": 3333.3, "mfu": 0.5, "peak_memory_mb": 1500.0, "precision": "32-true"},
@@ -148,12 +173,58 @@ SAMPLES = {"bert": [{"prompt": "The ___ was empty.", "predictions": [["room", 0.
            "gpt": [{"prompt": "The", "continuation": " house was"}]}
 
 
-def write_upstream(root: Path) -> None:
+# Baselines: task -> name -> (reference?, per-example outcome). sentiment: majority right on every other
+# example (50 %), TF-IDF + LR on 8/10; commonsense: chance (expected correctness 1/3 each); ner: all O
+# (entity F1 0); qa: first words right on the first question only; mt: the source copied.
+BASELINES = {
+    "sentiment": {"majority": (True, [True, False] * 5), "tfidf-lr": (False, [True] * 8 + [False] * 2)},
+    "commonsense": {"chance": (True, [1 / 3] * len(CS_CORRECT["bert"]))},
+    "ner": {"majority": (True, [(g, 0, 0) for g, _, _ in NER_COUNTS["bert"]])},
+    "qa": {"first-span": (True, ["Alice", "", "", ""])},
+    "mt": {"copy-source": (True, MT_SRC)},
+}
+
+
+def write_baselines(root: Path) -> None:
+    """``data/baselines/<task>/<name>/`` with the columns and keys the baselines stage writes."""
+    base = root / "data" / "baselines"
+    for task, items in BASELINES.items():
+        for name, (reference, outcome) in items.items():
+            head = {"baseline": name, "description": f"the {name} baseline of {task}", "reference": reference, "seed": 0}
+            if task == "sentiment":
+                frame = pl.DataFrame({"id": list(range(N_SENT)), "text": SENT_TEXTS, "label": SENT_LABELS, "pred": SENT_LABELS,
+                                      "prob": [1.0] * N_SENT, "correct": outcome})
+                metrics = {"primary_metric": "test_accuracy", "test_accuracy": sum(outcome) / N_SENT, "test_macro_f1": 0.5}
+            elif task == "commonsense":
+                frame = pl.DataFrame({"id": [100 + i for i in range(len(outcome))], "pred": [None] * len(outcome),
+                                      "correct": outcome}, schema_overrides={"pred": pl.Int64})
+                metrics = {"primary_metric": "test_accuracy", "test_accuracy": 1 / 3}
+            elif task == "ner":
+                frame = pl.DataFrame({"id": list(range(len(NER_TOKENS))), "n_gold_entities": [c[0] for c in outcome],
+                                      "n_pred_entities": [0] * len(outcome), "n_correct_entities": [0] * len(outcome)})
+                metrics = {"primary_metric": "test_entity_f1", "test_entity_f1": 0.0}
+            elif task == "qa":
+                exact = [float(p == a) for p, a in zip(outcome, QA_A)]
+                frame = pl.DataFrame({"id": list(range(len(QA_Q))), "question": QA_Q, "answer": QA_A, "pred": outcome,
+                                      "exact_match": exact, "f1": exact})
+                metrics = {"primary_metric": "test_f1", "test_f1": sum(exact) / len(exact), "test_exact_match": sum(exact) / len(exact)}
+            else:
+                frame = pl.DataFrame({"id": list(range(len(MT_SRC))), "source": MT_SRC, "reference": MT_REF, "hypothesis": outcome})
+                metrics = {"primary_metric": "test_bleu", "test_bleu": BLEU().corpus_score(outcome, [MT_REF]).score,
+                           "test_chrf": CHRF().corpus_score(outcome, [MT_REF]).score}
+            _write_run(base / task / name, frame, {**head, **metrics})
+
+
+def write_upstream(root: Path, with_baselines: bool = False) -> None:
     """Evaluation outputs (via the evaluate stage's own functions), pre-training files, data cards, corpus."""
     ev = root / "data" / "evaluation"
     ev.mkdir(parents=True, exist_ok=True)
     table = collect_finetune(root / "data" / "finetune", MODELS, list(TASKS))
     table.write_parquet(ev / "finetune.parquet")
+    if with_baselines:  # as the evaluate stage: a table of their own, one summary of both
+        baselines = collect_baselines(root / "data" / "baselines", list(TASKS))
+        baselines.write_parquet(ev / "baselines.parquet")
+        table = pl.concat([table, baselines])
     summarise(table).write_csv(ev / "summary.csv")
     (ev / "intrinsic.json").write_text(json.dumps(INTRINSIC))
     (ev / "samples.json").write_text(json.dumps(SAMPLES))
@@ -197,13 +268,50 @@ def write_all(root: Path) -> Path:
     return root
 
 
-def params(**report) -> SimpleNamespace:
-    """The slice of ``Params`` the report reads."""
+def write_all_with_baselines(root: Path) -> Path:
+    write_finetune(root)
+    write_baselines(root)
+    write_upstream(root, with_baselines=True)
+    return root
+
+
+# Label efficiency (sentiment and ner, one fraction, two seeds at score -/+ 0.05): (task, model) -> mean score.
+# Gains over scratch: sentiment BERT +30 (full data +0), GPT +0 (full -40); ner BERT +10 (full +35), GPT +10 (full +0).
+LABEL_FRACTION = 0.25
+LABEL_EFFICIENCY = {("sentiment", "bert"): 0.8, ("sentiment", "bert-scratch"): 0.5, ("sentiment", "gpt"): 0.3,
+                    ("sentiment", "gpt-scratch"): 0.3, ("ner", "bert"): 0.3, ("ner", "bert-scratch"): 0.2, ("ner", "gpt"): 0.1,
+                    ("ner", "gpt-scratch"): 0.0}
+
+
+def write_label_efficiency(root: Path) -> Path:
+    """``data/label_efficiency/<model>/<task>/frac_<f>/seed_<s>/metrics.json`` as the finetune_labels stage writes them,
+    and ``data/evaluation/label_efficiency.parquet`` from them (via the evaluate stage's function)."""
+    import math
+
+    from bertvsgpt.evaluation.label_efficiency import FRACTION_DIR, collect_label_efficiency
+
+    base = root / "data" / "label_efficiency"
+    for (task, model), score in LABEL_EFFICIENCY.items():
+        metric = "test_accuracy" if task == "sentiment" else "test_entity_f1"
+        for seed, delta in zip(SEEDS, (-0.05, 0.05)):
+            d = base / model / task / FRACTION_DIR.format(LABEL_FRACTION) / f"seed_{seed}"
+            d.mkdir(parents=True)
+            (d / "metrics.json").write_text(json.dumps({
+                "seed": seed, "primary_metric": metric, metric: score + delta, "label_fraction": LABEL_FRACTION,
+                "n_train": math.ceil(LABEL_FRACTION * N_TRAIN[task])}))
+    collect_label_efficiency(base, MODELS, ["sentiment", "ner"]).write_parquet(root / "data" / "evaluation" / "label_efficiency.parquet")
+    return root
+
+
+def params(norm: tuple[str, str] = ("post", "pre"), **report) -> SimpleNamespace:
+    """The slice of ``Params`` the report reads; ``norm``: ``model.norm`` of BERT and GPT."""
     return SimpleNamespace(
         seed=0,
-        finetune=SimpleNamespace(models=list(MODELS), tasks=list(TASKS)),
-        pretrain=SimpleNamespace(models=["bert", "gpt"]),
+        finetune=SimpleNamespace(models=list(MODELS), tasks=list(TASKS), seeds=list(SEEDS), dropout=0.1),
+        pretrain=SimpleNamespace(models=["bert", "gpt"], max_tokens=1_000_000, bert=SimpleNamespace(masked_lm_prob=0.4, nsp=True)),
+        model=SimpleNamespace(norm=SimpleNamespace(bert=norm[0], gpt=norm[1]), dropout=0.0),
+        tokenizer=SimpleNamespace(vocab_size=8192),
         tasks={t: SimpleNamespace(type=k, source="tiny_reviews" if t == "sentiment" else f"tiny_{t}") for t, k in TASKS.items()},
-        data=SimpleNamespace(corpus=["tiny_corpus"]),
+        data=SimpleNamespace(corpus=["tiny_corpus"], in_domain=True),
         report=SimpleNamespace(bootstrap_resamples=200, alpha=0.05, ngram=8, errors_per_task=2, **report),
     )

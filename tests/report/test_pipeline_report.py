@@ -76,3 +76,42 @@ def test_finetune_run_ids_keep_the_newest_run_per_seed():
     assert finetune_run_ids(client, "exp") == {("bert", "sentiment", 0): "new", ("gpt", "ner", 1): "s1"}
     assert "tags.stage = 'finetune'" in client.calls[0][1]
     assert finetune_run_ids(client, "missing") == {}
+
+
+def test_report_stage_lists_the_wall_time_of_the_stage_runs_in_mlflow(run_dir, tmp_path, monkeypatch):
+    import shutil
+
+    import mlflow
+
+    from pipeline import report as stage
+
+    work = tmp_path / "work"
+    shutil.copytree(run_dir, work, ignore=shutil.ignore_patterns("reports"))
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    uri = (tmp_path / "mlruns").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    params = load_params(ROOT / "params.yaml", [f"finetune.tasks=[{','.join(TASKS)}]", "report.bootstrap_resamples=20",
+                                               "report.errors_per_task=0", "budget.task=sentiment"])
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    exp = client.create_experiment(params.tracking.experiment)
+    t0 = 1_700_000_000_000
+    for name, tag, start, end, parent in (("prepare", "prepare", 0, 60, None), ("pretrain-bert", "pretrain", 60, 660, None),
+                                          ("pretrain-gpt", "pretrain", 660, 1260, None),
+                                          ("finetune-bert-sentiment", "finetune", 1260, 1380, None),
+                                          ("seed-0", "finetune", 1270, 1370, "finetune-bert-sentiment")):
+        tags = {"stage": tag} | ({"mlflow.parentRunId": "p"} if parent else {})
+        r = client.create_run(exp, start_time=t0 + 1000 * start, tags=tags, run_name=name)
+        client.set_terminated(r.info.run_id, "FINISHED", end_time=t0 + 1000 * end)
+    stage.main(StageArgs(params=params))
+
+    md = (work / "reports" / "report.md").read_text()
+    section = md.split("### Wall time per stage")[1].split("\n### ")[0]
+    assert "| fetch + prepare | prepare | 1 | 1.0 min | 4 % |" in section
+    assert "| pre-training | pretrain | 2 | 20.0 min | 87 % |" in section
+    assert "| fine-tuning | finetune | 1 | 2.0 min | 9 % |" in section  # the nested seed run is inside its stage's run
+    assert "| **total** |  | 4 | **23.0 min** | 100 % |" in section
+    # the recipe from the real params, the floors in metrics/report.json
+    assert md.split("\n\n")[1].startswith("**The recipe.**")
+    metrics = json.loads((work / "metrics" / "report.json").read_text())
+    assert metrics["intrinsic"]["bert"]["mlm_accuracy_unigram_floor"] == 0.05

@@ -26,7 +26,7 @@ def test_sections_in_order(report):
                                          "## Qualitative", "## Data", "## Provenance"]
     for sub in ("### All test metrics", "### Loss and intrinsic metrics vs tokens seen", "### Intrinsic metrics on held-out corpus text",
                 "### Compute", "### The same prompts through both pre-trained models", "### Test errors", "### Sources",
-                "### Contamination check", "### Data cards"):
+                "### Contamination check", "### Data cards", "### Data sizes and training steps", "### Wall time per stage"):
         assert f"\n{sub}\n" in report.markdown, sub
 
 

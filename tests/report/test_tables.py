@@ -157,9 +157,12 @@ def test_compute_table_formats_by_hand():
 
 
 def test_intrinsic_table_formats_floats_and_ints():
+    # an older intrinsic.json without the unigram floors: the values alone, no floor, ratio or verdict
     lines = intrinsic_table({"bert": {"mlm_accuracy": 0.123456, "masked_tokens": 12345}, "gpt": {"perplexity": 345.678}}).splitlines()
-    assert [cells(line) for line in lines[2:]] == [["BERT", "mlm accuracy", "0.1235"], ["BERT", "masked tokens", "12,345"],
-                                                   ["GPT", "perplexity", "345.7"]]
+    assert cells(lines[0]) == ["model", "metric", "value", "unigram floor", "value / floor", "target"]
+    assert [cells(line) for line in lines[2:]] == [["BERT", "MLM accuracy", "12.3 %", "—", "—", "≥ 3× floor"],
+                                                   ["BERT", "masked tokens", "12,345", "—", "—", "—"],
+                                                   ["GPT", "next-token perplexity", "345.7", "—", "—", "—"]]
 
 
 def test_different_test_rows_skip_the_test_with_a_note(inputs):

@@ -82,3 +82,14 @@ def test_wrong_model_for_arch():
         SequenceClassifier.from_pretrained(GPTForPreTraining(tiny_config("gpt")), "bert", 2)
     with pytest.raises(ValueError):
         SequenceClassifier.from_config(tiny_config("gpt"), "t5", 2)
+
+
+def test_fine_tuning_dropout_replaces_the_pre_training_one():
+    from bertvsgpt.models import BertForPreTraining, ModelConfig
+    from bertvsgpt.tasks.backbone import set_dropout
+
+    model = BertForPreTraining(ModelConfig(vocab_size=50, n_layer=1, n_head=2, d_model=8, d_ff=16, max_seq_len=16, dropout=0.0, type_vocab_size=2))
+    set_dropout(model, 0.1)
+    probs = [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    attention = [m.dropout for m in model.modules() if isinstance(getattr(m, "dropout", None), float)]
+    assert probs and attention and set(probs) == {0.1} and set(attention) == {0.1}

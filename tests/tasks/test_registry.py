@@ -36,6 +36,25 @@ def test_cap_splits_is_a_fixed_subset_in_table_order():
     assert cap_splits(t, None, None).equals(t)
 
 
+def test_caps_keep_each_splits_label_distribution():
+    labels = ["pos"] * 80 + ["neg"] * 20  # 80/20 in every split
+    t = pl.DataFrame({"id": list(range(300)), "split": ["train"] * 100 + ["dev"] * 100 + ["test"] * 100,
+                      "text": [f"t{i}" for i in range(300)], "label": labels * 3})
+    capped = cap_splits(t, 50, 10)
+    for split, n in (("train", 50), ("dev", 10), ("test", 10)):
+        counts = dict(capped.filter(pl.col("split") == split).group_by("label").len().iter_rows())
+        assert counts == {"pos": n * 4 // 5, "neg": n // 5}
+
+
+def test_stratified_quota_rounds_by_largest_remainder_and_keeps_every_label():
+    from bertvsgpt.tasks.data import stratified_quota
+
+    assert stratified_quota({"p": 800, "n": 204}, 32) == {"n": 7, "p": 25}
+    assert stratified_quota({"a": 5, "b": 1, "c": 1}, 3) == {"a": 1, "b": 1, "c": 1}
+    assert stratified_quota({"a": 3, "b": 3}, 5) == {"a": 3, "b": 2}
+    assert sum(stratified_quota({"x": 7, "y": 11, "z": 13}, 10).values()) == 10
+
+
 def test_finetune_task_applies_the_smaller_cap_and_builds_scratch_models(tmp_path, monkeypatch):
     seen = {}
 

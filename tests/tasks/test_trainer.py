@@ -45,3 +45,13 @@ def test_one_process_order_is_unchanged_by_the_ddp_layout():
     sampler.set_epoch(2)
     g = torch.Generator().manual_seed(5 * 100_003 + 2)
     assert list(sampler) == torch.randperm(20, generator=g).tolist()
+
+
+def test_small_splits_get_more_epochs_up_to_min_steps():
+    from bertvsgpt.config.schema import FinetuneConfig
+    from bertvsgpt.tasks.trainer import epochs_for
+
+    cfg = FinetuneConfig(max_epochs=3, min_steps=300)
+    assert epochs_for(cfg, 16) == 19  # 485 intent examples at batch 32: 19 epochs reach 304 steps
+    assert epochs_for(cfg, 251) == 3  # a large split keeps max_epochs
+    assert epochs_for(FinetuneConfig(max_epochs=2, min_steps=0), 5) == 2

@@ -85,6 +85,7 @@ class DataConfig:
     heldout_fraction: float = 0.05  # documents held out for intrinsic evaluation
     min_sentence_chars: int = 10
     max_docs_per_source: Optional[int] = None  # small-data runs (CI, quick preset)
+    in_domain: bool = True  # add the fine-tuned tasks' training texts (never dev/test) to the corpus
     sources: Dict[str, SourceConfig] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -110,6 +111,24 @@ class TokenizerConfig:
         _require(self.min_frequency >= 1, "tokenizer.min_frequency", "must be >= 1")
 
 
+NORMS = ("post", "pre")
+
+
+@dataclass
+class NormConfig:
+    """Where each objective's blocks put LayerNorm: ``post`` (the papers' block, BERT's embedding
+    LayerNorm) or ``pre`` (GPT-2's). At a CPU budget each objective learns with a different one
+    (README, "The recipe"), so it is set per objective; set both equal for a same-block comparison."""
+
+    bert: str = "post"
+    gpt: str = "pre"
+
+    def validate(self) -> None:
+        for arch in ("bert", "gpt"):
+            value = getattr(self, arch)
+            _require(value in NORMS, f"model.norm.{arch}", f"'{value}' is not one of {NORMS}")
+
+
 @dataclass
 class ModelSizeConfig:
     """The shared Transformer backbone; BERT and GPT use the same size."""
@@ -120,10 +139,10 @@ class ModelSizeConfig:
     d_ff: int = 1024
     max_seq_len: int = 128
     dropout: float = 0.1
-    norm: str = "post"  # post: the papers' post-LN block | pre: GPT-2's pre-LN (learns faster at small budgets)
+    norm: NormConfig = field(default_factory=NormConfig)
 
     def validate(self) -> None:
-        _require(self.norm in ("post", "pre"), "model.norm", f"'{self.norm}' is not one of ('post', 'pre')")
+        self.norm.validate()
         for k in ("n_layer", "n_head", "d_model", "d_ff", "max_seq_len"):
             _require(getattr(self, k) > 0, f"model.{k}", "must be > 0")
         _require(
@@ -232,6 +251,7 @@ class FinetuneConfig:
     tasks: List[str] = field(default_factory=lambda: ["sentiment"])
     seeds: List[int] = field(default_factory=lambda: [0])
     max_epochs: int = 2
+    min_steps: int = 0  # raise max_epochs on small training splits until a run has this many optimizer steps
     batch_size: int = 32
     lr: float = 1e-4
     weight_decay: float = 0.01
@@ -242,6 +262,7 @@ class FinetuneConfig:
     layer_lr_decay: float = 1.0  # lr of layer l = lr * decay^(L+1-l); 1.0 = off
     freeze_layers: int = 0  # freeze the embeddings and the lowest N blocks
     aux_lm_weight: float = 0.0  # GPT only: lambda of the auxiliary LM loss (GPT paper, eq. 5)
+    dropout: Optional[float] = 0.1  # fine-tuning dropout (backbone and head); null = the pre-training one
     max_train_examples: Optional[int] = None  # cap for every task (the smaller of this and the task's own)
     max_eval_examples: Optional[int] = None
     accelerator: str = "auto"  # Lightning's Trainer arguments; batch_size is per process
@@ -256,12 +277,14 @@ class FinetuneConfig:
             _require(t in tasks, "finetune.tasks", f"unknown task '{t}' (not in tasks)")
         _require(len(self.seeds) > 0, "finetune.seeds", "list at least one seed")
         _require(self.max_epochs > 0, "finetune.max_epochs", "must be > 0")
+        _require(self.min_steps >= 0, "finetune.min_steps", "must be >= 0")
         _require(self.batch_size > 0, "finetune.batch_size", "must be > 0")
         _require(self.lr > 0, "finetune.lr", "must be > 0")
         _require(self.patience >= 0, "finetune.patience", "must be >= 0")
         _require(0.0 < self.layer_lr_decay <= 1.0, "finetune.layer_lr_decay", "must be in (0, 1]")
         _require(self.freeze_layers >= 0, "finetune.freeze_layers", "must be >= 0")
         _require(self.aux_lm_weight >= 0, "finetune.aux_lm_weight", "must be >= 0")
+        _require(self.dropout is None or 0.0 <= self.dropout < 1.0, "finetune.dropout", "must be in [0, 1) or null")
         for k in ("max_train_examples", "max_eval_examples"):
             v = getattr(self, k)
             _require(v is None or v > 0, f"finetune.{k}", "must be > 0 or null")
@@ -282,9 +305,31 @@ class BudgetConfig:
 
 
 @dataclass
+class LabelEfficiencyConfig:
+    """Fine-tune every model on fractions of each task's training labels (the finetune_labels stage)."""
+
+    fractions: List[float] = field(default_factory=lambda: [0.1])  # of the main run's training split
+    tasks: Optional[List[str]] = None  # a subset of finetune.tasks; None: all of them
+    seeds: List[int] = field(default_factory=lambda: [0])
+
+    def tasks_of(self, finetune_tasks: List[str]) -> List[str]:
+        """The tasks the stage fine-tunes: ``tasks``, or every task of ``finetune.tasks``."""
+        return list(finetune_tasks) if self.tasks is None else list(self.tasks)
+
+    def validate(self, finetune_tasks: List[str]) -> None:
+        for f in self.fractions:
+            _require(0.0 < f < 1.0, "label_efficiency.fractions", f"{f} is not in (0, 1) (1 is the main run)")
+        for t in self.tasks or []:
+            _require(t in finetune_tasks, "label_efficiency.tasks", f"'{t}' is not in finetune.tasks")
+        _require(len(self.seeds) > 0, "label_efficiency.seeds", "list at least one seed")
+
+
+@dataclass
 class EvaluateConfig:
     batch_size: int = 64
     max_heldout_tokens: int = 200_000  # held-out corpus tokens for MLM/NSP accuracy and perplexity
+    masked_lm_prob: float = 0.15  # held-out MLM is scored at one masking rate, whatever pre-training used
+    max_predictions_per_seq: int = 20
     # Fixed prompts with one ___: BERT fills the blank, GPT continues the text before it.
     prompts: List[str] = field(default_factory=list)
     max_new_tokens: int = 20
@@ -292,6 +337,8 @@ class EvaluateConfig:
     def validate(self) -> None:
         _require(self.batch_size > 0, "evaluate.batch_size", "must be > 0")
         _require(self.max_heldout_tokens > 0, "evaluate.max_heldout_tokens", "must be > 0")
+        _require(0.0 < self.masked_lm_prob < 1.0, "evaluate.masked_lm_prob", "must be in (0, 1)")
+        _require(self.max_predictions_per_seq > 0, "evaluate.max_predictions_per_seq", "must be > 0")
         for p in self.prompts:
             _require(p.count("___") == 1, "evaluate.prompts", f"'{p}' must contain exactly one ___")
 
@@ -312,6 +359,7 @@ class Params:
     tasks: Dict[str, TaskConfig] = field(default_factory=dict)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    label_efficiency: LabelEfficiencyConfig = field(default_factory=LabelEfficiencyConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     report: "ReportConfig" = field(default_factory=lambda: ReportConfig())
@@ -335,6 +383,7 @@ class Params:
                      f"'{m}' needs '{arch}' in pretrain.models (its tokenizer{'' if m != arch else ' and weights'})")
         self.budget.validate(self.tasks)
         _require(self.budget.task in self.finetune.tasks, "budget.task", f"'{self.budget.task}' must be in finetune.tasks")
+        self.label_efficiency.validate(self.finetune.tasks)
         self.evaluate.validate()
         self.report.validate()
         return self

@@ -112,6 +112,7 @@ def build_corpus(
     seed: int,
     min_sentence_chars: int,
     eval_texts: Iterable[str] = (),
+    train_only_sources: Iterable[str] = (),
 ) -> tuple[pl.DataFrame, dict]:
     """Return ``(corpus, stats)``: the frame (doc_id, source, split, sentences) and a JSON-able dict.
 
@@ -119,6 +120,8 @@ def build_corpus(
     contaminated_doc_ids (first 100), sentences_dropped_short, eval_texts, documents,
     train_documents, heldout_documents, sentences, words and per_source ({source: {documents,
     heldout_documents, sentences, words}}). Raises ``ValueError`` when nothing is left.
+    Documents of ``train_only_sources`` (the tasks' in-domain training texts) are never held out, so
+    the held-out split, and the intrinsic metrics measured on it, stay general text.
     """
     if not 0.0 <= heldout_fraction < 1.0:
         raise ValueError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
@@ -163,10 +166,12 @@ def build_corpus(
             "data.max_docs_per_source in params.yaml, and that the sources were fetched"
         )
 
-    held = [s < heldout_fraction for s in scores]
-    if heldout_fraction > 0 and len(ids) >= 2:
+    train_only = set(train_only_sources)
+    held = [s < heldout_fraction and src not in train_only for s, src in zip(scores, sources)]
+    eligible = [i for i, src in enumerate(sources) if src not in train_only]
+    if heldout_fraction > 0 and len(eligible) >= 2:
         if not any(held):
-            held[min(range(len(ids)), key=scores.__getitem__)] = True
+            held[min(eligible, key=scores.__getitem__)] = True
         if all(held):
             held[max(range(len(ids)), key=scores.__getitem__)] = False
     splits = [SPLIT_HELDOUT if h else SPLIT_TRAIN for h in held]

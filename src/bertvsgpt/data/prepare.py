@@ -13,6 +13,7 @@ from ..config.schema import SourceConfig, TaskConfig
 from ..io import atomic_path, write_json
 from .cards import card_markdown, data_card
 from .corpus import build_corpus
+from .in_domain import evaluation_texts, in_domain_documents, in_domain_source
 from .readers import read_documents, read_examples
 from .splits import split_examples
 from .task_readers import WNUT_PER_LOC_ORG, map_entity_types
@@ -70,18 +71,20 @@ def prepare(params: Params, raw_dir: Path, out_dir: Path) -> dict:
     """Write ``corpus.parquet``, ``tasks/<task>.parquet`` and ``cards/<source>.{json,md}``; return stats."""
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     tables = prepare_tasks(params, raw_dir)
-    eval_texts = [t for df in tables.values() for t in df.get_column("text").to_list()]
 
     cap = params.data.max_docs_per_source
     docs = itertools.chain.from_iterable(
         itertools.islice(read_documents(n, params.data.sources[n], raw_dir), cap) for n in params.data.corpus
     )
+    in_domain = tables if params.data.in_domain else {}
+    kinds = {name: params.tasks[name].type for name in in_domain}
     corpus, corpus_stats = build_corpus(
-        docs,
+        itertools.chain(docs, in_domain_documents(in_domain, kinds, params.seed)),
         heldout_fraction=params.data.heldout_fraction,
         seed=params.seed,
         min_sentence_chars=params.data.min_sentence_chars,
-        eval_texts=eval_texts,
+        eval_texts=evaluation_texts(tables),
+        train_only_sources=[in_domain_source(t) for t in in_domain],
     )
 
     stats: dict = {"corpus": corpus_stats, "tasks": {}}

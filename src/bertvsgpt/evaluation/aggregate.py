@@ -1,7 +1,8 @@
 """Collect every fine-tuning run's test metrics into one tidy table: (model, task, seed, metric, value, primary).
 
 Every numeric ``test_*`` entry of a run's ``metrics.json`` becomes a row; ``primary`` marks the
-task's headline metric (the run's ``primary_metric``).
+task's headline metric (the run's ``primary_metric``). The classical baselines
+(``data/baselines/<task>/<name>/metrics.json``) make the same rows with model ``baseline:<name>``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,36 @@ def collect_finetune(root: Path, models: list[str], tasks: list[str]) -> pl.Data
             for seed_dir in seed_dirs:
                 metrics = json.loads((seed_dir / "metrics.json").read_text())
                 seed = int(seed_dir.name.removeprefix("seed_"))
-                primary = metrics.get("primary_metric")
-                for key, value in metrics.items():
-                    if key.startswith("test_") and isinstance(value, (int, float)) and not isinstance(value, bool):
-                        rows.append({"model": model, "task": task, "seed": seed, "metric": key, "value": float(value), "primary": key == primary})
+                rows += _metric_rows(model, task, seed, metrics)
+    return pl.DataFrame(rows, schema=SCHEMA)
+
+
+def _metric_rows(model: str, task: str, seed: int, metrics: dict) -> list[dict]:
+    primary = metrics.get("primary_metric")
+    return [
+        {"model": model, "task": task, "seed": seed, "metric": key, "value": float(value), "primary": key == primary}
+        for key, value in metrics.items()
+        if key.startswith("test_") and isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
+
+
+BASELINE_PREFIX = "baseline:"
+
+
+def collect_baselines(root: Path, tasks: list[str]) -> pl.DataFrame:
+    """The baselines' test metrics, one row per (baseline, task, metric), model ``baseline:<name>``.
+
+    Each baseline of a task (a folder ``root/<task>/<name>/`` with ``metrics.json``) is deterministic and
+    runs once: its seed is the one it recorded.
+    """
+    rows = []
+    for task in tasks:
+        files = sorted((Path(root) / task).glob("*/metrics.json"))
+        if not files:
+            raise FileNotFoundError(f"no baseline results in {Path(root) / task} (run the baselines stage)")
+        for f in files:
+            metrics = json.loads(f.read_text())
+            rows += _metric_rows(f"{BASELINE_PREFIX}{f.parent.name}", task, int(metrics.get("seed", 0)), metrics)
     return pl.DataFrame(rows, schema=SCHEMA)
 
 

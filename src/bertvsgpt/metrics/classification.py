@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torchmetrics.functional.classification import multiclass_accuracy, multiclass_f1_score
 
 
 def _as_long_tensor(x: Sequence[int] | torch.Tensor, name: str) -> torch.Tensor:
@@ -37,6 +36,10 @@ def classification_metrics(
     for name, x in (("preds", p), ("targets", t)):
         if int(x.min()) < 0 or int(x.max()) >= n_labels:
             raise ValueError(f"{name} has class ids outside [0, {n_labels})")
+    # on first use: any torchmetrics import runs its __init__, which loads scipy.signal, matplotlib and
+    # transformers (several seconds) -- a stage that never scores classes should not pay for it
+    from torchmetrics.functional.classification import multiclass_accuracy, multiclass_f1_score
+
     acc = multiclass_accuracy(p, t, num_classes=n_labels, average="micro")
     f1 = multiclass_f1_score(p, t, num_classes=n_labels, average="macro")
     return {"accuracy": float(acc), "macro_f1": float(f1)}

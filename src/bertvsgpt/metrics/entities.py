@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from seqeval.metrics import accuracy_score, f1_score, precision_score, recall_score
-from seqeval.metrics.sequence_labeling import get_entities, precision_recall_fscore_support
+# seqeval is imported where it is used: it loads scikit-learn (2-3 s), which only scoring needs
 
 Tags = Sequence[Sequence[str]]
 
@@ -37,6 +36,8 @@ def _check(gold: Tags, pred: Tags) -> tuple[list[list[str]], list[list[str]]]:
 
 def entity_f1(gold: Tags, pred: Tags) -> float:
     """Micro entity F1 only (the dev metric)."""
+    from seqeval.metrics import f1_score
+
     gold, pred = _check(gold, pred)
     return float(f1_score(gold, pred, average="micro", zero_division=0))
 
@@ -49,6 +50,9 @@ def entity_metrics(gold: Tags, pred: Tags) -> dict[str, Any]:
     included) and the entity counts ``n_gold_entities``, ``n_pred_entities``,
     ``n_correct_entities``.
     """
+    from seqeval.metrics import accuracy_score, f1_score, precision_score, recall_score
+    from seqeval.metrics.sequence_labeling import get_entities, precision_recall_fscore_support
+
     gold, pred = _check(gold, pred)
     n_gold, n_pred, n_correct = entity_counts(gold, pred)
     # seqeval orders per-type results by the sorted union of gold and predicted types
@@ -71,6 +75,8 @@ def entity_metrics(gold: Tags, pred: Tags) -> dict[str, Any]:
 
 def entity_counts(gold: Tags, pred: Tags) -> tuple[int, int, int]:
     """``(n_gold, n_pred, n_correct)`` entities, with seqeval's chunking (per sentence or overall)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
     gold, pred = _check(gold, pred)
     g = set(get_entities(gold))  # (type, start, end) over the sentences joined by "O"
     p = set(get_entities(pred))

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torchmetrics.functional.text import squad
-
 
 def _squad_inputs(preds: Sequence[str], golds: Sequence[str]) -> tuple[list[dict], list[dict]]:
     if len(preds) != len(golds):
@@ -29,6 +27,8 @@ def _squad_inputs(preds: Sequence[str], golds: Sequence[str]) -> tuple[list[dict
 
 def squad_scores(preds: Sequence[str], golds: Sequence[str]) -> dict[str, float]:
     """``{"exact_match": ..., "f1": ...}`` averaged over examples, each in ``[0, 1]``."""
+    from torchmetrics.functional.text import squad  # on first use (see metrics/classification.py)
+
     p, t = _squad_inputs(preds, golds)
     out = squad(p, t)
     return {"exact_match": float(out["exact_match"]) / 100.0, "f1": float(out["f1"]) / 100.0}
@@ -36,6 +36,8 @@ def squad_scores(preds: Sequence[str], golds: Sequence[str]) -> dict[str, float]
 
 def squad_example_scores(preds: Sequence[str], golds: Sequence[str]) -> tuple[list[float], list[float]]:
     """Per-example ``(exact_match, f1)`` lists in ``[0, 1]``; their means are :func:`squad_scores`."""
+    from torchmetrics.functional.text import squad
+
     p, t = _squad_inputs(preds, golds)
     em: list[float] = []
     f1: list[float] = []

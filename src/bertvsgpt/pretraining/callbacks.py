@@ -17,8 +17,10 @@ from typing import Any
 
 import lightning as L
 import torch
+from torch.utils.data import Dataset
 
 from ..models import save_pretrained
+from ..resume import restore_rng_states, rng_states
 
 
 def peak_memory_bytes() -> int:
@@ -103,3 +105,40 @@ class BudgetCheckpoints(L.Callback):
             target = self.directory / f"step_{step:07d}"
             if not (target / "model.safetensors").exists():
                 save_pretrained(pl_module.model, pl_module.config, target)
+
+
+class DynamicMasking(L.Callback):
+    """Re-draw BERT's masks every epoch (``set_epoch``), reproducibly."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(trainer.current_epoch)
+
+
+class ResumeState(L.Callback):
+    """Checkpoint the global RNG states and the step, and on resume restore the RNGs and point the
+    sampler (and BERT's masking epoch) at the checkpoint's epoch and position, so a resumed run
+    replays the uninterrupted one."""
+
+    def __init__(self, dataset, sampler, batch_size: int, batches_per_epoch: int) -> None:
+        self.dataset, self.sampler = dataset, sampler
+        self.batch_size, self.batches_per_epoch = batch_size, batches_per_epoch
+        self.step = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.step = trainer.global_step
+
+    def state_dict(self):
+        return {"step": self.step, "rng": rng_states()}
+
+    def load_state_dict(self, state_dict) -> None:
+        restore_rng_states(state_dict["rng"])
+        epoch, position = divmod(int(state_dict["step"]), self.batches_per_epoch)
+        if hasattr(self.dataset, "set_epoch"):  # BERT's masks: the loader prefetches before on_train_epoch_start
+            self.dataset.set_epoch(epoch)
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
+            self.sampler.skip = position * self.batch_size

@@ -13,58 +13,25 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import polars as pl
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader, Dataset
 
 from ..config import Params
 from ..hardware import autocast_dtype, resolve_precision
 from ..io import atomic_path, write_json
-from ..resume import fingerprint_of, prepare_resume_dir, restore_rng_states, rng_states
-from ..models import ModelConfig, save_pretrained
+from ..resume import fingerprint_of, prepare_resume_dir
+from ..models import save_pretrained
 from ..tokenization.encode import word_start_mask
 from ..tokenization.special import BERT_CLS, BERT_MASK, BERT_PAD, BERT_SEP, BERT_SPECIAL_TOKENS, GPT_EOT, GPT_PAD
 from ..tokenization.train import load_tokenizer
-from .callbacks import BudgetCheckpoints, ComputeAccounting
 from .datasets import BertPretrainingDataset, GPTPackedDataset
 from .bert_instances import num_predictions
 from .flops import flops_per_token, measure_matmul_peak_flops, output_projection_params
-from .module import PretrainModule, steps_for_budget
+from .scratch import model_config, write_scratch_model  # noqa: F401  (the torch-free part, re-exported)
 from .token_store import TokenStore
 
 log = logging.getLogger(__name__)
-
-
-def model_config(arch: str, params: Params, vocab_size: int, pad_id: int) -> ModelConfig:
-    m = params.model
-    return ModelConfig(
-        vocab_size=vocab_size,
-        n_layer=m.n_layer,
-        n_head=m.n_head,
-        d_model=m.d_model,
-        d_ff=m.d_ff,
-        max_seq_len=m.max_seq_len,
-        dropout=m.dropout,
-        norm=m.norm,
-        type_vocab_size=2 if arch == "bert" else 0,
-        causal=arch == "gpt",
-        pad_token_id=pad_id,
-    )
-
-
-def write_scratch_model(arch: str, params: Params, tokenizer_dir: Path, out_dir: Path) -> ModelConfig:
-    """The scratch twin's directory: ``config.json`` (the pre-trained model's exact shape) and the
-    tokenizer, but no weights: fine-tuning initialises it at random, as pre-training would."""
-    tokenizer = load_tokenizer(Path(tokenizer_dir))
-    pad_id = tokenizer.token_to_id(BERT_PAD if arch == "bert" else GPT_PAD)
-    cfg = model_config(arch, params, tokenizer.get_vocab_size(), pad_id).validate()
-    with atomic_path(Path(out_dir)) as tmp:
-        tmp.mkdir(parents=True)
-        write_json(tmp / "config.json", dict(cfg.to_dict(), architecture=arch, scratch=True))
-        shutil.copy2(Path(tokenizer_dir) / "tokenizer.json", tmp / "tokenizer.json")
-    return cfg
 
 
 def build_dataset(arch: str, store: TokenStore, tokenizer, params: Params, seed: int) -> Dataset:
@@ -91,17 +58,6 @@ def build_dataset(arch: str, store: TokenStore, tokenizer, params: Params, seed:
     return GPTPackedDataset(store, seq_len, eos_id=tokenizer.token_to_id(GPT_EOT), drop_last=True)
 
 
-class DynamicMasking(L.Callback):
-    """Re-draw BERT's masks every epoch (``set_epoch``), reproducibly."""
-
-    def __init__(self, dataset: Dataset) -> None:
-        self.dataset = dataset
-
-    def on_train_epoch_start(self, trainer, pl_module) -> None:
-        if hasattr(self.dataset, "set_epoch"):
-            self.dataset.set_epoch(trainer.current_epoch)
-
-
 class EpochSampler(torch.utils.data.DistributedSampler):
     """One process's order: epoch e is randperm(n, seed + e), the order Lightning's DistributedSampler
     gives under DDP; ``skip`` drops the first indices of the next epoch only (a mid-epoch resume)."""
@@ -112,32 +68,6 @@ class EpochSampler(torch.utils.data.DistributedSampler):
         indices = list(super().__iter__())
         skip, self.skip = self.skip, 0
         return iter(indices[skip:])
-
-
-class ResumeState(L.Callback):
-    """Checkpoint the global RNG states and the step, and on resume restore the RNGs and point the
-    sampler (and BERT's masking epoch) at the checkpoint's epoch and position, so a resumed run
-    replays the uninterrupted one."""
-
-    def __init__(self, dataset, sampler, batch_size: int, batches_per_epoch: int) -> None:
-        self.dataset, self.sampler = dataset, sampler
-        self.batch_size, self.batches_per_epoch = batch_size, batches_per_epoch
-        self.step = 0
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self.step = trainer.global_step
-
-    def state_dict(self):
-        return {"step": self.step, "rng": rng_states()}
-
-    def load_state_dict(self, state_dict) -> None:
-        restore_rng_states(state_dict["rng"])
-        epoch, position = divmod(int(state_dict["step"]), self.batches_per_epoch)
-        if hasattr(self.dataset, "set_epoch"):  # BERT's masks: the loader prefetches before on_train_epoch_start
-            self.dataset.set_epoch(epoch)
-        if self.sampler is not None:
-            self.sampler.set_epoch(epoch)
-            self.sampler.skip = position * self.batch_size
 
 
 class BertBatch:
@@ -176,6 +106,12 @@ def pretrain(
     enable_progress_bar: bool = True,
 ) -> dict[str, Any]:
     """Pre-train ``arch`` to the token budget; write ``out_dir`` (final + budget weights); return a summary."""
+    import lightning as L  # Lightning (and torchmetrics, which it loads) only to train: several seconds
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from .callbacks import BudgetCheckpoints, ComputeAccounting, DynamicMasking, ResumeState
+    from .module import PretrainModule, steps_for_budget
+
     p = params.pretrain
     tokenizer_dir, out_dir, resume_dir = Path(tokenizer_dir), Path(out_dir), Path(resume_dir)
     tokenizer = load_tokenizer(tokenizer_dir)

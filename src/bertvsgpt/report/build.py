@@ -15,12 +15,21 @@ from typing import Any
 from ..io import atomic_path, write_text
 from .comparison import GroupResult, TaskResult, group_results, task_results
 from .contamination import contamination
-from .figures import budget_figure, group_scores_figure, pretrain_intrinsic_figure, pretrain_loss_figure, task_scores_figure
+from .figures import (
+    budget_figure,
+    group_scores_figure,
+    label_efficiency_figure,
+    pretrain_intrinsic_figure,
+    pretrain_loss_figure,
+    task_scores_figure,
+)
 from .findings import findings
 from .html import markdown_to_html
 from .inputs import ReportInputs
-from .labels import TWINS, points
+from .label_efficiency import label_efficiency_metrics, label_points
+from .labels import TWINS, baseline_key, points
 from .markdown import TITLE, Computed, Figures, ReportOptions, build_markdown
+from .tables import intrinsic_metrics
 
 FIGURES = "figures"
 
@@ -42,6 +51,8 @@ def headline_metrics(results: list[TaskResult], groups: list[GroupResult]) -> di
     """``{"tasks": {task: {<metric>: {model: score}, "bert_minus_gpt": ..., ...}}, "groups": {...}}``.
 
     Numbers only (for ``dvc metrics``): scores and differences in points (0-100), p-values in [0, 1].
+    Per task also each baseline's score ``baseline_<name>`` and each pre-trained model's difference to it
+    ``<model>_vs_<name>`` with its p-value ``<model>_vs_<name>_p`` (``-`` in names becomes ``_``).
     """
     tasks: dict[str, Any] = {}
     for r in results:
@@ -55,6 +66,11 @@ def headline_metrics(results: list[TaskResult], groups: list[GroupResult]) -> di
             if g is not None:
                 d[f"{m}_gain"] = _round(points(g.delta, r.metric), 2)
                 d[f"{m}_gain_p"] = _round(g.p_value)
+        for b, s in r.baselines.items():
+            d[f"baseline_{baseline_key(b)}"] = _round(points(s.mean, r.metric), 2)
+        for (m, b), t in r.baseline_tests.items():
+            d[f"{m}_vs_{baseline_key(b)}"] = _round(points(t.delta, r.metric), 2)
+            d[f"{m}_vs_{baseline_key(b)}_p"] = _round(t.p_value)
         tasks[r.task] = d
     out_groups: dict[str, Any] = {}
     for g in groups:
@@ -71,7 +87,21 @@ def compute(inputs: ReportInputs, opts: ReportOptions) -> Computed:
     groups = group_results(results, inputs.models)
     overlaps = contamination(inputs.corpus_texts, inputs.test_texts, opts.ngram) if inputs.corpus_texts and inputs.test_texts else []
     text = findings(results, groups, inputs.pretrain, overlaps, opts.alpha, opts.ngram)
-    return Computed(results, groups, overlaps, text, list(inputs.budget))
+    labels = label_points(inputs.label_efficiency, inputs.summary, inputs.runs, inputs.models, inputs.tasks)
+    return Computed(results, groups, overlaps, text, list(inputs.budget), labels)
+
+
+def report_metrics(inputs: ReportInputs, computed: Computed) -> dict[str, Any]:
+    """``metrics/report.json``: the headline numbers, plus ``intrinsic`` (each model's held-out metrics with their
+    unigram floors and ratios, :func:`.tables.intrinsic_metrics`) and ``label_efficiency``
+    (:func:`.label_efficiency.label_efficiency_metrics`) where the run has them."""
+    out = headline_metrics(computed.results, computed.groups)
+    intrinsic = intrinsic_metrics(inputs.intrinsic)
+    if intrinsic:
+        out["intrinsic"] = intrinsic
+    if computed.label_efficiency:
+        out["label_efficiency"] = label_efficiency_metrics(computed.label_efficiency)
+    return out
 
 
 def draw_figures(inputs: ReportInputs, computed: Computed, folder: Path) -> Figures:
@@ -82,6 +112,7 @@ def draw_figures(inputs: ReportInputs, computed: Computed, folder: Path) -> Figu
         "pretrain_loss": pretrain_loss_figure(inputs.curves, folder / "pretrain_loss.png"),
         "pretrain_intrinsic": pretrain_intrinsic_figure(inputs.curves, inputs.intrinsic, inputs.pretrain, folder / "pretrain_intrinsic.png"),
         "budget": budget_figure(computed.budget, folder / "score_vs_compute.png"),
+        "label_efficiency": label_efficiency_figure(computed.label_efficiency, inputs.models, folder / "label_efficiency.png"),
     }
     return Figures(**{k: f"{FIGURES}/{p.name}" if p else None for k, p in drawn.items()})
 
@@ -97,4 +128,4 @@ def render_report(inputs: ReportInputs, out_dir: Path, opts: ReportOptions) -> R
     write_text(out_dir / "report.md", markdown)
     write_text(out_dir / "report.html", html)
     pngs = sorted((out_dir / FIGURES).glob("*.png"))
-    return Report(markdown, html, pngs, headline_metrics(computed.results, computed.groups), computed)
+    return Report(markdown, html, pngs, report_metrics(inputs, computed), computed)

@@ -2,10 +2,12 @@
 
 Per task: each model's primary metric (mean ± std over seeds, from ``summary.csv``) and paired
 bootstrap tests (:mod:`.significance`) of BERT vs GPT and of each pre-trained model vs its scratch
-twin. Per group (classification, token-level, span/choice, generation) and overall: the mean over
-tasks of the primary metrics brought to ``[0, 1]``; the overall average is the mean over *tasks*
-(not over groups). The group test resamples every task of the group independently, with the
-per-task replicates averaged resample by resample.
+twin; the classical baselines' scores (the ``baseline:<name>`` rows) and each pre-trained model
+tested against every baseline on the same resamples. Per group (classification, token-level,
+span/choice, generation) and overall: the mean over tasks of the primary metrics brought to
+``[0, 1]``; the overall average is the mean over *tasks* (not over groups). The group test
+resamples every task of the group independently, with the per-task replicates averaged resample
+by resample.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from .inputs import ReportInputs
-from .labels import GROUPS, TWINS, group_of, normalise
+from .labels import BASELINE_PREFIX, GROUPS, PRETRAINED, TWINS, group_of, normalise
 from .significance import PairedTest, Replicates, check_same_rows, compare, model_replicates, paired_test, resample_counts, supports
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,10 @@ class TaskResult:
     replicates: dict[str, Replicates] = field(default_factory=dict)
     n_examples: int | None = None
     note: str = ""  # why there is no test
+    baselines: dict[str, Score] = field(default_factory=dict)  # baseline name -> primary metric (the reference first)
+    reference: str | None = None  # the trivial baseline (majority, chance, ...) of the task
+    baseline_tests: dict[tuple[str, str], PairedTest] = field(default_factory=dict)  # (model, baseline) -> model − baseline
+    baseline_note: str = ""  # why the models are not tested against the baselines
 
     @property
     def group(self) -> str:
@@ -76,13 +82,41 @@ def task_seed(seed: int, task: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(task.encode())) % 2**32
 
 
+def _baseline_scores(inputs: ReportInputs, task: str, scores: dict[str, Score]) -> tuple[dict[str, Score], str | None]:
+    """The task's baseline scores (the order of ``inputs.baselines``, then any other) and its reference baseline."""
+    found = {m.removeprefix(BASELINE_PREFIX): s for m, s in scores.items() if m.startswith(BASELINE_PREFIX)}
+    listed = [b.name for b in inputs.baselines.get(task, [])]
+    order = [b for b in listed if b in found] + sorted(b for b in found if b not in listed)
+    reference = next((b.name for b in inputs.baselines.get(task, []) if b.reference and b.name in found), None)
+    return {b: found[b] for b in order}, reference
+
+
+def _test_baselines(result: TaskResult, inputs: ReportInputs, counts: np.ndarray, first_ids: list) -> None:
+    """Each pre-trained model against every baseline with predictions on the same test rows (same resamples)."""
+    for b in inputs.baselines.get(result.task, []):
+        frame = b.predictions
+        if b.name not in result.baselines or frame is None or not supports(result.metric, frame):
+            continue
+        if "id" not in frame.columns or frame.get_column("id").to_list() != first_ids:
+            result.baseline_note = f"baseline {b.name}: its test rows differ from the models' (ids or order)"
+            log.warning("%s: no test against the baselines: %s", result.task, result.baseline_note)
+            continue
+        replicates = model_replicates([frame], result.metric, counts)
+        for m in PRETRAINED:
+            if m in result.replicates:
+                result.baseline_tests[(m, b.name)] = compare(result.replicates[m], replicates, counts.shape[1])
+
+
 def task_results(inputs: ReportInputs, n_resamples: int, seed: int) -> list[TaskResult]:
     results = []
     for task in inputs.tasks:
         metric = inputs.primary.get(task)
         if metric is None:
             continue
-        result = TaskResult(task, inputs.task_kinds.get(task, "other"), metric, _scores(inputs.summary, task, metric))
+        scores = _scores(inputs.summary, task, metric)
+        result = TaskResult(task, inputs.task_kinds.get(task, "other"), metric,
+                            {m: s for m, s in scores.items() if not m.startswith(BASELINE_PREFIX)})
+        result.baselines, result.reference = _baseline_scores(inputs, task, scores)
         frames = {m: inputs.predictions[(m, task)] for m in inputs.models if (m, task) in inputs.predictions}
         flat = {f"{m}/{task}/seed_{s}": f for m, runs in frames.items() for s, f in runs.items()}
         if not frames:
@@ -102,6 +136,7 @@ def task_results(inputs: ReportInputs, n_resamples: int, seed: int) -> list[Task
             result.replicates = {m: model_replicates(list(runs.values()), metric, counts) for m, runs in frames.items()}
             for a, b in comparison_pairs(list(frames)):
                 result.tests[(a, b)] = compare(result.replicates[a], result.replicates[b], n)
+            _test_baselines(result, inputs, counts, next(iter(flat.values())).get_column("id").to_list())
         results.append(result)
     return results
 

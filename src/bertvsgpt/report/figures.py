@@ -2,8 +2,8 @@
 
 Each function draws one figure into ``path`` and returns it, or returns ``None`` when there is
 nothing to draw. Models keep one colour everywhere (BERT blue, GPT vermillion: the Okabe-Ito
-colour-blind-safe pair); scratch twins use the same colour, lighter and hatched, and lines differ
-by marker and dash as well as colour.
+colour-blind-safe pair); scratch twins use the same colour, lighter and hatched (in line plots: the
+same colour, dashed, hollow markers), and lines differ by marker and dash as well as colour.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .budget import BudgetPoint
 from .comparison import GroupResult, TaskResult
-from .labels import metric_label, model_label, points
+from .label_efficiency import LabelPoint
+from .labels import TWINS, metric_label, model_label, points
 
 COLOURS = {"bert": "#0072B2", "gpt": "#D55E00", "bert-scratch": "#56B4E9", "gpt-scratch": "#E69F00"}
 HATCHES = {"bert-scratch": "//", "gpt-scratch": "\\\\"}
@@ -201,4 +202,45 @@ def budget_figure(budget: Sequence[BudgetPoint], path: Path) -> Path | None:
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
         ax.grid(alpha=0.3)
         ax.legend(frameon=False)
+    return _save(fig, path)
+
+
+def label_efficiency_figure(pts: Sequence[LabelPoint], models: Sequence[str], path: Path) -> Path | None:
+    """Small multiples, one panel per task: test score vs training labels (log scale), one line per model;
+    the scratch twins dashed in their pre-trained twin's colour. The 100 % point is the main run."""
+    tasks = list(dict.fromkeys(p.task for p in pts if p.n_train))
+    if not tasks:
+        return None
+    ncols = min(4, len(tasks))
+    nrows = -(-len(tasks) // ncols)
+    fig = _figure(max(4.5, 3.4 * ncols), 3.0 * nrows + 0.7)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    twin_of = {twin: arch for arch, twin in TWINS.items()}
+    drawn: dict[str, Any] = {}
+    for ax, task in zip(axes, tasks):
+        metric = ""
+        for m in models:
+            own = sorted((p for p in pts if p.task == task and p.model == m and p.n_train), key=lambda p: p.n_train)
+            if not own:
+                continue
+            metric = own[0].metric
+            arch = twin_of.get(m, m)
+            line = ax.errorbar([p.n_train for p in own], [points(p.mean, p.metric) for p in own],
+                               yerr=[points(p.std, p.metric) for p in own], color=COLOURS.get(arch, "grey"),
+                               linestyle="--" if m in twin_of else "-", marker=MARKERS.get(arch, "o"),
+                               mfc="white" if m in twin_of else None, ms=5, capsize=2, label=model_label(m))
+            drawn.setdefault(m, line)
+        ax.set_xscale("log")
+        xs = sorted({p.n_train for p in pts if p.task == task and p.n_train})
+        ax.set_xticks(xs, [f"{x:,.0f}" for x in xs])  # the label counts that ran
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("training labels (log scale)")
+        ax.set_ylabel(f"test {metric_label(metric)} (0-100)")
+        ax.set_title(task)
+        ax.grid(alpha=0.3, which="both")
+    for ax in axes[len(tasks):]:
+        ax.set_visible(False)
+    fig.suptitle("Test score vs number of training labels (rightmost point: the main run, all labels)")
+    fig.legend([drawn[m] for m in models if m in drawn], [model_label(m) for m in models if m in drawn],
+               loc="outside lower center", ncols=len(drawn), frameon=False)
     return _save(fig, path)

@@ -11,7 +11,7 @@ from typing import Any
 
 from .comparison import GroupResult, TaskResult
 from .contamination import Overlap
-from .labels import TWINS, fmt_count, fmt_p, model_label, points
+from .labels import PRETRAINED, TWINS, baseline_label, fmt_count, fmt_p, model_label, points
 
 
 def _join(items: Sequence[str]) -> str:
@@ -80,6 +80,39 @@ def pretraining_gain(results: Sequence[TaskResult], alpha: float) -> list[str]:
     return out
 
 
+def against_baselines(results: Sequence[TaskResult], alpha: float) -> list[str]:
+    """Per pre-trained model: where it beats, ties or trails the task's trivial baseline, and where a classical baseline beats it."""
+    out = []
+    for model in PRETRAINED:
+        name = model_label(model)
+        above, level, below, classical = [], [], [], []
+        for r in results:
+            t = r.baseline_tests.get((model, r.reference)) if r.reference else None
+            if t is not None:
+                sign = "" if t.significant(alpha) else "+" if t.delta >= 0 else "−"  # the direction of a non-significant difference
+                item = f"{r.task} ({baseline_label(r.reference)}, {sign}{_pts(t.delta, r.metric)}, p {fmt_p(t.p_value, t.n_resamples)})"
+                (level if not t.significant(alpha) else above if t.delta > 0 else below).append(item)
+            for b in r.baselines:
+                bt = r.baseline_tests.get((model, b))
+                if b != r.reference and bt is not None and bt.significant(alpha) and bt.delta < 0:
+                    classical.append(f"{r.task} ({baseline_label(b)}, {_pts(bt.delta, r.metric)} higher, p {fmt_p(bt.p_value, bt.n_resamples)})")
+        parts = []
+        if above and not level and not below:
+            parts.append(f"{name} beats the trivial baseline significantly (p < {alpha:g}) on every task tested")
+        elif above:
+            parts.append(f"{name} beats the trivial baseline significantly on {_join([i.split(' (')[0] for i in above])}")
+        if level:
+            parts.append(f"{name} is not significantly different from it on {_join(level)}" if above
+                         else f"{name} is not significantly different from the trivial baseline on {_join(level)}")
+        if below:
+            parts.append(f"{name} scores significantly below the trivial baseline on {_join(below)}")
+        if parts:
+            out.append("; ".join(parts) + ".")
+        if classical:
+            out.append(f"A classical baseline scores significantly higher than {name} on {_join(classical)}.")
+    return out
+
+
 def by_group(groups: Sequence[GroupResult], alpha: float) -> list[str]:
     out = []
     for g in groups:
@@ -133,6 +166,7 @@ def findings(
         *bert_vs_gpt(results, alpha),
         *by_group(groups, alpha),
         *pretraining_gain(results, alpha),
+        *against_baselines(results, alpha),
         *compute_sentence(pretrain),
         *contamination_sentence(overlaps, ngram),
     ]

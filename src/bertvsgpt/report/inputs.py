@@ -10,6 +10,15 @@ Paths (relative to the repository root):
   and ``data/prepared/tasks/<task>.parquet`` (data cards and the contamination check)
 * ``data/finetune_budget/<arch>/step_<n>/seed_<s>/metrics.json``: fine-tuning from intermediate
   pre-training checkpoints, when present (see :mod:`bertvsgpt.report.budget`)
+* ``data/baselines/<task>/<name>/metrics.json`` (its one-line ``description``, whether it is the
+  task's ``reference`` baseline) and ``predictions.parquet``, when present; the baselines' scores
+  are the ``baseline:<name>`` rows of ``summary.csv``
+* ``data/evaluation/label_efficiency.parquet``: fine-tuning on fractions of the training labels, when
+  present (see :mod:`bertvsgpt.report.label_efficiency`)
+* the fine-tuning runs' ``metrics.json``: split sizes and optimizer steps (``n_train``, ``n_dev``, ``n_test``,
+  ``steps_run``, ``epochs_run``, ``max_epochs``, ``steps_per_epoch``), for the sizes table and the 100 % points
+* params: the recipe paragraph (:mod:`bertvsgpt.report.recipe`); the wall time per stage comes from MLflow,
+  set by the report stage (:mod:`bertvsgpt.report.stage_times`)
 """
 
 from __future__ import annotations
@@ -22,6 +31,19 @@ from typing import Any
 import polars as pl
 
 from .budget import BudgetPoint, load_budget
+from .label_efficiency import read_label_efficiency
+from .recipe import Recipe, recipe_from
+from .stage_times import StageTime
+
+
+@dataclass
+class Baseline:
+    """One classical baseline of one task (see :mod:`bertvsgpt.baselines`)."""
+
+    name: str
+    description: str = ""
+    reference: bool = False  # the trivial baseline (majority, chance, ...) the pre-trained models are tested against
+    predictions: pl.DataFrame | None = None  # the same test rows as the models'
 
 
 @dataclass
@@ -46,6 +68,11 @@ class ReportInputs:
     provenance: dict[str, str] = field(default_factory=dict)
     params_flat: dict[str, Any] = field(default_factory=dict)
     finetune_runs: dict[tuple[str, str, int], str] = field(default_factory=dict)  # (model, task, seed) -> MLflow run id
+    baselines: dict[str, list[Baseline]] = field(default_factory=dict)  # task -> its baselines, the reference first
+    runs: pl.DataFrame | None = None  # model, task, seed and RUN_KEYS of each fine-tuning run's metrics.json
+    label_efficiency: pl.DataFrame | None = None  # model, task, label_fraction, n_train, seed, metric, score
+    recipe: Recipe | None = None
+    stage_times: list[StageTime] | None = None  # wall time per stage group (MLflow); None: not looked up
 
 
 def primary_metrics(summary: pl.DataFrame) -> dict[str, str]:
@@ -77,6 +104,36 @@ def read_predictions(root: Path, models: list[str], tasks: list[str]) -> dict[tu
             if runs:
                 out[(model, task)] = dict(sorted(runs.items()))
     return out
+
+
+def read_baselines(root: Path, tasks: list[str]) -> dict[str, list[Baseline]]:
+    """task -> its baselines (``root/<task>/<name>/``), the reference baseline first, then by name."""
+    out: dict[str, list[Baseline]] = {}
+    for task in tasks:
+        found = []
+        for f in sorted((root / task).glob("*/metrics.json")):
+            metrics = json.loads(f.read_text(encoding="utf-8"))
+            preds = f.parent / "predictions.parquet"
+            found.append(Baseline(f.parent.name, str(metrics.get("description", "")), bool(metrics.get("reference", False)),
+                                  pl.read_parquet(preds) if preds.is_file() else None))
+        if found:
+            out[task] = sorted(found, key=lambda b: (not b.reference, b.name))
+    return out
+
+
+RUN_KEYS = ("n_train", "n_dev", "n_test", "steps_per_epoch", "max_epochs", "epochs_run", "steps_run")
+
+
+def read_run_records(root: Path, models: list[str], tasks: list[str]) -> pl.DataFrame:
+    """One row per fine-tuning run (model, task, seed): its split sizes and optimizer steps (null where not recorded)."""
+    rows = []
+    for model in models:
+        for task in tasks:
+            for f in sorted((root / model / task).glob("seed_*/metrics.json")):
+                m = json.loads(f.read_text(encoding="utf-8"))
+                rows.append({"model": model, "task": task, "seed": int(f.parent.name.removeprefix("seed_")),
+                             **{k: float(m[k]) if isinstance(m.get(k), (int, float)) else None for k in RUN_KEYS}})
+    return pl.DataFrame(rows, schema={"model": pl.String, "task": pl.String, "seed": pl.Int64, **{k: pl.Float64 for k in RUN_KEYS}})
 
 
 TEXT_COLUMNS = ("text", "target", "choices")  # what a test example says (QA's text holds question + passage)
@@ -175,4 +232,8 @@ def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> Re
         test_texts=read_test_texts(prepared / "tasks", tasks, test_ids) if check_contamination else {},
         budget=load_budget(root / "data" / "finetune_budget", pretrain, summary, primary,
                            default_task=getattr(getattr(params, "budget", None), "task", None)),
+        baselines=read_baselines(root / "data" / "baselines", tasks),
+        runs=read_run_records(root / "data" / "finetune", models, tasks),
+        label_efficiency=read_label_efficiency(evaluation / "label_efficiency.parquet"),
+        recipe=recipe_from(params, pretrain),
     )

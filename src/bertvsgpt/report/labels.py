@@ -33,6 +33,14 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 # The scratch twin of each pre-trained model.
 TWINS = {"bert": "bert-scratch", "gpt": "gpt-scratch"}
+# The classical baselines (src/bertvsgpt/baselines): the evaluation names each ``baseline:<name>``.
+BASELINE_PREFIX = "baseline:"
+BASELINE_LABELS = {
+    "majority": "majority", "chance": "chance", "tfidf-lr": "TF-IDF + LR", "tfidf-sim": "TF-IDF similarity",
+    "most-frequent-tag": "most frequent tag", "first-span": "first words", "sliding-window": "sliding window",
+    "copy-source": "copy source", "nearest-pair": "nearest training pair",
+}
+PRETRAINED = ("bert", "gpt")  # the models tested against the baselines
 
 
 def twinned(models: list[str]) -> list[str]:
@@ -42,6 +50,15 @@ def twinned(models: list[str]) -> list[str]:
 
 def model_label(model: str) -> str:
     return MODEL_LABELS.get(model, model)
+
+
+def baseline_label(name: str) -> str:
+    return BASELINE_LABELS.get(name, name)
+
+
+def baseline_key(name: str) -> str:
+    """A baseline's name in ``metrics/report.json`` keys: ``tfidf-lr`` -> ``tfidf_lr``."""
+    return name.replace("-", "_").replace(":", "_")
 
 
 def metric_label(metric: str) -> str:

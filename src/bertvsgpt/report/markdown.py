@@ -1,9 +1,11 @@
 """``reports/report.md``: the BERT-vs-GPT comparison assembled from computed results, in report order.
 
-1. what this run shows (generated sentences), 2. downstream tasks (headline table with tests),
-3. groups of tasks, 4. pre-training (curves, intrinsic metrics, compute), 5. score vs pre-training
-compute (only when budget fine-tuning results exist), 6. qualitative samples and errors, 7. data
-(cards, contamination), 8. provenance (commit, MLflow runs, params).
+Under the title, the recipe (how the comparison is controlled, what each objective ran), then
+1. what this run shows (generated sentences), 2. downstream tasks (headline table with tests, baselines,
+all metrics, split sizes and training steps), 3. groups of tasks, 4. label efficiency (only when its
+results exist), 5. pre-training (curves, intrinsic metrics beside their unigram floors, compute),
+6. score vs pre-training compute (only when budget fine-tuning results exist), 7. qualitative samples
+and errors, 8. data (cards, contamination), 9. provenance (commit, wall time per stage, MLflow runs, params).
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ from .budget import BudgetPoint
 from .comparison import GroupResult, TaskResult
 from .contamination import Overlap
 from .inputs import ReportInputs
+from .label_efficiency import LabelPoint, label_efficiency_sentences, label_efficiency_table
 from .labels import fmt_count, md_cell, md_table, metric_label, model_label, twinned
 from .qualitative import error_examples, errors_table, samples_section
+from .recipe import recipe_paragraph
 from .significance import HOW
+from .stage_times import stage_times_section
 from .tables import (
+    INTRINSIC_NOTE,
     all_metrics_table,
+    baseline_descriptions,
+    baselines_table,
     budget_table,
     cards_table,
     compute_table,
@@ -29,6 +37,7 @@ from .tables import (
     headline_table,
     intrinsic_table,
     scale_note,
+    sizes_table,
 )
 
 TITLE = "BERT vs GPT: pre-training compared on the same data, size and token budget"
@@ -43,6 +52,7 @@ class Figures:
     pretrain_loss: str | None = None
     pretrain_intrinsic: str | None = None
     budget: str | None = None
+    label_efficiency: str | None = None
 
 
 @dataclass
@@ -61,6 +71,7 @@ class Computed:
     overlaps: list[Overlap]
     findings: list[str]
     budget: list[BudgetPoint] = field(default_factory=list)
+    label_efficiency: list[LabelPoint] = field(default_factory=list)
 
 
 def _figure(path: str | None, alt: str) -> list[str]:
@@ -89,6 +100,23 @@ def _method(results: Sequence[TaskResult], opts: ReportOptions, scratch: bool) -
         f"the interval is the 2.5-97.5 percentile of d*. *winner* is the higher model when p < {opts.alpha:g}, else *none*."
         + (" The last columns are each pre-trained model's gain over its randomly initialised twin, tested the same way." if scratch else "")
     )
+
+
+def _baselines_section(results: Sequence[TaskResult], inputs: ReportInputs) -> list[str]:
+    """Each task's classical baselines (src/bertvsgpt/baselines), with the pre-trained models tested against them."""
+    if not any(r.baselines for r in results):
+        return []
+    parts = ["### Baselines", "",
+             "What a model must beat to have learned anything from pre-training and fine-tuning: classical baselines "
+             "scored on the same test rows (the same capped splits) with the same metric functions. Each task's *trivial* "
+             "baseline ignores the input (or copies it); BERT − baseline and GPT − baseline are tested with the same paired "
+             "bootstrap as above (one baseline run against the model's seeds).", "",
+             baselines_table(results, inputs.models), ""]
+    parts += [f"- {line}" for line in baseline_descriptions({t: inputs.baselines.get(t, []) for t in inputs.tasks if t in inputs.baselines})]
+    notes = [f"{r.task} ({r.baseline_note})" for r in results if r.baseline_note]
+    if notes:
+        parts += ["", f"No test against the baselines for: {', '.join(notes)}."]
+    return parts + [""]
 
 
 def _errors_section(inputs: ReportInputs, opts: ReportOptions) -> list[str]:
@@ -133,7 +161,8 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
     results, groups = computed.results, computed.groups
     models = inputs.models
     scratch = bool(twinned(models))  # the headline table has gain-over-scratch columns
-    parts: list[str] = [f"# {TITLE}", "", _intro(inputs), ""]
+    recipe = recipe_paragraph(inputs.recipe) if inputs.recipe is not None else ""
+    parts: list[str] = [f"# {TITLE}", ""] + ([recipe, ""] if recipe else []) + [_intro(inputs), ""]
 
     parts += ["## What this run shows", ""]
     parts += [f"- {s}" for s in computed.findings] or ["- No results to compare."]
@@ -141,13 +170,24 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
 
     parts += ["## Downstream tasks", "",
               f"One row per task, its primary metric. {scale_note([r.metric for r in results])} "
-              "BERT − GPT" + (" and the gains over scratch are differences" if scratch else " is a difference") + " in points of that scale.", "",
+              "BERT − GPT" + (" and the gains over scratch are differences" if scratch else " is a difference") + " in points of that scale."
+              + (" *baselines*: the task's classical baselines, scored on the same test rows (see *Baselines*)."
+                 if any(r.baselines for r in results) else ""), "",
               headline_table(results, models, opts.alpha), "", _method(results, opts, scratch), ""]
     untested = [f"{r.task} ({r.note})" for r in results if r.note]
     if untested:
         parts += [f"No paired test for: {', '.join(untested)}.", ""]
     parts += _figure(figures.task_scores, "Primary test metric per task and model")
+    parts += _baselines_section(results, inputs)
     parts += ["### All test metrics", "", all_metrics_table(inputs.summary, models, inputs.tasks), ""]
+    sizes = sizes_table(inputs.runs, models, inputs.tasks)
+    if sizes:
+        parts += ["### Data sizes and training steps", "",
+                  "The splits each model was fine-tuned and tested on (after the caps), and how long it trained: optimizer "
+                  "steps per epoch, the epoch limit (`finetune.max_epochs`, raised on small training splits to reach "
+                  "`finetune.min_steps`), the epochs run before early stopping and the steps run; mean over seeds. One row "
+                  "per task where every model ran the same, one per model where they differ (QA's windows depend on the "
+                  "tokenizer).", "", sizes, ""]
 
     parts += ["## By kind of task", "",
               "Mean over the tasks of each group of the primary metric brought to 0-1 (BLEU/100), shown on a 0-100 scale; "
@@ -156,13 +196,22 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
               group_table(groups, models, opts.alpha), ""]
     parts += _figure(figures.group_scores, "Average primary metric per group of tasks")
 
+    if computed.label_efficiency:
+        parts += ["## Label efficiency", "",
+                  "Every model fine-tuned on a stratified, seeded fraction of each task's training labels (`finetune_labels`: "
+                  "the same protocol, dev and test rows), against the number of training labels; the 100 % point is the "
+                  "main run. Scores mean ± std over seeds on the scale of the headline table.", ""]
+        parts += [f"- {line}" for line in label_efficiency_sentences(computed.label_efficiency)] + [""]
+        parts += [label_efficiency_table(computed.label_efficiency, models), ""]
+        parts += _figure(figures.label_efficiency, "Test score vs number of training labels per task, pre-trained and scratch")
+
     parts += ["## Pre-training", "", "### Loss and intrinsic metrics vs tokens seen", "",
               "Curves are the training-batch values logged during pre-training; large markers are the final models' "
               "held-out values. BERT's losses and perplexity are over masked tokens (both sides visible), GPT's over next "
               "tokens: they measure different tasks and are not ranked against each other.", ""]
     parts += _figure(figures.pretrain_loss, "Pre-training loss vs tokens seen, BERT and GPT")
     parts += _figure(figures.pretrain_intrinsic, "Accuracy and perplexity vs tokens seen, BERT and GPT")
-    parts += ["### Intrinsic metrics on held-out corpus text", "", intrinsic_table(inputs.intrinsic), "",
+    parts += ["### Intrinsic metrics on held-out corpus text", "", intrinsic_table(inputs.intrinsic), "", INTRINSIC_NOTE, "",
               "### Compute", "", compute_table(inputs.pretrain), ""]
 
     if computed.budget:
@@ -199,6 +248,7 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
     parts += ["## Provenance", ""]
     parts += [f"- {k}: `{v}`" for k, v in inputs.provenance.items()]
     parts += [f"- bootstrap: {opts.n_resamples:,} resamples, seed {opts.seed}; significance level {opts.alpha:g}", ""]
+    parts += ["### Wall time per stage", ""] + stage_times_section(inputs.stage_times)
     if inputs.finetune_runs:
         parts += ["### Fine-tuning runs", "", "The latest MLflow run of each model, task and seed (tag `stage=finetune`).", "",
                   _runs_table(inputs.finetune_runs), ""]

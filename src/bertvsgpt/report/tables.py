@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -12,8 +13,10 @@ from .comparison import GroupResult, TaskResult
 from .contamination import Overlap
 from .labels import (
     METRIC_LABELS,
+    PRETRAINED,
     SCALE_100,
     TWINS,
+    baseline_label,
     fmt_count,
     fmt_delta,
     fmt_p,
@@ -52,10 +55,18 @@ def _gain(result: TaskResult, model: str) -> str:
     return fmt_delta(a.mean - b.mean, result.metric) if a and b else "—"
 
 
+def baselines_cell(result: TaskResult) -> str:
+    """The task's baselines and their scores, e.g. ``majority 48.3; TF-IDF + LR 67.7``."""
+    return "; ".join(f"{baseline_label(b)} {fmt_score(s.mean, s.std, s.n, result.metric)}" for b, s in result.baselines.items()) or "—"
+
+
 def headline_table(results: Sequence[TaskResult], models: Sequence[str], alpha: float) -> str:
-    """One row per task: primary metric per model, BERT − GPT with its test, each model's gain over scratch."""
+    """One row per task: primary metric per model, the baselines', BERT − GPT with its test, each model's gain over scratch."""
     gains = twinned(models)
     header = ["task", "metric", *(model_label(m) for m in models)]
+    has_baselines = any(r.baselines for r in results)
+    if has_baselines:
+        header += ["baselines"]
     has_pair = "bert" in models and "gpt" in models
     if has_pair:
         header += ["BERT − GPT [95 % CI]", "p", "winner"]
@@ -66,6 +77,8 @@ def headline_table(results: Sequence[TaskResult], models: Sequence[str], alpha: 
         for m in models:
             s = r.scores.get(m)
             cells.append(fmt_score(s.mean, s.std, s.n, r.metric) if s else "—")
+        if has_baselines:
+            cells.append(baselines_cell(r))
         if has_pair:
             test = r.tests.get(("bert", "gpt"))
             if test is not None:
@@ -77,6 +90,37 @@ def headline_table(results: Sequence[TaskResult], models: Sequence[str], alpha: 
         cells += [_gain(r, m) for m in gains]
         rows.append(cells)
     return md_table(header, rows)
+
+
+def baselines_table(results: Sequence[TaskResult], models: Sequence[str]) -> str:
+    """One row per task and baseline: its score and each pre-trained model minus it, with the paired test."""
+    tested = [m for m in PRETRAINED if m in models]
+    header = ["task", "metric", "baseline", "score"]
+    for m in tested:
+        header += [f"{model_label(m)} − baseline [95 % CI]", "p"]
+    rows = []
+    for r in results:
+        for b, s in r.baselines.items():
+            name = f"{baseline_label(b)} (trivial)" if b == r.reference else baseline_label(b)
+            cells: list[Any] = [r.task, metric_label(r.metric), name, fmt_score(s.mean, s.std, s.n, r.metric)]
+            for m in tested:
+                test = r.baseline_tests.get((m, b))
+                if test is not None:
+                    cells += [_delta_ci(test, r.metric), fmt_p(test.p_value, test.n_resamples)]
+                else:
+                    own = r.scores.get(m)
+                    cells += [fmt_delta(own.mean - s.mean, r.metric) + " (untested)" if own else "—", "—"]
+            rows.append(cells)
+    return md_table(header, rows)
+
+
+def baseline_descriptions(baselines: dict[str, Sequence[Any]]) -> list[str]:
+    """One line per baseline (per distinct description): what it does and on which tasks."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for task, items in baselines.items():
+        for b in items:
+            seen.setdefault((b.name, b.description), []).append(task)
+    return [f"**{baseline_label(name)}** ({', '.join(tasks)}): {md_cell(desc) if desc else '—'}." for (name, desc), tasks in seen.items()]
 
 
 def group_table(groups: Sequence[GroupResult], models: Sequence[str], alpha: float) -> str:
@@ -146,13 +190,168 @@ def compute_table(pretrain: dict[str, dict[str, Any]]) -> str:
     return md_table(["model", *(c[1] for c in cols)], rows)
 
 
-def intrinsic_table(intrinsic: dict[str, dict[str, Any]]) -> str:
-    rows = []
+@dataclass(frozen=True)
+class IntrinsicRow:
+    """One held-out metric of one pre-trained model beside its context-free floor (:mod:`bertvsgpt.evaluation.floors`)."""
+
+    model: str
+    key: str  # the intrinsic.json key
+    label: str
+    kind: str  # accuracy | perplexity | nats | count
+    value: float
+    floor_key: str | None = None  # the key of the floor in metrics/report.json, e.g. mlm_accuracy_unigram_floor
+    floor: float | None = None
+    floor_label: str = ""
+    ratio_key: str | None = None
+    ratio: float | None = None  # value / floor where the project reads it as a ratio
+    target: str = ""  # e.g. "≥ 3× floor"
+    met: bool | None = None
+
+
+# (key, label, kind, floor key in intrinsic.json, ratio key in intrinsic.json) in table order
+INTRINSIC_SPEC = (
+    ("mlm_accuracy", "MLM accuracy", "accuracy", "unigram_accuracy", "accuracy_over_unigram"),
+    ("next_token_accuracy", "next-token accuracy", "accuracy", "unigram_accuracy", "accuracy_over_unigram"),
+    ("mlm_perplexity", "MLM perplexity", "perplexity", "unigram_perplexity", None),
+    ("perplexity", "next-token perplexity", "perplexity", "unigram_perplexity", None),
+    ("cross_entropy", "cross-entropy", "nats", "unigram_entropy", "cross_entropy_over_unigram_entropy"),
+    ("nsp_accuracy", "NSP accuracy", "accuracy", None, None),
+)
+# The ratio targets the project tracks (README, "The recipe").
+MLM_OVER_UNIGRAM, GPT_CE_OVER_ENTROPY, NSP_TARGET, NSP_CHANCE = 3.0, 0.72, 0.65, 0.5
+INTRINSIC_NOTE = (
+    "How to read: each held-out value sits beside what a context-free model scores on the very same positions: always "
+    "predicting the most frequent training token (unigram accuracy), the training stream's unigram distribution (unigram "
+    "perplexity) and the scored targets' own unigram entropy, the lowest cross-entropy any predictor that ignores context can "
+    "reach; an accuracy ratio above 1, or a cross-entropy ratio below 1, is what the model learned from context. "
+    f"Targets the project tracks: BERT held-out MLM accuracy ≥ {MLM_OVER_UNIGRAM:g}× its unigram floor; GPT held-out "
+    f"cross-entropy ≤ {GPT_CE_OVER_ENTROPY:g}× the unigram entropy; NSP accuracy ≥ {100 * NSP_TARGET:.0f} % (chance "
+    f"{100 * NSP_CHANCE:.0f} %). BERT's numbers are over masked tokens (both sides visible), GPT's over next tokens: "
+    "ratios compare each model with its own floor, not the two models with each other."
+)
+
+
+def _num(d: dict[str, Any], key: str | None) -> float | None:
+    v = d.get(key) if key else None
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def intrinsic_rows(intrinsic: dict[str, dict[str, Any]]) -> list[IntrinsicRow]:
+    """The rows of the intrinsic table; floors, ratios and targets only where ``intrinsic.json`` has them
+    (an older file without the unigram floors gives the values alone)."""
+    out: list[IntrinsicRow] = []
     for model, d in intrinsic.items():
-        for k, v in d.items():
-            val = f"{v:.4g}" if isinstance(v, float) else f"{v:,}"
-            rows.append([model_label(model), k.replace("_", " "), val])
-    return md_table(["model", "metric", "value"], rows)
+        causal = "next_token_accuracy" in d or "perplexity" in d
+        used: set[str] = set()
+        for key, label, kind, floor_key, ratio_key in INTRINSIC_SPEC:
+            value = _num(d, key)
+            if value is None:
+                continue
+            used.update(k for k in (key, floor_key, ratio_key) if k)
+            if key == "cross_entropy":
+                label += " (next tokens)" if causal else " (masked tokens)"
+            if key == "nsp_accuracy":
+                met = value >= NSP_TARGET
+                out.append(IntrinsicRow(model, key, label, kind, value, f"{key}_chance", NSP_CHANCE, "chance",
+                                        target=f"≥ {100 * NSP_TARGET:.0f} %", met=met))
+                continue
+            floor = _num(d, floor_key)
+            ratio = _num(d, ratio_key) if ratio_key else None
+            if ratio is None and ratio_key and floor:
+                ratio = value / floor
+            target, met = "", None
+            if key == "mlm_accuracy":
+                target = f"≥ {MLM_OVER_UNIGRAM:g}× floor"
+                met = None if ratio is None else ratio >= MLM_OVER_UNIGRAM
+            elif key == "cross_entropy" and causal:
+                target = f"≤ {GPT_CE_OVER_ENTROPY:g}× entropy"
+                met = None if ratio is None else ratio <= GPT_CE_OVER_ENTROPY
+            floor_name = f"{key}_unigram_entropy" if floor_key == "unigram_entropy" else f"{key}_unigram_floor"
+            ratio_name = f"{key}_over_unigram_entropy" if floor_key == "unigram_entropy" else f"{key}_over_unigram"
+            out.append(IntrinsicRow(model, key, label, kind, value, floor_name, floor,
+                                    "unigram entropy" if floor_key == "unigram_entropy" else "unigram",
+                                    ratio_name if ratio_key else None, ratio, target, met))
+        for key, v in d.items():  # anything else the evaluation recorded (the number of scored tokens, ...)
+            if key in used or key.startswith("unigram_") or key.endswith(("_over_unigram", "_over_unigram_entropy")):
+                continue
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                out.append(IntrinsicRow(model, key, key.replace("_", " "), "count" if isinstance(v, int) else "number", float(v)))
+    return out
+
+
+def _fmt_intrinsic(v: float | None, kind: str) -> str:
+    if v is None:
+        return "—"
+    if kind == "accuracy":
+        return f"{100 * v:.1f} %"
+    if kind == "perplexity":
+        return f"{v:,.1f}"
+    if kind == "nats":
+        return f"{v:.3f} nats"
+    if kind == "count":
+        return f"{v:,.0f}"
+    return f"{v:.4g}"
+
+
+def intrinsic_table(intrinsic: dict[str, dict[str, Any]]) -> str:
+    """Each held-out metric beside its unigram floor (chance for NSP), their ratio and the target the project tracks."""
+    rows = []
+    for r in intrinsic_rows(intrinsic):
+        floor = _fmt_intrinsic(r.floor, r.kind) if r.floor is not None else "—"
+        if r.floor is not None and r.floor_label == "chance":
+            floor += " (chance)"
+        target = f"{r.target}: {'met' if r.met else '**not met**'}" if r.target and r.met is not None else (r.target or "—")
+        rows.append([model_label(r.model), r.label, _fmt_intrinsic(r.value, r.kind), floor,
+                     f"{r.ratio:.2f}×" if r.ratio is not None else "—", target])
+    return md_table(["model", "metric", "value", "unigram floor", "value / floor", "target"], rows)
+
+
+def intrinsic_metrics(intrinsic: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """``{model: {<metric>: value, <metric>_unigram_floor: ..., <metric>_over_unigram: ..., cross_entropy_unigram_entropy: ...,
+    cross_entropy_over_unigram_entropy: ..., nsp_accuracy_chance: 0.5}}`` for ``metrics/report.json`` (accuracies as fractions)."""
+    out: dict[str, dict[str, float]] = {}
+    for r in intrinsic_rows(intrinsic):
+        d = out.setdefault(r.model, {})
+        d[r.key] = round(r.value, 4)
+        if r.floor is not None and r.floor_key:
+            d[r.floor_key] = round(r.floor, 4)
+        if r.ratio is not None and r.ratio_key:
+            d[r.ratio_key] = round(r.ratio, 4)
+    return out
+
+
+def _fmt_size(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.1f}"
+
+
+SIZE_COLUMNS = (("n_train", "train"), ("n_dev", "dev"), ("n_test", "test"), ("steps_per_epoch", "steps/epoch"),
+                ("max_epochs", "epoch limit"), ("epochs_run", "epochs run"), ("steps_run", "steps run"))
+
+
+def sizes_table(runs: pl.DataFrame | None, models: Sequence[str], tasks: Sequence[str]) -> str | None:
+    """Per task: the split sizes as fine-tuned and the optimizer steps run, mean over seeds; one row for all models
+    when they agree, one per model where they differ. ``None`` when no run recorded them."""
+    keys = [k for k, _ in SIZE_COLUMNS]
+    if runs is None or runs.height == 0 or not any(k in runs.columns and runs.get_column(k).drop_nulls().len() for k in keys):
+        return None
+    means = runs.group_by(["task", "model"]).agg(*(pl.col(k).mean() for k in keys if k in runs.columns))
+    rows = []
+    for task in tasks:
+        per_model = {}
+        for m in models:
+            sel = means.filter((pl.col("task") == task) & (pl.col("model") == m))
+            if sel.height:
+                r = sel.row(0, named=True)
+                per_model[m] = tuple(None if r.get(k) is None else round(float(r[k]), 6) for k in keys)
+        if not per_model:
+            continue
+        if len(set(per_model.values())) == 1:
+            rows.append([task, "all", *(_fmt_size(v) for v in next(iter(per_model.values())))])
+        else:
+            rows += [[task, model_label(m), *(_fmt_size(v) for v in vals)] for m, vals in per_model.items()]
+    return md_table(["task", "model", *(label for _, label in SIZE_COLUMNS)], rows, align=["l", "l"] + ["r"] * len(SIZE_COLUMNS))
 
 
 def cards_table(cards: Sequence[dict[str, Any]], usage: dict[str, str]) -> str:

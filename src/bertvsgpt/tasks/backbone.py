@@ -8,10 +8,12 @@ pre-training buys.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Optional, Union
 
 from tokenizers import Tokenizer
+from torch import nn
 
 from ..models import BertForPreTraining, GPTForPreTraining, ModelConfig, load_config, load_pretrained
 from .formatting import check_arch
@@ -64,12 +66,36 @@ def check_fits(tokenizer: Tokenizer, config: ModelConfig, max_length: int) -> No
         raise ValueError(f"task max_length={max_length} exceeds the model's max_seq_len={config.max_seq_len}")
 
 
+def set_dropout(model: nn.Module, p: float) -> None:
+    """Every dropout of ``model`` (``nn.Dropout`` modules and attention's probability dropout) to ``p``."""
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = p
+        elif isinstance(getattr(module, "dropout", None), float):
+            module.dropout = p
+
+
 def load_for_task(
-    model_dir: Optional[Path], arch: str, model_config: Optional[ModelConfig], tokenizer: Tokenizer, max_length: int
+    model_dir: Optional[Path],
+    arch: str,
+    model_config: Optional[ModelConfig],
+    tokenizer: Tokenizer,
+    max_length: int,
+    dropout: Optional[float] = None,
 ) -> tuple[PretrainedModel, ModelConfig]:
-    """:func:`load_backbone`, checked against the task's tokenizer and sequence length."""
+    """:func:`load_backbone`, checked against the task's tokenizer and sequence length.
+
+    ``dropout`` (``finetune.dropout``) replaces the pre-training dropout for fine-tuning, as the
+    cramming recipe does (no dropout while pre-training, 0.1 while fine-tuning); the returned
+    config carries it, so heads and decoders built from it use it too. ``None`` keeps the saved one.
+    """
+    if dropout is not None and model_config is not None:
+        model_config = dataclasses.replace(model_config, dropout=dropout)
     pretrained, config = load_backbone(model_dir, arch, model_config)
     check_fits(tokenizer, config, max_length)
+    if dropout is not None:
+        set_dropout(pretrained, dropout)
+        config = dataclasses.replace(config, dropout=dropout)
     return pretrained, config
 
 

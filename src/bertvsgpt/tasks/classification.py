@@ -97,7 +97,7 @@ def finetune_classification(
     if n_truncated:
         log.warning("%d example(s) truncated to max_length=%d (by split: %s)", n_truncated, task_cfg.max_length, data.n_truncated)
 
-    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length)
+    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length, ft_cfg.dropout)
     model = SequenceClassifier.from_pretrained(pretrained, arch, data.n_labels, config.dropout)
     module = ClassificationModule(model, data.n_labels, **protocol_kwargs(ft_cfg, pretrained))
     fit = fit_and_predict(

@@ -152,14 +152,50 @@ class TaskData:
 
 
 def subsample_train(train: pl.DataFrame, max_examples: int | None, seed: int = 0) -> pl.DataFrame:
-    """A random subset of ``max_examples`` training rows drawn with ``seed``, in table order.
+    """A random subset of ``max_examples`` rows drawn with ``seed``, in table order.
 
-    The seed is fixed by default, so every model and training seed sees the same subset.
-    ``None`` (or a cap above the table's size) keeps every row.
+    Stratified when the frame has a ``label`` column: each label keeps its share of the rows
+    (largest-remainder rounding, at least one row per label while the cap allows), so a small
+    capped dev or test split has the full split's label distribution and the majority-class
+    score of the capped split is the full split's. The seed is fixed by default, so every model
+    and training seed sees the same subset. ``None`` (or a cap above the frame's size) keeps every row.
     """
     if max_examples is None or train.height <= max_examples:
         return train
-    return train.with_row_index("_row").sample(n=max_examples, seed=seed).sort("_row").drop("_row")
+    indexed = train.with_row_index("_row")
+    if "label" not in train.columns:
+        return indexed.sample(n=max_examples, seed=seed).sort("_row").drop("_row")
+    counts = indexed.group_by("label").len().sort("label")
+    quota = stratified_quota(dict(zip(counts.get_column("label").to_list(), counts.get_column("len").to_list())), max_examples)
+    parts = [
+        indexed.filter(pl.col("label") == label).sample(n=n, seed=seed)
+        for label, n in quota.items()
+        if n > 0
+    ]
+    return pl.concat(parts).sort("_row").drop("_row")
+
+
+def stratified_quota(counts: dict[Any, int], total: int) -> dict[Any, int]:
+    """Rows per label for a sample of ``total``: proportional to ``counts`` by largest remainder, at
+    least one per label when ``total`` allows it; ties broken by label order."""
+    n = sum(counts.values())
+    labels = sorted(counts, key=str)
+    exact = {lab: total * counts[lab] / n for lab in labels}
+    quota = {lab: min(counts[lab], int(exact[lab])) for lab in labels}
+    if total >= len(labels):
+        for lab in labels:
+            if quota[lab] == 0 and counts[lab] > 0:
+                quota[lab] = 1
+    order = sorted(labels, key=lambda lab: (-(exact[lab] - int(exact[lab])), str(lab)))
+    while sum(quota.values()) < total:
+        for lab in order:
+            if sum(quota.values()) < total and quota[lab] < counts[lab]:
+                quota[lab] += 1
+    while sum(quota.values()) > total:  # the minimum of one row pushed it over: take from labels with more
+        candidates = [lab for lab in labels if quota[lab] > 1] or [lab for lab in labels if quota[lab] > 0]
+        lab = max(candidates, key=lambda lab: (quota[lab] - exact[lab], str(lab)))
+        quota[lab] -= 1
+    return quota
 
 
 def build_task_data(

@@ -572,7 +572,7 @@ def finetune_extractive_qa(
         windows, multi, data["train"].n_windows_without_answer,
     )
 
-    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, max_length)
+    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, max_length, ft_cfg.dropout)
     model = SpanExtractor.from_pretrained(pretrained, arch)
     module = ExtractiveQAModule(
         model, data["dev"], MAX_ANSWER_TOKENS, **protocol_kwargs(ft_cfg, pretrained)

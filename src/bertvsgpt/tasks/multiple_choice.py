@@ -164,7 +164,7 @@ def finetune_multiple_choice(
         log.warning("%d question(s) with an option truncated to max_length=%d (by split: %s)",
                     sum(n_truncated.values()), task_cfg.max_length, n_truncated)
 
-    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length)
+    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length, ft_cfg.dropout)
     model = SequenceClassifier.from_pretrained(pretrained, arch, 1, config.dropout)
     module = MultipleChoiceModule(model, n_choices, **protocol_kwargs(ft_cfg, pretrained))
     fit = fit_and_predict(

@@ -56,6 +56,12 @@ def cap_splits(table: pl.DataFrame, max_train: int | None, max_eval: int | None,
     return pl.concat([subsample_train(table.filter(pl.col("split") == s), caps[s], seed) for s in SPLITS])
 
 
+def main_run_training(table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig) -> pl.DataFrame:
+    """``table`` with its training split cut to the rows the main fine-tuning run trains on (the same
+    seeded, stratified cap as :func:`_finetune`); dev and test untouched (fine-tuning caps them itself)."""
+    return cap_splits(table, _min_cap(task_cfg.max_train_examples, ft_cfg.max_train_examples), None)
+
+
 def run_fingerprint(model_dir: Path, table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig, seed: int) -> str:
     """What determines one fine-tuning run's result (not which other models, tasks or seeds run)."""
     protocol = {k: v for k, v in ft_cfg.__dict__.items() if k not in ("models", "tasks", "seeds")}

@@ -369,7 +369,7 @@ def finetune_token_classification(
             n_truncated, task_cfg.max_length, n_truncated_by_split,
         )
 
-    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length)
+    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length, ft_cfg.dropout)
     model = TokenClassifier.from_pretrained(pretrained, arch, len(tags), config.dropout)
     module = TokenClassificationModule(model, tags, **protocol_kwargs(ft_cfg, pretrained))
     fit = fit_and_predict(

@@ -83,15 +83,25 @@ class FitResult:
     train_seconds: float
     steps_per_epoch: int
     precision: str
+    max_epochs: int = 0  # the epoch limit the run had (finetune.max_epochs, raised to reach min_steps)
 
     def summary(self) -> dict[str, Any]:
         return {
             "best_dev_score": self.best_dev_score,
             "best_epoch": self.best_epoch,
             "epochs_run": self.epochs_run,
+            "max_epochs": self.max_epochs,
+            "steps_per_epoch": self.steps_per_epoch,
+            "steps_run": self.steps_per_epoch * self.epochs_run,
             "train_seconds": self.train_seconds,
             "precision": self.precision,
         }
+
+
+def epochs_for(ft_cfg: FinetuneConfig, steps_per_epoch: int) -> int:
+    """``finetune.max_epochs``, raised so that a small training split still gets ``finetune.min_steps``
+    optimizer steps (a few dozen steps fit a small classifier head, not a Transformer)."""
+    return max(ft_cfg.max_epochs, math.ceil(ft_cfg.min_steps / max(1, steps_per_epoch)))
 
 
 def fit_and_predict(
@@ -145,6 +155,7 @@ def fit_and_predict(
     )
     early_stop = EarlyStopping(monitor=MONITOR, mode="max", patience=ft_cfg.patience)
     resolved = resolve_precision(precision)
+    max_epochs = epochs_for(ft_cfg, len(train_loader))
     trainer = L.Trainer(
         accelerator=ft_cfg.accelerator,
         devices=ft_cfg.devices,
@@ -152,7 +163,7 @@ def fit_and_predict(
         num_nodes=ft_cfg.num_nodes,
         use_distributed_sampler=False,  # EpochShuffle shards the training order; dev and test stay whole
         precision=resolved,
-        max_epochs=ft_cfg.max_epochs,
+        max_epochs=max_epochs,
         gradient_clip_val=ft_cfg.grad_clip or None,
         callbacks=[checkpoint, early_stop],
         logger=logger if logger is not None else False,
@@ -189,6 +200,7 @@ def fit_and_predict(
         train_seconds=train_seconds,
         steps_per_epoch=len(train_loader),
         precision=resolved,
+        max_epochs=max_epochs,
     )
 
 

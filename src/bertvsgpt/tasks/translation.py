@@ -474,7 +474,7 @@ def finetune_translation(
             n_truncated, task_cfg.max_length, max_target_length, truncated["pairs"],
         )
 
-    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length)
+    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length, ft_cfg.dropout)
     if max_target_length > config.max_seq_len:
         raise ValueError(f"max_target_length={max_target_length} exceeds the model's max_seq_len={config.max_seq_len}")
     model = build_translator(pretrained, arch, decoder_layers)

@@ -1,0 +1,162 @@
+"""Label efficiency: the test score against the number of training labels, pre-trained vs scratch.
+
+The ``finetune_labels`` stage fine-tunes every model on fractions of each task's training labels; the
+evaluate stage gathers them into ``data/evaluation/label_efficiency.parquet`` (one row per model,
+task, label fraction and seed: ``label_fraction``, ``n_train``, ``metric`` (the primary one), ``score``).
+The 100 % point of each curve is the main fine-tuning run: its mean primary score over seeds (the
+summary) at its training-split size (``n_train`` of its ``metrics.json``). The section, figure and
+metrics appear only when label-efficiency results exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from .labels import TWINS, fmt_score, md_table, metric_label, model_label, points
+
+FULL = 1.0
+
+
+@dataclass(frozen=True)
+class LabelPoint:
+    task: str
+    model: str
+    fraction: float  # of the main run's training labels; 1.0 = the main run
+    n_train: float | None  # training labels (mean over seeds); None when the run did not record it
+    metric: str
+    mean: float
+    std: float
+    n: int  # seeds
+
+
+def read_label_efficiency(path: Path) -> pl.DataFrame | None:
+    return pl.read_parquet(path) if Path(path).is_file() else None
+
+
+def label_points(
+    frame: pl.DataFrame | None, summary: pl.DataFrame, runs: pl.DataFrame | None, models: Sequence[str], tasks: Sequence[str]
+) -> list[LabelPoint]:
+    """Every (task, model, fraction) point, mean/std over seeds, plus the main run's 100 % point; [] without results."""
+    if frame is None or frame.height == 0:
+        return []
+    out: list[LabelPoint] = []
+    grouped = (frame.group_by(["task", "model", "label_fraction", "metric"])
+               .agg(pl.col("n_train").mean(), pl.col("score").mean().alias("mean"), pl.col("score").std().fill_null(0.0).alias("std"),
+                    pl.len().alias("n")))
+    for task in tasks:
+        part = grouped.filter(pl.col("task") == task)
+        if part.height == 0:
+            continue
+        metric = part.get_column("metric")[0]
+        for model in models:
+            rows = part.filter(pl.col("model") == model).sort("label_fraction")
+            for r in rows.iter_rows(named=True):
+                out.append(LabelPoint(task, model, float(r["label_fraction"]), float(r["n_train"]), metric, r["mean"], r["std"], int(r["n"])))
+            full = summary.filter((pl.col("model") == model) & (pl.col("task") == task) & (pl.col("metric") == metric))
+            if full.height:
+                s = full.row(0, named=True)
+                out.append(LabelPoint(task, model, FULL, _main_n_train(runs, model, task), metric, float(s["mean"]),
+                                      float(s["std"] or 0.0), int(s["n"])))
+    return out
+
+
+def _main_n_train(runs: pl.DataFrame | None, model: str, task: str) -> float | None:
+    if runs is None or "n_train" not in runs.columns:
+        return None
+    v = runs.filter((pl.col("model") == model) & (pl.col("task") == task)).get_column("n_train").drop_nulls()
+    return float(v.mean()) if len(v) else None
+
+
+def fractions(pts: Sequence[LabelPoint]) -> list[float]:
+    return sorted({p.fraction for p in pts})
+
+
+def frac_key(fraction: float) -> str:
+    return f"frac_{fraction:g}"
+
+
+def pct(fraction: float) -> str:
+    v = 100 * fraction
+    return f"{v:.0f} %" if abs(v - round(v)) < 1e-9 else f"{v:g} %"
+
+
+def _n(v: float | None) -> str:
+    return "?" if v is None else f"{v:,.0f}"
+
+
+def _index(pts: Sequence[LabelPoint]) -> dict[tuple[str, str, float], LabelPoint]:
+    return {(p.task, p.model, p.fraction): p for p in pts}
+
+
+def label_efficiency_table(pts: Sequence[LabelPoint], models: Sequence[str]) -> str:
+    """Rows (task, model); a column per label fraction and the main run (100 %): score, mean ± std over seeds."""
+    fr = fractions(pts)
+    at = _index(pts)
+    tasks = list(dict.fromkeys(p.task for p in pts))
+    header = ["task", "metric", "model", "training labels", *(f"{pct(f)} of labels" if f < FULL else "100 % (main run)" for f in fr)]
+    rows = []
+    for task in tasks:
+        for m in models:
+            own = [at.get((task, m, f)) for f in fr]
+            if not any(own):
+                continue
+            metric = next(p.metric for p in own if p)
+            labels = " / ".join(_n(p.n_train) if p else "—" for p in own)
+            rows.append([task, metric_label(metric), model_label(m), labels,
+                         *(fmt_score(p.mean, p.std, p.n, p.metric) if p else "—" for p in own)])
+    return md_table(header, rows)
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    return "".join(items) if len(items) <= 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def label_efficiency_sentences(pts: Sequence[LabelPoint]) -> list[str]:
+    """One sentence per task: is pre-training's gain over scratch larger at the smallest fraction or at full data?"""
+    at = _index(pts)
+    out = []
+    for task in dict.fromkeys(p.task for p in pts):
+        small = min((p.fraction for p in pts if p.task == task and p.fraction < FULL), default=None)
+        if small is None:
+            continue
+        parts = []
+        for arch, twin in TWINS.items():
+            a_s, t_s, a_f, t_f = (at.get((task, m, f)) for m, f in ((arch, small), (twin, small), (arch, FULL), (twin, FULL)))
+            if not (a_s and t_s and a_f and t_f):
+                continue
+            g_small = points(a_s.mean - t_s.mean, a_s.metric)
+            g_full = points(a_f.mean - t_f.mean, a_f.metric)
+            if round(g_small, 1) > round(g_full, 1):
+                where = f"larger with {pct(small)} of the labels"
+            elif round(g_small, 1) < round(g_full, 1):
+                where = "larger at full data"
+            else:
+                where = "the same at both"
+            parts.append(f"{where} for {model_label(arch)} ({g_small:+.1f} points with {_n(a_s.n_train)} labels, "
+                         f"{g_full:+.1f} with all {_n(a_f.n_train)})")
+        if parts:
+            metric = next(p.metric for p in pts if p.task == task)
+            out.append(f"On {task} ({metric_label(metric)}), pre-training's gain over scratch is {_join(parts)}.")
+        else:
+            out.append(f"On {task}, no pre-trained model ran with its scratch twin at both label budgets: no gain to compare.")
+    return out
+
+
+def label_efficiency_metrics(pts: Sequence[LabelPoint]) -> dict[str, dict[str, dict[str, float]]]:
+    """``{task: {model: {"frac_<f>": score}, "<arch>_gain": {"frac_<f>": ...}, "labels": {"frac_<f>": n}}}``, 0-100 scale;
+    ``frac_1`` is the main run."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    at = _index(pts)
+    for p in pts:
+        d = out.setdefault(p.task, {})
+        d.setdefault(p.model, {})[frac_key(p.fraction)] = round(points(p.mean, p.metric), 2)
+        if p.n_train is not None:
+            d.setdefault("labels", {}).setdefault(frac_key(p.fraction), round(p.n_train, 1))
+        if p.model in TWINS and (twin := at.get((p.task, TWINS[p.model], p.fraction))) is not None:
+            d.setdefault(f"{p.model}_gain", {})[frac_key(p.fraction)] = round(points(p.mean - twin.mean, p.metric), 2)
+    return out

@@ -1,0 +1,138 @@
+"""The report's first paragraph: how the comparison is controlled and which recipe each objective ran.
+
+Generated from params (and the parameter counts of the pre-training summaries), never written by hand:
+the same corpus, tokenizer vocabulary size, model size, token budget and fine-tuning protocol for both
+objectives, then the per-objective block (``model.norm``), masking rate and dropout. Every field is
+optional: a params object without it (an older run, a test's slice of params) leaves its clause out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .labels import fmt_count
+
+NORM_TEXT = {"post": "the post-LN block of the paper", "pre": "the pre-LN block of GPT-2"}
+SIZE_TOLERANCE = 0.05  # the parameter counts of BERT and GPT may differ by this much
+
+
+@dataclass
+class Recipe:
+    corpus: list[str] = field(default_factory=list)  # data.corpus
+    in_domain_tasks: list[str] = field(default_factory=list)  # finetune.tasks when data.in_domain, else []
+    vocab_size: int | None = None  # tokenizer.vocab_size
+    parameters: dict[str, int] = field(default_factory=dict)  # arch -> parameter count
+    max_tokens: int | None = None  # pretrain.max_tokens
+    norm: dict[str, str] = field(default_factory=dict)  # arch -> post | pre
+    masked_lm_prob: float | None = None  # pretrain.bert.masked_lm_prob
+    nsp: bool | None = None  # pretrain.bert.nsp
+    pretrain_dropout: float | None = None  # model.dropout
+    finetune_dropout: float | None = None  # finetune.dropout (None: the pre-training one)
+    finetune_seeds: int | None = None
+    finetune_models: list[str] = field(default_factory=list)
+
+
+def _get(obj: Any, path: str, default: Any = None) -> Any:
+    for name in path.split("."):
+        if obj is None:
+            return default
+        obj = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+    return default if obj is None else obj
+
+
+def recipe_from(params: Any, pretrain: Mapping[str, Mapping[str, Any]]) -> Recipe:
+    """The recipe of this run from ``params`` and the pre-training summaries (``metrics/pretrain/<arch>.json``)."""
+    norm = _get(params, "model.norm")
+    if isinstance(norm, str):  # an older params: one block for both
+        norm = {"bert": norm, "gpt": norm}
+    elif norm is not None:
+        norm = {a: v for a in ("bert", "gpt") if (v := _get(norm, a)) is not None}
+    seeds = _get(params, "finetune.seeds")
+    return Recipe(
+        corpus=list(_get(params, "data.corpus", [])),
+        in_domain_tasks=list(_get(params, "finetune.tasks", [])) if _get(params, "data.in_domain") is True else [],
+        vocab_size=_get(params, "tokenizer.vocab_size"),
+        parameters={a: int(s["parameters"]) for a, s in pretrain.items() if isinstance((s or {}).get("parameters"), (int, float))},
+        max_tokens=_get(params, "pretrain.max_tokens"),
+        norm=norm or {},
+        masked_lm_prob=_get(params, "pretrain.bert.masked_lm_prob"),
+        nsp=_get(params, "pretrain.bert.nsp"),
+        pretrain_dropout=_get(params, "model.dropout"),
+        finetune_dropout=_get(params, "finetune.dropout"),
+        finetune_seeds=len(seeds) if isinstance(seeds, Sequence) and not isinstance(seeds, str) else None,
+        finetune_models=list(_get(params, "finetune.models", [])),
+    )
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    return "".join(items) if len(items) <= 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f} %" if abs(100 * v - round(100 * v)) < 1e-9 else f"{100 * v:.1f} %"
+
+
+def _size_clause(parameters: Mapping[str, int]) -> str | None:
+    b, g = parameters.get("bert"), parameters.get("gpt")
+    if not b or not g:
+        return None
+    ratio = g / b
+    within = abs(ratio - 1) <= SIZE_TOLERANCE
+    tol = f"{100 * SIZE_TOLERANCE:.0f} %"
+    verdict = f"within {tol}" if within else f"**outside** the {tol} the comparison allows"
+    return f"the same model size (BERT {fmt_count(b)} parameters, GPT {fmt_count(g)}: GPT/BERT = {ratio:.3f}, {verdict})"
+
+
+def _norm_sentence(norm: Mapping[str, str]) -> str | None:
+    b, g = norm.get("bert"), norm.get("gpt")
+    if b is None or g is None:
+        return None
+    if b != g:
+        return (f"BERT uses {NORM_TEXT.get(b, f'the {b}-LN block')}, GPT {NORM_TEXT.get(g, f'the {g}-LN block')}: at this budget "
+                "each objective learns only with its own block; see the README's recipe section.")
+    return f"Both use the same block ({b}-LN, `model.norm.bert` = `model.norm.gpt` = `{b}`)."
+
+
+def recipe_paragraph(r: Recipe) -> str:
+    """One paragraph: what both objectives share, then what each one ran; ``""`` when nothing is known."""
+    same: list[str] = []
+    if r.corpus:
+        corpus = f"the same corpus ({_join(r.corpus)}"
+        if r.in_domain_tasks:
+            corpus += f", plus the training texts of the fine-tuned tasks {_join(r.in_domain_tasks)}, never their dev or test texts"
+        same.append(corpus + ")")
+    if r.vocab_size:
+        same.append(f"the same tokenizer vocabulary size ({r.vocab_size:,}; WordPiece for BERT, byte-level BPE for GPT)")
+    size = _size_clause(r.parameters)
+    if size:
+        same.append(size)
+    if r.max_tokens:
+        same.append(f"the same token budget ({fmt_count(r.max_tokens)} tokens)")
+    if r.finetune_models or r.finetune_seeds:
+        seeds = f", {r.finetune_seeds} seed{'s' if r.finetune_seeds != 1 else ''}" if r.finetune_seeds else ""
+        same.append(f"the same fine-tuning protocol (optimiser, schedule, epochs, early stopping{seeds}) for every model")
+    sentences = []
+    if same:
+        sentences.append(f"**The recipe.** BERT and GPT are compared on {_join(same)}.")
+    per: list[str] = []
+    norm = _norm_sentence(r.norm)
+    if norm:
+        per.append(norm)
+    if r.masked_lm_prob is not None:
+        objective = "masked LM" + (" + next-sentence prediction" if r.nsp else "")
+        per.append(f"BERT masks {_pct(r.masked_lm_prob)} of the positions ({objective}); GPT predicts every next token.")
+    drop = []
+    if r.pretrain_dropout is not None:
+        drop.append(f"pre-train with dropout {r.pretrain_dropout:g} (`model.dropout`)")
+    if r.finetune_dropout is not None:
+        drop.append(f"fine-tune with dropout {r.finetune_dropout:g} (`finetune.dropout`)")
+    elif r.pretrain_dropout is not None:
+        drop.append("fine-tune with the same dropout")
+    if drop:
+        per.append(f"Both {_join(drop)}.")
+    if per:
+        sentences.append(("Per objective: " if sentences else "**The recipe.** ") + " ".join(per))
+    return " ".join(sentences)

@@ -1,0 +1,100 @@
+"""Wall time of this run per stage group, from the MLflow runs every stage logs (:mod:`bertvsgpt.tracking`).
+
+Each stage run is one top-level MLflow run tagged ``stage`` (per-seed fine-tuning runs are nested in
+their stage's run and not counted again). For each run name (``pretrain-bert``, ``finetune-gpt-ner``,
+...) the latest FINISHED run counts, from its start to its end (a run that was interrupted and resumed
+counts from its first start to its last end); the runs are summed per stage group. The report stage
+itself is still running when it reads them and is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .labels import fmt_seconds, md_table
+
+# (group, its stages), in pipeline order
+STAGE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("fetch + prepare", ("fetch", "prepare")),
+    ("tokenizers", ("tokenizer",)),
+    ("pre-training", ("pretrain",)),
+    ("scratch", ("scratch",)),
+    ("fine-tuning", ("finetune",)),
+    ("label efficiency", ("finetune_labels",)),
+    ("budget fine-tuning", ("finetune_budget",)),
+    ("baselines", ("baselines",)),
+    ("evaluate", ("evaluate",)),
+)
+EXCLUDED = ("report",)
+PARENT_TAG = "mlflow.parentRunId"
+
+
+@dataclass(frozen=True)
+class StageTime:
+    group: str
+    stages: tuple[str, ...]
+    runs: int  # stage runs counted
+    seconds: float
+
+
+def _group_of(stage: str) -> str:
+    for group, stages in STAGE_GROUPS:
+        if stage in stages:
+            return group
+    return "other"
+
+
+def latest_stage_runs(runs: Iterable[Any]) -> dict[str, Any]:
+    """run name -> its latest FINISHED top-level stage run (``runs``: ``mlflow.entities.Run`` objects)."""
+    latest: dict[str, Any] = {}
+    for run in runs:
+        info, tags = run.info, run.data.tags or {}
+        stage = tags.get("stage")
+        if stage is None or stage in EXCLUDED or PARENT_TAG in tags or info.status != "FINISHED" or info.start_time is None or not info.end_time:
+            continue
+        name = info.run_name or tags.get("mlflow.runName") or info.run_id
+        if name not in latest or info.start_time > latest[name].info.start_time:
+            latest[name] = run
+    return latest
+
+
+def stage_times(runs: Iterable[Any]) -> list[StageTime]:
+    """Seconds per stage group (pipeline order; groups without a run left out)."""
+    seconds: dict[str, float] = {}
+    count: dict[str, int] = {}
+    stages: dict[str, set[str]] = {}
+    for run in latest_stage_runs(runs).values():
+        stage = run.data.tags["stage"]
+        group = _group_of(stage)
+        seconds[group] = seconds.get(group, 0.0) + max(0.0, (run.info.end_time - run.info.start_time) / 1000.0)
+        count[group] = count.get(group, 0) + 1
+        stages.setdefault(group, set()).add(stage)
+    order = [g for g, _ in STAGE_GROUPS] + ["other"]
+    return [StageTime(g, tuple(sorted(stages[g])), count[g], seconds[g]) for g in order if g in seconds]
+
+
+def search_stage_runs(experiment: str) -> list[Any]:
+    """Every FINISHED run of the MLflow experiment (the tracking URI already set), ``[]`` when it does not exist."""
+    import mlflow
+
+    exp = mlflow.get_experiment_by_name(experiment)
+    if exp is None:
+        return []
+    return mlflow.search_runs(experiment_ids=[exp.experiment_id], filter_string="attributes.status = 'FINISHED'",
+                              output_format="list")
+
+
+def stage_times_section(times: Sequence[StageTime] | None) -> list[str]:
+    """Markdown lines: the table with a total, or a note that no stage runs were found."""
+    if not times:
+        return ["_No finished stage runs found in the MLflow tracking store: wall times not available._", ""]
+    total = sum(t.seconds for t in times)
+    rows = [[t.group, ", ".join(t.stages), f"{t.runs:,}", fmt_seconds(t.seconds), f"{100 * t.seconds / total:.0f} %" if total else "—"]
+            for t in times]
+    rows.append(["**total**", "", f"{sum(t.runs for t in times):,}", f"**{fmt_seconds(total)}**", "100 %" if total else "—"])
+    return ["Wall time of each stage group: the latest finished MLflow run of each stage run (tag `stage`; nested per-seed "
+            "runs are inside their stage's run), summed; a resumed run counts from its first start to its last end, and "
+            "the report stage itself is not counted.", "",
+            md_table(["stage group", "stages", "runs", "wall time", "share"], rows, align=["l", "l", "r", "r", "r"]), ""]

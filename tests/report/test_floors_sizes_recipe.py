@@ -1,0 +1,152 @@
+"""Issue 12 in the report: intrinsic metrics beside their unigram floors, split sizes and steps, the recipe paragraph."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from bertvsgpt.report import load_inputs, render_report
+from bertvsgpt.report.markdown import TITLE
+from bertvsgpt.report.recipe import Recipe, recipe_from, recipe_paragraph
+from bertvsgpt.report.tables import intrinsic_metrics, sizes_table
+from tests.report.fixtures import INTRINSIC, PRETRAIN, params
+
+
+def cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip()[2:-2].split(" | ")]
+
+
+def table_after(markdown: str, heading: str) -> list[list[str]]:
+    """The rows (cells) of the first pipe table after ``heading``: header, then the body."""
+    lines = markdown.split(heading, 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append(cells(line))
+    return [rows[0], *rows[2:]]
+
+
+# --- intrinsic metrics beside their floors ----------------------------------------------------------
+
+
+def test_intrinsic_rows_show_each_value_beside_its_floor(report):
+    header, *rows = table_after(report.markdown, "### Intrinsic metrics on held-out corpus text")
+    assert header == ["model", "metric", "value", "unigram floor", "value / floor", "target"]
+    by = {(r[0], r[1]): r[2:] for r in rows}
+    # BERT: 25 % MLM accuracy vs 5 % unigram accuracy (5.00x, target 3x met); perplexity 120.5 vs 900
+    assert by[("BERT", "MLM accuracy")] == ["25.0 %", "5.0 %", "5.00×", "≥ 3× floor: met"]
+    assert by[("BERT", "MLM perplexity")] == ["120.5", "900.0", "—", "—"]
+    assert by[("BERT", "cross-entropy (masked tokens)")] == ["4.792 nats", "6.100 nats", "0.79×", "—"]
+    assert by[("BERT", "NSP accuracy")] == ["60.0 %", "50.0 % (chance)", "—", "≥ 65 %: **not met**"]
+    # GPT: 20 % vs 8 %, 150 vs 700, 5.011 nats vs 6.4 nats of unigram entropy (0.78x: the 0.72x target not met)
+    assert by[("GPT", "next-token accuracy")] == ["20.0 %", "8.0 %", "2.50×", "—"]
+    assert by[("GPT", "next-token perplexity")] == ["150.0", "700.0", "—", "—"]
+    assert by[("GPT", "cross-entropy (next tokens)")] == ["5.011 nats", "6.400 nats", "0.78×", "≤ 0.72× entropy: **not met**"]
+    assert by[("GPT", "predicted tokens")] == ["5,000", "—", "—", "—"]
+    assert not any("unigram" in metric for _, metric in by)  # the floors are columns, not rows of their own
+    section = report.markdown.split("### Intrinsic metrics on held-out corpus text")[1].split("###")[0]
+    assert "How to read:" in section and "≥ 3× its unigram floor" in section and "≤ 0.72× the unigram entropy" in section
+    assert "NSP accuracy ≥ 65 % (chance 50 %)" in section
+
+
+def test_intrinsic_floors_reach_the_metrics_file(report):
+    m = report.metrics["intrinsic"]
+    json.dumps(m)
+    assert m["bert"]["mlm_accuracy"] == 0.25 and m["bert"]["mlm_accuracy_unigram_floor"] == 0.05
+    assert m["bert"]["mlm_accuracy_over_unigram"] == 5.0 and m["bert"]["mlm_perplexity_unigram_floor"] == 900.0
+    assert m["gpt"]["cross_entropy_unigram_entropy"] == 6.4 and m["gpt"]["cross_entropy_over_unigram_entropy"] == 0.7829
+    assert m["gpt"]["next_token_accuracy_unigram_floor"] == 0.08 and m["gpt"]["perplexity_unigram_floor"] == 700.0
+    assert all(isinstance(v, float) for d in m.values() for v in d.values())
+    assert {k for d in m.values() for k in d if "unigram" in k} >= {"mlm_accuracy_unigram_floor", "next_token_accuracy_over_unigram"}
+
+
+def test_intrinsic_ratio_computed_when_only_the_floor_is_recorded():
+    m = intrinsic_metrics({"bert": {"mlm_accuracy": 0.3, "unigram_accuracy": 0.1}})
+    assert m == {"bert": {"mlm_accuracy": 0.3, "mlm_accuracy_unigram_floor": 0.1, "mlm_accuracy_over_unigram": 3.0}}
+    assert intrinsic_metrics({"gpt": {"perplexity": 100.0}}) == {"gpt": {"perplexity": 100.0}}  # an older file: no floor keys
+
+
+def test_older_intrinsic_file_renders_without_floors(inputs, options, tmp_path):
+    old = {"bert": {k: INTRINSIC["bert"][k] for k in ("mlm_accuracy", "mlm_perplexity", "nsp_accuracy", "masked_tokens")},
+           "gpt": {k: INTRINSIC["gpt"][k] for k in ("perplexity", "next_token_accuracy", "predicted_tokens")}}
+    report = render_report(dataclasses.replace(inputs, intrinsic=old), tmp_path / "reports", options)
+    _, *rows = table_after(report.markdown, "### Intrinsic metrics on held-out corpus text")
+    by = {(r[0], r[1]): r[2:] for r in rows}
+    assert by[("BERT", "MLM accuracy")] == ["25.0 %", "—", "—", "≥ 3× floor"]
+    assert by[("GPT", "next-token perplexity")] == ["150.0", "—", "—", "—"]
+    assert not any("unigram" in k for d in report.metrics["intrinsic"].values() for k in d)
+
+
+# --- data sizes and steps ---------------------------------------------------------------------------
+
+
+def test_sizes_and_steps_table_shows_the_runs_values(report):
+    header, *rows = table_after(report.markdown, "### Data sizes and training steps")
+    assert header == ["task", "model", "train", "dev", "test", "steps/epoch", "epoch limit", "epochs run", "steps run"]
+    by = {(r[0], r[1]): r[2:] for r in rows}
+    # every model ran sentiment alike: one row; 3 and 4 epochs over the two seeds -> 3.5, 2 steps per epoch -> 7 steps
+    assert by[("sentiment", "all")] == ["8", "5", "10", "2", "10", "3.5", "7"]
+    assert by[("mt", "all")] == ["50", "5", "4", "13", "10", "3.5", "45.5"]
+    # qa's steps per epoch differ per model: one row each
+    assert by[("qa", "BERT")] == ["12", "5", "4", "5", "10", "3.5", "17.5"]
+    assert by[("qa", "GPT-scratch")][3] == "6" and ("qa", "all") not in by
+    assert [r[0] for r in rows] == ["sentiment", "ner", "qa", "qa", "qa", "qa", "commonsense", "mt"]  # task order
+
+
+def test_sizes_table_absent_when_runs_recorded_none():
+    import polars as pl
+
+    runs = pl.DataFrame({"model": ["bert"], "task": ["a"], "seed": [0], "n_train": [None]}, schema_overrides={"n_train": pl.Float64})
+    assert sizes_table(runs, ["bert"], ["a"]) is None and sizes_table(None, ["bert"], ["a"]) is None
+
+
+# --- the recipe paragraph ---------------------------------------------------------------------------
+
+
+def _recipe_of(markdown: str) -> str:
+    head = markdown.split(f"# {TITLE}\n\n", 1)[1]
+    return head.split("\n\n", 1)[0]
+
+
+def test_recipe_is_the_first_paragraph_and_names_both_norms(report):
+    recipe = _recipe_of(report.markdown)
+    assert recipe.startswith("**The recipe.**")
+    assert report.markdown.index(recipe) < report.markdown.index("## What this run shows") < report.markdown.index("## Downstream tasks")
+    assert ("BERT uses the post-LN block of the paper, GPT the pre-LN block of GPT-2: at this budget each objective learns only "
+            "with its own block; see the README's recipe section.") in recipe
+    assert "the same corpus (tiny_corpus, plus the training texts of the fine-tuned tasks sentiment, ner, qa, commonsense and mt" in recipe
+    assert "the same tokenizer vocabulary size (8,192" in recipe
+    assert "BERT 5.00 M parameters, GPT 5.10 M: GPT/BERT = 1.020, within 5 %" in recipe
+    assert "the same token budget (1.00 M tokens)" in recipe and "the same fine-tuning protocol" in recipe
+    assert "BERT masks 40 % of the positions (masked LM + next-sentence prediction)" in recipe
+    assert "pre-train with dropout 0 (`model.dropout`) and fine-tune with dropout 0.1 (`finetune.dropout`)" in recipe
+
+
+def test_recipe_says_same_block_when_the_norms_are_equal(run_dir, options, tmp_path):
+    report = render_report(load_inputs(run_dir, params(norm=("pre", "pre"))), tmp_path / "reports", options)
+    recipe = _recipe_of(report.markdown)
+    assert "same block (pre-LN" in recipe and "post-LN" not in recipe and "each objective learns only with its own block" not in recipe
+
+
+def test_recipe_flags_a_size_mismatch_and_leaves_out_what_params_lack():
+    r = recipe_from(params(), {"bert": {"parameters": 1_000_000}, "gpt": {"parameters": 1_200_000}})
+    assert "GPT/BERT = 1.200, **outside** the 5 % the comparison allows" in recipe_paragraph(r)
+    bare = recipe_paragraph(recipe_from(object(), {}))  # nothing known: no paragraph
+    assert bare == ""
+    no_in_domain = recipe_paragraph(Recipe(corpus=["a", "b"]))
+    assert "the same corpus (a and b)" in no_in_domain and "training texts" not in no_in_domain
+
+
+def test_recipe_accepts_the_real_params_schema():
+    from pathlib import Path
+
+    from bertvsgpt.config import load_params
+
+    p = load_params(Path(__file__).resolve().parents[2] / "params.yaml", [])
+    text = recipe_paragraph(recipe_from(p, PRETRAIN))
+    assert f"the same tokenizer vocabulary size ({p.tokenizer.vocab_size:,}" in text
+    assert all(s in text for s in p.data.corpus)
+    if p.model.norm.bert != p.model.norm.gpt:
+        assert "each objective learns only with its own block" in text

@@ -1,0 +1,83 @@
+"""Label efficiency in the report: points, table, generated sentences, the small-multiples figure, metrics."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from bertvsgpt.report import load_inputs, render_report
+from bertvsgpt.report.label_efficiency import label_points
+from tests.report.fixtures import params, write_label_efficiency
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def le_dir(run_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("run_labels") / "run"
+    shutil.copytree(run_dir, root, ignore=shutil.ignore_patterns("reports"))
+    return write_label_efficiency(root)
+
+
+@pytest.fixture(scope="module")
+def le_inputs(le_dir):
+    return load_inputs(le_dir, params())
+
+
+@pytest.fixture(scope="module")
+def le_report(le_dir, le_inputs, options):
+    return render_report(le_inputs, le_dir / "reports", options)
+
+
+def test_points_take_the_main_run_as_the_100_percent_point(le_inputs):
+    pts = {(p.task, p.model, p.fraction): p for p in label_points(le_inputs.label_efficiency, le_inputs.summary, le_inputs.runs,
+                                                                  le_inputs.models, le_inputs.tasks)}
+    assert {t for t, _, _ in pts} == {"sentiment", "ner"}
+    frac = pts[("sentiment", "bert", 0.25)]
+    assert frac.mean == pytest.approx(0.8) and frac.n == 2 and frac.n_train == 2 and frac.metric == "test_accuracy"
+    full = pts[("sentiment", "gpt-scratch", 1.0)]  # the main run: 5/10 and 3/10 over two seeds, on 8 training labels
+    assert full.mean == pytest.approx(0.4) and full.n == 2 and full.n_train == 8
+    assert pts[("ner", "bert", 1.0)].mean == pytest.approx(0.75) and pts[("ner", "bert", 0.25)].n_train == 10
+
+
+def test_no_label_efficiency_section_without_results(report, inputs):
+    assert "## Label efficiency" not in report.markdown and "label_efficiency" not in report.metrics
+    assert not (report.figures[0].parent / "label_efficiency.png").exists()
+    assert label_points(None, inputs.summary, inputs.runs, inputs.models, inputs.tasks) == []
+
+
+def test_section_table_and_sentences(le_report):
+    md = le_report.markdown
+    headings = [line for line in md.splitlines() if line.startswith("## ")]
+    assert headings.index("## Label efficiency") == headings.index("## By kind of task") + 1
+    section = md.split("## Label efficiency")[1].split("\n## ")[0]
+    assert "| task | metric | model | training labels | 25 % of labels | 100 % (main run) |" in section
+    assert "| sentiment | accuracy | BERT | 2 / 8 | 80.0 ± 7.1 | 100.0 ± 0.0 |" in section
+    assert "| sentiment | accuracy | GPT-scratch | 2 / 8 | 30.0 ± 7.1 | 40.0 ± 14.1 |" in section
+    assert "| ner | entity F1 | BERT-scratch | 10 / 40 | 20.0 ± 7.1 | 40.0 ± 0.0 |" in section
+    assert ("- On sentiment (accuracy), pre-training's gain over scratch is larger with 25 % of the labels for BERT (+30.0 points "
+            "with 2 labels, +0.0 with all 8) and larger with 25 % of the labels for GPT (+0.0 points with 2 labels, -40.0 with all 8).") in section
+    assert ("- On ner (entity F1), pre-training's gain over scratch is larger at full data for BERT (+10.0 points with 10 labels, "
+            "+35.0 with all 40) and larger with 25 % of the labels for GPT") in section
+    assert "](figures/label_efficiency.png)" in section
+
+
+def test_figure_is_drawn(le_dir, le_report):
+    f = le_dir / "reports" / "figures" / "label_efficiency.png"
+    assert f in le_report.figures and f.read_bytes().startswith(PNG) and f.stat().st_size > 5000
+
+
+def test_keys_reach_the_metrics_file(le_report):
+    m = le_report.metrics["label_efficiency"]
+    json.dumps(m)
+    assert m["sentiment"]["bert"]["frac_0.25"] == 80.0 and m["sentiment"]["bert"]["frac_1"] == 100.0
+    assert m["sentiment"]["bert_gain"] == {"frac_0.25": 30.0, "frac_1": 0.0}
+    assert m["sentiment"]["gpt_gain"] == {"frac_0.25": 0.0, "frac_1": -40.0}
+    assert m["ner"]["labels"] == {"frac_0.25": 10.0, "frac_1": 40.0}
+    assert m["ner"]["gpt-scratch"]["frac_0.25"] == 0.0
+    from bertvsgpt.evaluation.metrics_file import flatten_metrics
+
+    flat = flatten_metrics(le_report.metrics)
+    assert flat["label_efficiency.sentiment.bert.frac_0.25"] == 80.0

@@ -1,0 +1,78 @@
+"""Wall time per stage group from the MLflow stage runs: which runs count, the groups, the section with and without runs."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+
+import pytest
+
+from bertvsgpt.report import render_report
+from bertvsgpt.report.stage_times import StageTime, latest_stage_runs, stage_times, stage_times_section
+
+
+def run(name: str, stage: str | None, start_s: float, end_s: float | None, status: str = "FINISHED", parent: str | None = None,
+        run_id: str | None = None):
+    tags = {} if stage is None else {"stage": stage}
+    if parent:
+        tags["mlflow.parentRunId"] = parent
+    info = SimpleNamespace(run_id=run_id or f"{name}@{start_s}", run_name=name, status=status, start_time=int(start_s * 1000),
+                           end_time=None if end_s is None else int(end_s * 1000))
+    return SimpleNamespace(info=info, data=SimpleNamespace(tags=tags))
+
+
+RUNS = [
+    run("fetch", "fetch", 0, 30), run("prepare", "prepare", 30, 90),
+    run("tokenizer-bert", "tokenizer", 90, 100), run("tokenizer-gpt", "tokenizer", 100, 110),
+    run("pretrain-bert", "pretrain", 110, 400, status="KILLED"),  # interrupted: not counted ...
+    run("pretrain-bert", "pretrain", 500, 800),  # ... its finished rerun is
+    run("pretrain-bert", "pretrain", 200, 300),  # an older finished run of the same name: the latest counts
+    run("pretrain-gpt", "pretrain", 800, 1200),
+    run("finetune-bert-sentiment", "finetune", 1200, 1300),
+    run("seed-0", "finetune", 1210, 1250, parent="x"), run("seed-1", "finetune", 1250, 1290, parent="x"),  # nested: inside
+    run("finetune-labels-bert", "finetune_labels", 1300, 1360),
+    run("evaluate", "evaluate", 1360, 1400),
+    run("report", "report", 1400, 1410),  # the report itself: left out
+    run("pretrain-gpt", "pretrain", 1500, None, status="RUNNING"),  # still running: not counted
+    run("untagged", None, 0, 5000),  # not a stage run
+    run("custom", "mystery", 0, 10),
+]
+
+
+def test_latest_finished_top_level_run_per_name():
+    latest = latest_stage_runs(RUNS)
+    assert set(latest) == {"fetch", "prepare", "tokenizer-bert", "tokenizer-gpt", "pretrain-bert", "pretrain-gpt",
+                           "finetune-bert-sentiment", "finetune-labels-bert", "evaluate", "custom"}
+    assert latest["pretrain-bert"].info.start_time == 500_000 and latest["pretrain-gpt"].info.end_time == 1_200_000
+
+
+def test_groups_in_pipeline_order_with_their_seconds():
+    times = stage_times(RUNS)
+    assert [(t.group, t.runs, t.seconds) for t in times] == [
+        ("fetch + prepare", 2, 90.0), ("tokenizers", 2, 20.0), ("pre-training", 2, 700.0), ("fine-tuning", 1, 100.0),
+        ("label efficiency", 1, 60.0), ("evaluate", 1, 40.0), ("other", 1, 10.0)]
+    assert times[0].stages == ("fetch", "prepare")
+    assert stage_times([]) == []
+
+
+def test_section_with_runs_has_a_total():
+    lines = "\n".join(stage_times_section([StageTime("pre-training", ("pretrain",), 2, 5400.0), StageTime("evaluate", ("evaluate",), 1, 600.0)]))
+    assert "| pre-training | pretrain | 2 | 1.50 h | 90 % |" in lines
+    assert "| evaluate | evaluate | 1 | 10.0 min | 10 % |" in lines
+    assert "| **total** |  | 3 | **1.67 h** | 100 % |" in lines
+
+
+@pytest.mark.parametrize("times", [None, []])
+def test_section_without_runs_says_so(times):
+    assert stage_times_section(times)[0].startswith("_No finished stage runs found in the MLflow tracking store")
+
+
+def test_report_renders_the_section_with_and_without_runs(report, inputs, options, tmp_path):
+    section = report.markdown.split("### Wall time per stage")[1]
+    assert "_No finished stage runs found" in section  # the fixture run has no MLflow store
+    with_runs = render_report(dataclasses.replace(inputs, stage_times=stage_times(RUNS)), tmp_path / "reports", options).markdown
+    section = with_runs.split("### Wall time per stage")[1].split("\n### ")[0]
+    assert "| fetch + prepare | fetch, prepare | 2 | 1.5 min | 9 % |" in section
+    assert "| pre-training | pretrain | 2 | 11.7 min | 69 % |" in section
+    assert "| **total** |  | 10 | **17.0 min** | 100 % |" in section
+    assert "_No finished stage runs found" not in section
