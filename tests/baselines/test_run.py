@@ -80,7 +80,7 @@ def test_stage_writes_every_baseline_and_logs_an_mlflow_run(tmp_path, monkeypatc
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     uri = (tmp_path / "mlruns").as_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    params = load_params(ROOT / "params.yaml", ["tasks.sentiment.max_train_examples=30", "tasks.sentiment.max_eval_examples=12"])
+    params = load_params(ROOT / "params.yaml", ["+tasks.sentiment.max_train_examples=30", "+tasks.sentiment.max_eval_examples=12"])
     stage.main(StageArgs(params=params, item={"task": "sentiment"}))
 
     out = tmp_path / "data" / "baselines" / "sentiment"

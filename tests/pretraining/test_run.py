@@ -186,7 +186,7 @@ def test_fingerprint_is_stable(params):
     [
         ("model.d_model", 64),
         ("model.n_layer", 2),
-        ("model.dropout", 0.0),
+        ("model.dropout", 0.1),
         ("pretrain.lr", 3e-3),
         ("pretrain.max_tokens", 2048),
         ("pretrain.batch_size", 8),
@@ -458,7 +458,7 @@ def test_pretrain_with_changed_params_starts_afresh(tmp_path, params, tokenizer_
     pretrain("gpt", params, tok_dir, tmp_path / "out1", resume, enable_progress_bar=False)
     old_stamp = (resume / "fingerprint.txt").read_text()
     assert (resume / "last.ckpt").is_file()
-    changed = load_params(PARAMS_YAML, [*TINY, "pretrain.lr=0.002"])
+    changed = load_params(PARAMS_YAML, [*TINY, "pretrain.lr=0.003"])
     with pytest.MonkeyPatch.context() as mp:
         counter = StepCounter(mp)
         summary = pretrain("gpt", changed, tok_dir, tmp_path / "out2", resume, enable_progress_bar=False)

@@ -65,8 +65,9 @@ def params(tmp_path_factory):
         "finetune.seeds": [0],
         "finetune.precision": "32-true",
         "tasks.sentiment.max_length": 24,
+        "model.dropout": 0.1,  # determinism must hold with dropout on (the default pre-trains without)
     })
-    assert raw["model"]["dropout"] > 0  # determinism must hold with dropout on
+    assert raw["model"]["dropout"] > 0 and raw["finetune"]["dropout"] > 0
     path = tmp_path_factory.mktemp("determinism-params") / "params.yaml"
     path.write_text(yaml.safe_dump(raw))
     return load_params(path)

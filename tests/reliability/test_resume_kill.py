@@ -51,9 +51,9 @@ SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
 
 
 def params() -> dict:
-    # model.dropout stays at the params.yaml default (0.1): the real configuration
+    # dropout on (0.1): resume must replay the dropout masks too (the default pre-trains without dropout)
     return ts.base_params(**{"pretrain.max_tokens": STEPS * TOKENS_PER_STEP, "pretrain.batch_size": BATCH,
-                             "pretrain.seq_len": SEQ, "pretrain.log_every_n_steps": 1})
+                             "pretrain.seq_len": SEQ, "pretrain.log_every_n_steps": 1, "model.dropout": 0.1})
 
 
 def outputs(ws: Path, arch: str) -> SimpleNamespace:

@@ -55,6 +55,7 @@ def tiny_params(data_dir: Path, archs: tuple[str, ...] = ("bert",), tasks: tuple
     params["pretrain"].update(max_tokens=2048, batch_size=8, seq_len=32, precision="32-true", log_every_n_steps=2,
                               models=list(archs))
     params["pretrain"]["bert"]["max_predictions_per_seq"] = 5
+    params["finetune"]["min_steps"] = 0
     models = [m for a in archs for m in (a, f"{a}-scratch")]
     params["finetune"].update(models=models, tasks=list(tasks), seeds=[0], max_epochs=1, batch_size=16, lr=0.001,
                               precision="32-true")

@@ -262,7 +262,7 @@ class FinetuneConfig:
     layer_lr_decay: float = 1.0  # lr of layer l = lr * decay^(L+1-l); 1.0 = off
     freeze_layers: int = 0  # freeze the embeddings and the lowest N blocks
     aux_lm_weight: float = 0.0  # GPT only: lambda of the auxiliary LM loss (GPT paper, eq. 5)
-    dropout: Optional[float] = 0.1  # fine-tuning dropout (backbone and head); null = the pre-training one
+    dropout: Optional[float] = None  # fine-tuning dropout (backbone and head); None = the pre-training one
     max_train_examples: Optional[int] = None  # cap for every task (the smaller of this and the task's own)
     max_eval_examples: Optional[int] = None
     accelerator: str = "auto"  # Lightning's Trainer arguments; batch_size is per process
