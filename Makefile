@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # label efficiency on sentiment only.
 QUICK := -S pretrain.max_tokens=50000 -S data.max_docs_per_source=100 -S 'finetune.models=[bert,gpt]' \
 	-S 'finetune.tasks=[sentiment,ner,qa,mt]' -S 'finetune.seeds=[0]' -S finetune.max_epochs=1 -S finetune.min_steps=0 \
-	-S finetune.max_train_examples=64 -S finetune.max_eval_examples=32 -S 'label_efficiency.tasks=[sentiment]' \
+	-S finetune.max_train_examples=64 -S finetune.max_eval_examples=32 -S 'label_efficiency.tasks=[sentiment]' -S budget.task=sentiment \
 	-S evaluate.max_heldout_tokens=20000 -S report.bootstrap_resamples=200
 
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.

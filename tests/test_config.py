@@ -17,7 +17,7 @@ def test_default_params_load_and_validate():
     assert p.used_sources()[: len(p.data.corpus)] == p.data.corpus
     assert "model.d_model" in to_flat_dict(p)
     assert (p.model.norm.bert, p.model.norm.gpt) == ("post", "pre")  # each objective at the block that learns
-    assert p.label_efficiency.tasks_of(p.finetune.tasks) == p.finetune.tasks  # null: every fine-tuned task
+    assert set(p.label_efficiency.tasks_of(p.finetune.tasks)) <= set(p.finetune.tasks)
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,7 @@ def base_params(**overrides: Any) -> dict:
                               log_every_n_steps=1, accelerator="cpu")
     params["pretrain"]["bert"]["max_predictions_per_seq"] = 5
     params["finetune"]["min_steps"] = 0  # tiny runs: the epochs the test asks for, not the default's step floor
+    params["budget"]["task"] = "sentiment"  # the task every tiny workspace fine-tunes
     for dotted, value in overrides.items():
         node = params
         *parents, leaf = dotted.split(".")

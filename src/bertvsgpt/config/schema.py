@@ -313,14 +313,14 @@ class LabelEfficiencyConfig:
     seeds: List[int] = field(default_factory=lambda: [0])
 
     def tasks_of(self, finetune_tasks: List[str]) -> List[str]:
-        """The tasks the stage fine-tunes: ``tasks``, or every task of ``finetune.tasks``."""
-        return list(finetune_tasks) if self.tasks is None else list(self.tasks)
+        """The tasks the stage fine-tunes: those of ``tasks`` that are fine-tuned (all of them for None)."""
+        return list(finetune_tasks) if self.tasks is None else [t for t in self.tasks if t in finetune_tasks]
 
-    def validate(self, finetune_tasks: List[str]) -> None:
+    def validate(self, tasks: Dict[str, "TaskConfig"]) -> None:
         for f in self.fractions:
             _require(0.0 < f < 1.0, "label_efficiency.fractions", f"{f} is not in (0, 1) (1 is the main run)")
         for t in self.tasks or []:
-            _require(t in finetune_tasks, "label_efficiency.tasks", f"'{t}' is not in finetune.tasks")
+            _require(t in tasks, "label_efficiency.tasks", f"unknown task '{t}' (not in tasks)")
         _require(len(self.seeds) > 0, "label_efficiency.seeds", "list at least one seed")
 
 
@@ -383,7 +383,7 @@ class Params:
                      f"'{m}' needs '{arch}' in pretrain.models (its tokenizer{'' if m != arch else ' and weights'})")
         self.budget.validate(self.tasks)
         _require(self.budget.task in self.finetune.tasks, "budget.task", f"'{self.budget.task}' must be in finetune.tasks")
-        self.label_efficiency.validate(self.finetune.tasks)
+        self.label_efficiency.validate(self.tasks)
         self.evaluate.validate()
         self.report.validate()
         return self
