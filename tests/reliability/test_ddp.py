@@ -54,7 +54,7 @@ DDP = ["pretrain.accelerator=cpu", "pretrain.devices=2", "pretrain.strategy=ddp"
 
 def params(**overrides) -> dict:
     return ts.base_params(**{"pretrain.max_tokens": STEPS * GLOBAL_BATCH * SEQ, "pretrain.batch_size": GLOBAL_BATCH,
-                             "pretrain.seq_len": SEQ, "model.dropout": 0.0, **overrides})
+                             "pretrain.seq_len": SEQ, "model.dropout": 0.0, "finetune.dropout": 0.0, **overrides})
 
 
 def pretrain_outputs(ws: Path, proc) -> SimpleNamespace:
