@@ -315,3 +315,20 @@ def params(norm: tuple[str, str] = ("post", "pre"), **report) -> SimpleNamespace
         data=SimpleNamespace(corpus=["tiny_corpus"], in_domain=True),
         report=SimpleNamespace(bootstrap_resamples=200, alpha=0.05, ngram=8, errors_per_task=2, **report),
     )
+
+
+def cells(line: str) -> list[str]:
+    """The cells of one Markdown pipe-table row."""
+    return [c.strip() for c in line.strip()[2:-2].split(" | ")]
+
+
+def table_after(markdown: str, heading: str) -> list[list[str]]:
+    """The rows (cells) of the first pipe table after ``heading``: header, then the body (without the alignment row)."""
+    lines = markdown.split(heading, 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append(cells(line))
+    return [rows[0], *rows[2:]]

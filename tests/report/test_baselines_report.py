@@ -10,23 +10,8 @@ from sacrebleu.metrics import BLEU
 
 from bertvsgpt.report import load_inputs, render_report
 from bertvsgpt.report.comparison import task_results
-from tests.report.fixtures import MT_REF, MT_SRC, params, write_all_with_baselines
+from tests.report.fixtures import MT_REF, MT_SRC, params, table_after, write_all_with_baselines
 
-
-def cells(line: str) -> list[str]:
-    return [c.strip() for c in line.strip()[2:-2].split(" | ")]
-
-
-def table_after(markdown: str, heading: str) -> list[list[str]]:
-    """The rows (cells) of the first pipe table after ``heading``."""
-    lines = markdown.split(heading, 1)[1].splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
-    rows = []
-    for line in lines[start:]:
-        if not line.startswith("|"):
-            break
-        rows.append(cells(line))
-    return [rows[0], *rows[2:]]  # header, then the body (without the alignment row)
 
 
 @pytest.fixture(scope="module")

@@ -9,23 +9,8 @@ from bertvsgpt.report import load_inputs, render_report
 from bertvsgpt.report.markdown import TITLE
 from bertvsgpt.report.recipe import Recipe, recipe_from, recipe_paragraph
 from bertvsgpt.report.tables import intrinsic_metrics, sizes_table
-from tests.report.fixtures import INTRINSIC, PRETRAIN, params
+from tests.report.fixtures import INTRINSIC, PRETRAIN, params, table_after
 
-
-def cells(line: str) -> list[str]:
-    return [c.strip() for c in line.strip()[2:-2].split(" | ")]
-
-
-def table_after(markdown: str, heading: str) -> list[list[str]]:
-    """The rows (cells) of the first pipe table after ``heading``: header, then the body."""
-    lines = markdown.split(heading, 1)[1].splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
-    rows = []
-    for line in lines[start:]:
-        if not line.startswith("|"):
-            break
-        rows.append(cells(line))
-    return [rows[0], *rows[2:]]
 
 
 # --- intrinsic metrics beside their floors ----------------------------------------------------------

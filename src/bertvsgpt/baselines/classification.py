@@ -22,6 +22,8 @@ from typing import Any
 import polars as pl
 
 from ..metrics.classification import classification_metrics
+from ..tasks.classification import scored_predictions
+from ..tasks.data import label_list as table_labels
 from .base import BaselineResult, most_frequent, record
 
 PRIMARY = "test_accuracy"
@@ -33,28 +35,17 @@ DESCRIPTIONS = {
 
 
 def label_list(frames: Mapping[str, pl.DataFrame]) -> list[Any]:
-    """Every label of every split, sorted: a label's id is its index (as in fine-tuning)."""
-    return sorted({lab for f in frames.values() for lab in f.get_column("label").to_list()})
+    """Every label of every split, sorted: a label's id is its index (fine-tuning's :func:`~bertvsgpt.tasks.data.label_list`)."""
+    return table_labels(pl.concat(list(frames.values()), how="diagonal_relaxed"))
 
 
 def _result(name: str, frames: Mapping[str, pl.DataFrame], labels: list[Any], pred: Sequence[Any], prob: Sequence[float],
             seed: int, reference: bool, **extra: Any) -> BaselineResult:
-    test = frames["test"]
     ids = {lab: i for i, lab in enumerate(labels)}
-    gold = test.get_column("label").to_list()
-    scores = classification_metrics([ids[p] for p in pred], [ids[g] for g in gold], len(labels))
-    predictions = pl.DataFrame({
-        "id": test.get_column("id"),
-        "text": test.get_column("text"),
-        "label": test.get_column("label"),
-        "pred": pl.Series("pred", list(pred), dtype=test.schema["label"]),
-        "prob": pl.Series("prob", [float(p) for p in prob], dtype=pl.Float32),
-        "correct": [p == g for p, g in zip(pred, gold)],
-    })
+    predictions, test_metrics = scored_predictions(frames["test"], labels, [ids[p] for p in pred], prob)
     metrics = {
         **record(name, DESCRIPTIONS[name], PRIMARY, frames, reference, seed),
-        "test_accuracy": scores["accuracy"],
-        "test_macro_f1": scores["macro_f1"],
+        **test_metrics,
         "n_labels": len(labels),
         "labels": labels,
         **extra,

@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from ..metrics.entities import entity_counts, entity_metrics
+from ..tasks.token_classification import scored_predictions, tag_list
 from .base import BaselineResult, record
 
 PRIMARY = "test_entity_f1"
@@ -33,41 +33,14 @@ DESCRIPTIONS = {
 }
 
 
-def tag_list(frames: Mapping[str, pl.DataFrame]) -> list[str]:
-    """Every tag of every split, sorted (as fine-tuning's label list)."""
-    return sorted({t for f in frames.values() for tags in f.get_column("tags").to_list() for t in tags})
-
-
 def _result(name: str, frames: Mapping[str, pl.DataFrame], pred: list[list[str]], seed: int, reference: bool,
             **extra: Any) -> BaselineResult:
     test = frames["test"]
-    gold = [list(t) for t in test.get_column("tags").to_list()]
-    scores = entity_metrics(gold, pred)
-    counts = [entity_counts([g], [p]) for g, p in zip(gold, pred)]
-    exact = [g == p for g, p in zip(gold, pred)]
-    predictions = pl.DataFrame({
-        "id": test.get_column("id"),
-        "tokens": test.get_column("tokens"),
-        "tags": test.get_column("tags"),
-        "pred": pl.Series("pred", pred, dtype=pl.List(pl.String)),
-        "n_gold_entities": [c[0] for c in counts],
-        "n_pred_entities": [c[1] for c in counts],
-        "n_correct_entities": [c[2] for c in counts],
-        "exact_match": exact,
-        "truncated": [False] * len(gold),  # a baseline reads every word
-    })
-    tags = tag_list(frames)
+    predictions, test_metrics = scored_predictions(test, pred, [False] * test.height)  # a baseline reads every word
+    tags = tag_list(pl.concat(list(frames.values()), how="diagonal_relaxed"))
     metrics = {
         **record(name, DESCRIPTIONS[name], PRIMARY, frames, reference, seed),
-        "test_entity_f1": scores["f1"],
-        "test_entity_precision": scores["precision"],
-        "test_entity_recall": scores["recall"],
-        "test_f1_by_type": scores["f1_by_type"],
-        "test_tag_accuracy": scores["tag_accuracy"],
-        "test_exact_match": sum(exact) / len(exact),
-        "test_n_gold_entities": scores["n_gold_entities"],
-        "test_n_pred_entities": scores["n_pred_entities"],
-        "test_n_correct_entities": scores["n_correct_entities"],
+        **test_metrics,
         "n_labels": len(tags),
         "labels": tags,
         **extra,

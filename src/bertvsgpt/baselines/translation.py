@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..metrics.generation import metric_signatures, sentence_chrf, translation_metrics
+from ..tasks.translation import scored_translations
 from .base import BaselineResult, record
 
 PRIMARY = "test_bleu"
@@ -33,26 +33,8 @@ DESCRIPTIONS = {
 
 def _result(name: str, frames: Mapping[str, pl.DataFrame], hyps: list[str], seed: int, reference: bool,
             **extra: Any) -> BaselineResult:
-    test = frames["test"]
-    sources, refs = test.get_column("text").to_list(), test.get_column("target").to_list()
-    scores = translation_metrics(hyps, refs)
-    predictions = pl.DataFrame({
-        "id": test.get_column("id"),
-        "source": sources,
-        "reference": refs,
-        "hypothesis": pl.Series("hypothesis", hyps, dtype=pl.String),
-        "chrf": [sentence_chrf(h, r) for h, r in zip(hyps, refs)],
-    })
-    signatures = metric_signatures()
-    metrics = {
-        **record(name, DESCRIPTIONS[name], PRIMARY, frames, reference, seed),
-        "test_bleu": scores["bleu"],
-        "test_chrf": scores["chrf"],
-        "empty_hypotheses": sum(not h for h in hyps),
-        "bleu_signature": signatures["bleu"],
-        "chrf_signature": signatures["chrf"],
-        **extra,
-    }
+    predictions, test_metrics = scored_translations(frames["test"], hyps)
+    metrics = {**record(name, DESCRIPTIONS[name], PRIMARY, frames, reference, seed), **test_metrics, **extra}
     return BaselineResult(name, metrics, predictions)
 
 

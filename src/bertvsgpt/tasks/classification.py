@@ -8,6 +8,7 @@ epoch), ``predictions.parquet`` (one row per test example) and ``metrics.json``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
@@ -66,6 +67,28 @@ class ClassificationModule(TaskModule):
         return {"id": list(batch["id"]), "pred": probs.argmax(-1).cpu(), "probs": probs.cpu()}
 
 
+def scored_predictions(
+    test: pl.DataFrame, labels: Sequence[Any], pred_ids: Sequence[int], probs: Sequence[float]
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The test split's per-example predictions table (label, prediction, its probability, correct) and
+    its ``test_*`` metrics, from predicted label ids (indices into ``labels``); what a fine-tuned
+    classifier and a baseline both write."""
+    ids = {lab: i for i, lab in enumerate(labels)}
+    gold = [ids[g] for g in test.get_column("label").to_list()]
+    scores = classification_metrics(list(pred_ids), gold, len(labels))
+    predictions = pl.DataFrame(
+        {
+            "id": test.get_column("id"),
+            "text": test.get_column("text"),
+            "label": test.get_column("label"),
+            "pred": pl.Series("pred", [labels[i] for i in pred_ids], dtype=test.schema["label"]),
+            "prob": pl.Series("prob", [float(p) for p in probs], dtype=pl.Float32),
+            "correct": [p == g for p, g in zip(pred_ids, gold)],
+        }
+    )
+    return predictions, {"test_accuracy": scores["accuracy"], "test_macro_f1": scores["macro_f1"]}
+
+
 def finetune_classification(
     model_dir: Optional[Path],
     arch: str,
@@ -98,7 +121,7 @@ def finetune_classification(
         log.warning("%d example(s) truncated to max_length=%d (by split: %s)", n_truncated, task_cfg.max_length, data.n_truncated)
 
     pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length, ft_cfg.dropout)
-    model = SequenceClassifier.from_pretrained(pretrained, arch, data.n_labels, config.dropout)
+    model = SequenceClassifier.from_pretrained(pretrained, arch, data.n_labels, config.dropout, ft_cfg.pooling)
     module = ClassificationModule(model, data.n_labels, **protocol_kwargs(ft_cfg, pretrained))
     fit = fit_and_predict(
         module, data.train, data.dev, data.test, data.collator(), ft_cfg, seed, out_dir, **run,
@@ -107,25 +130,13 @@ def finetune_classification(
     ids = [i for b in fit.batches for i in b["id"]]
     pred = torch.cat([b["pred"] for b in fit.batches])
     probs = torch.cat([b["probs"] for b in fit.batches])
-    gold = torch.tensor(data.test.labels, dtype=torch.long)
-    scores = classification_metrics(pred, gold, data.n_labels)
     test_frame = data.frames["test"]
     check_order(ids, test_frame)
-    predictions = pl.DataFrame(
-        {
-            "id": test_frame.get_column("id"),
-            "text": test_frame.get_column("text"),
-            "label": test_frame.get_column("label"),
-            "pred": pl.Series("pred", [data.labels[i] for i in pred.tolist()], dtype=test_frame.schema["label"]),
-            "prob": probs.gather(1, pred[:, None]).squeeze(1).numpy(),
-            "correct": (pred == gold).numpy(),
-        }
-    )
+    predictions, test_metrics = scored_predictions(test_frame, data.labels, pred.tolist(), probs.gather(1, pred[:, None]).squeeze(1).tolist())
     sizes = {"train": len(data.train), "dev": len(data.dev), "test": len(data.test)}
     metrics: dict[str, Any] = {
         **run_record(arch, model_dir, seed, "test_accuracy", fit, sizes, data.n_truncated, task_cfg.max_length),
-        "test_accuracy": scores["accuracy"],
-        "test_macro_f1": scores["macro_f1"],
+        **test_metrics,
         "best_dev_macro_f1": fit.best_dev_score,
         "n_labels": data.n_labels,
         "labels": data.labels,

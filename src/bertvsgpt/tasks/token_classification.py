@@ -80,6 +80,39 @@ def check_tagged_table(table: pl.DataFrame) -> None:
             raise ValueError(f"row {row_id!r} has tag(s) {bad[:3]} that are not O, B-X or I-X")
 
 
+def scored_predictions(test: pl.DataFrame, pred: list[list[str]], truncated: Sequence[bool]) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The test split's per-example predictions table and its ``test_*`` metrics (seqeval entity F1 and
+    counts), from predicted word tags; what a fine-tuned tagger and a baseline both write."""
+    gold = test.get_column("tags").to_list()
+    scores = entity_metrics(gold, pred)
+    counts = [entity_counts([g], [p]) for g, p in zip(gold, pred)]
+    predictions = pl.DataFrame(
+        {
+            "id": test.get_column("id"),
+            "tokens": test.get_column("tokens"),
+            "tags": test.get_column("tags"),
+            "pred": pl.Series("pred", pred, dtype=pl.List(pl.String)),
+            "n_gold_entities": [c[0] for c in counts],
+            "n_pred_entities": [c[1] for c in counts],
+            "n_correct_entities": [c[2] for c in counts],
+            "exact_match": [g == p for g, p in zip(gold, pred)],
+            "truncated": list(truncated),
+        }
+    )
+    metrics = {
+        "test_entity_f1": scores["f1"],
+        "test_entity_precision": scores["precision"],
+        "test_entity_recall": scores["recall"],
+        "test_f1_by_type": scores["f1_by_type"],
+        "test_tag_accuracy": scores["tag_accuracy"],
+        "test_exact_match": float(predictions.get_column("exact_match").mean()),
+        "test_n_gold_entities": scores["n_gold_entities"],
+        "test_n_pred_entities": scores["n_pred_entities"],
+        "test_n_correct_entities": scores["n_correct_entities"],
+    }
+    return predictions, metrics
+
+
 def tag_list(table: pl.DataFrame) -> list[str]:
     """All tags of the table (every split, ``O`` included), sorted; a tag's id is its index here."""
     return sorted(table.get_column("tags").explode().unique().to_list())
@@ -381,34 +414,12 @@ def finetune_token_classification(
     pred = [p for b in fit.batches for p in b["pred"]]
     test = frames["test"]
     check_order(ids, test)
-    gold = test.get_column("tags").to_list()
-    scores = entity_metrics(gold, pred)
-    counts = [entity_counts([g], [p]) for g, p in zip(gold, pred)]
-    predictions = pl.DataFrame(
-        {
-            "id": test.get_column("id"),
-            "tokens": test.get_column("tokens"),
-            "tags": test.get_column("tags"),
-            "pred": pl.Series("pred", pred, dtype=pl.List(pl.String)),
-            "n_gold_entities": [c[0] for c in counts],
-            "n_pred_entities": [c[1] for c in counts],
-            "n_correct_entities": [c[2] for c in counts],
-            "exact_match": [g == p for g, p in zip(gold, pred)],
-            "truncated": [k < len(g) for k, g in zip(datasets["test"].n_kept, gold)],
-        }
-    )
+    truncated = [k < len(g) for k, g in zip(datasets["test"].n_kept, test.get_column("tags").to_list())]
+    predictions, test_metrics = scored_predictions(test, pred, truncated)
     sizes = {s: len(d) for s, d in datasets.items()}
     metrics: dict[str, Any] = {
         **run_record(arch, model_dir, seed, "test_entity_f1", fit, sizes, n_truncated_by_split, task_cfg.max_length),
-        "test_entity_f1": scores["f1"],
-        "test_entity_precision": scores["precision"],
-        "test_entity_recall": scores["recall"],
-        "test_f1_by_type": scores["f1_by_type"],
-        "test_tag_accuracy": scores["tag_accuracy"],
-        "test_exact_match": float(predictions.get_column("exact_match").mean()),
-        "test_n_gold_entities": scores["n_gold_entities"],
-        "test_n_pred_entities": scores["n_pred_entities"],
-        "test_n_correct_entities": scores["n_correct_entities"],
+        **test_metrics,
         "best_dev_entity_f1": fit.best_dev_score,
         "n_labels": len(tags),
         "labels": tags,

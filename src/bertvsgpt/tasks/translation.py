@@ -424,6 +424,31 @@ class TranslationModule(TaskModule):
 # ----------------------------------------------------------------------------- fine-tuning run
 
 
+def scored_translations(test: pl.DataFrame, hyps: Sequence[str]) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The test split's per-example predictions table (with sentence chrF) and its ``test_*`` corpus
+    metrics (sacreBLEU BLEU and chrF, their signatures); what a fine-tuned model and a baseline both write."""
+    sources, refs = test.get_column("text").to_list(), test.get_column("target").to_list()
+    scores = translation_metrics(list(hyps), refs)
+    predictions = pl.DataFrame(
+        {
+            "id": test.get_column("id"),
+            "source": sources,
+            "reference": refs,
+            "hypothesis": pl.Series("hypothesis", list(hyps), dtype=pl.String),
+            "chrf": [sentence_chrf(h, r) for h, r in zip(hyps, refs)],
+        }
+    )
+    signatures = metric_signatures()
+    metrics = {
+        "test_bleu": scores["bleu"],
+        "test_chrf": scores["chrf"],
+        "empty_hypotheses": sum(not h for h in hyps),
+        "bleu_signature": signatures["bleu"],
+        "chrf_signature": signatures["chrf"],
+    }
+    return predictions, metrics
+
+
 def finetune_translation(
     model_dir: Optional[Path],
     arch: str,
@@ -493,25 +518,14 @@ def finetune_translation(
     test = frames["test"]
     check_order(ids, test)
     sources, refs = test.get_column("text").to_list(), test.get_column("target").to_list()
-    scores = translation_metrics(hyps, refs)
-    predictions = pl.DataFrame(
-        {
-            "id": test.get_column("id"),
-            "source": sources,
-            "reference": refs,
-            "hypothesis": pl.Series("hypothesis", hyps, dtype=pl.String),
-            "chrf": [sentence_chrf(h, r) for h, r in zip(hyps, refs)],
-        }
-    )
-    signatures = metric_signatures()
+    predictions, test_metrics = scored_translations(test, hyps)
     test_src = [s[1:-1] for s in datasets["test"].encoding.source_ids]  # without the special tokens
     unk = tokenizer.token_to_id(BERT_UNK) if arch == "bert" else None  # byte-level BPE has no unknowns
     n_unk = sum(t == unk for s in test_src for t in s) if unk is not None else 0
     sizes = {s: len(d) for s, d in datasets.items()}
     metrics: dict[str, Any] = {
         **run_record(arch, model_dir, seed, "test_bleu", fit, sizes, truncated["pairs"], task_cfg.max_length),
-        "test_bleu": scores["bleu"],
-        "test_chrf": scores["chrf"],
+        **test_metrics,
         "best_dev_chrf": fit.best_dev_score,
         "n_dev_generated": min(len(datasets["dev"]), max_dev_generate),
         "n_source_truncated_by_split": truncated["source"],
@@ -522,9 +536,6 @@ def finetune_translation(
         "source_pieces_per_word": pieces_per_word(tokenizer, sources),
         "target_pieces_per_word": pieces_per_word(tokenizer, refs),
         "source_unk_rate": n_unk / max(1, sum(len(s) for s in test_src)),
-        "empty_hypotheses": sum(not h for h in hyps),
-        "bleu_signature": signatures["bleu"],
-        "chrf_signature": signatures["chrf"],
     }
     write_outputs(Path(out_dir), predictions, metrics)
     return metrics
