@@ -93,3 +93,18 @@ def test_fine_tuning_dropout_replaces_the_pre_training_one():
     probs = [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
     attention = [m.dropout for m in model.modules() if isinstance(getattr(m, "dropout", None), float)]
     assert probs and attention and set(probs) == {0.1} and set(attention) == {0.1}
+
+
+def test_mean_pooling_averages_the_real_tokens_and_drops_berts_pooler():
+    from bertvsgpt.models import BertForPreTraining, ModelConfig
+    from bertvsgpt.tasks.classifier import SequenceClassifier
+
+    cfg = ModelConfig(vocab_size=50, n_layer=1, n_head=2, d_model=8, d_ff=16, max_seq_len=16, dropout=0.0, type_vocab_size=2)
+    model = SequenceClassifier.from_pretrained(BertForPreTraining(cfg), "bert", 3, 0.0, pooling="mean")
+    assert model.pooler is None
+    hidden = torch.arange(2 * 4 * 8, dtype=torch.float32).reshape(2, 4, 8)
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]])
+    pooled = model.pool(hidden, mask)
+    assert torch.allclose(pooled[0], hidden[0, :2].mean(0)) and torch.allclose(pooled[1], hidden[1].mean(0))
+    with pytest.raises(ValueError, match="pooling='max'"):
+        SequenceClassifier.from_pretrained(BertForPreTraining(cfg), "bert", 3, 0.0, pooling="max")

@@ -262,6 +262,7 @@ class FinetuneConfig:
     layer_lr_decay: float = 1.0  # lr of layer l = lr * decay^(L+1-l); 1.0 = off
     freeze_layers: int = 0  # freeze the embeddings and the lowest N blocks
     aux_lm_weight: float = 0.0  # GPT only: lambda of the auxiliary LM loss (GPT paper, eq. 5)
+    pooling: str = "token"  # sequence heads: token (BERT's pooled [CLS], GPT's extract token) | mean (mean state)
     dropout: Optional[float] = None  # fine-tuning dropout (backbone and head); None = the pre-training one
     max_train_examples: Optional[int] = None  # cap for every task (the smaller of this and the task's own)
     max_eval_examples: Optional[int] = None
@@ -285,6 +286,7 @@ class FinetuneConfig:
         _require(self.freeze_layers >= 0, "finetune.freeze_layers", "must be >= 0")
         _require(self.aux_lm_weight >= 0, "finetune.aux_lm_weight", "must be >= 0")
         _require(self.dropout is None or 0.0 <= self.dropout < 1.0, "finetune.dropout", "must be in [0, 1) or null")
+        _require(self.pooling in ("token", "mean"), "finetune.pooling", f"'{self.pooling}' is not one of ('token', 'mean')")
         for k in ("max_train_examples", "max_eval_examples"):
             v = getattr(self, k)
             _require(v is None or v > 0, f"finetune.{k}", "must be > 0 or null")

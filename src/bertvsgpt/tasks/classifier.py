@@ -7,6 +7,10 @@ GPT (Radford et al., 2018, §3.2): ``logits = W_y · dropout(h_l^m)``, the last 
 final input token, which the formatting makes the ``<|extract|>`` token. With right padding this
 is the last real token, ``attention_mask.sum(1) - 1``.
 
+``pooling="mean"`` replaces both with the mean of the last layer's states over the real tokens (no
+pooler): the sentence representation of Sentence-BERT (Reimers & Gurevych, 2019), which does not depend
+on what the pre-training objective taught one position.
+
 The "scratch" baseline is the same architecture with random weights (:meth:`from_config`).
 """
 
@@ -20,6 +24,8 @@ from torch import nn
 from ..models import BertForPreTraining, BertPooler, GPTForPreTraining, ModelConfig, Transformer, init_weights
 from .backbone import backbone_for, check_backbone, load_backbone
 from .formatting import check_arch
+
+POOLINGS = ("token", "mean")
 
 
 def last_token_positions(attention_mask: Optional[torch.Tensor], batch: int, seq_len: int, device) -> torch.Tensor:
@@ -42,12 +48,16 @@ class SequenceClassifier(nn.Module):
         n_labels: int,
         dropout: float = 0.1,
         pooler: Optional[BertPooler] = None,
+        pooling: str = "token",
     ) -> None:
         super().__init__()
         check_backbone(backbone, arch)
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling='{pooling}' is not one of {POOLINGS}")
+        self.pooling = pooling
         if n_labels < 1:
             raise ValueError(f"n_labels={n_labels} must be >= 1 (1 = one score per sequence, for multiple choice)")
-        if arch == "bert" and pooler is None:
+        if arch == "bert" and pooler is None and pooling == "token":
             raise ValueError("a BERT classifier needs the pooler")
         if arch == "gpt" and pooler is not None:
             raise ValueError("a GPT classifier reads the extract token; it has no pooler")
@@ -67,19 +77,20 @@ class SequenceClassifier(nn.Module):
         arch: str,
         n_labels: int,
         dropout: float = 0.1,
+        pooling: str = "token",
     ) -> "SequenceClassifier":
-        """Take the backbone (and BERT's pooler) of a pre-training model; its LM heads are dropped."""
+        """Take the backbone (and BERT's pooler, for token pooling) of a pre-training model; its LM heads are dropped."""
         backbone = backbone_for(model, arch)
-        pooler = getattr(model, "_orig_mod", model).pooler if arch == "bert" else None
-        return cls(backbone, arch, n_labels, dropout, pooler=pooler)
+        pooler = getattr(model, "_orig_mod", model).pooler if arch == "bert" and pooling == "token" else None
+        return cls(backbone, arch, n_labels, dropout, pooler=pooler, pooling=pooling)
 
     @classmethod
     def from_config(
-        cls, config: ModelConfig, arch: str, n_labels: int, dropout: float = 0.1
+        cls, config: ModelConfig, arch: str, n_labels: int, dropout: float = 0.1, pooling: str = "token"
     ) -> "SequenceClassifier":
         """The scratch baseline: the same architecture, randomly initialised as for pre-training."""
         check_arch(arch)
-        return cls.from_pretrained(load_backbone(None, arch, config)[0], arch, n_labels, dropout)
+        return cls.from_pretrained(load_backbone(None, arch, config)[0], arch, n_labels, dropout, pooling)
 
     def hidden(
         self,
@@ -91,7 +102,13 @@ class SequenceClassifier(nn.Module):
         return self.backbone(input_ids, token_type_ids if self.arch == "bert" else None, attention_mask)
 
     def pool(self, hidden: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """The ``(B, d_model)`` sequence representation: BERT's pooled [CLS], GPT's extract-token state."""
+        """The ``(B, d_model)`` sequence representation: BERT's pooled [CLS], GPT's extract-token state, or
+        (``pooling="mean"``) the mean state of the real tokens."""
+        if self.pooling == "mean":
+            if attention_mask is None:
+                return hidden.mean(dim=1)
+            weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
+            return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
         if self.arch == "bert":
             return self.pooler(hidden)  # type: ignore[misc]
         pos = last_token_positions(attention_mask, hidden.size(0), hidden.size(1), hidden.device)

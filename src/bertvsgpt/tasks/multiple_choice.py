@@ -165,7 +165,7 @@ def finetune_multiple_choice(
                     sum(n_truncated.values()), task_cfg.max_length, n_truncated)
 
     pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length, ft_cfg.dropout)
-    model = SequenceClassifier.from_pretrained(pretrained, arch, 1, config.dropout)
+    model = SequenceClassifier.from_pretrained(pretrained, arch, 1, config.dropout, ft_cfg.pooling)
     module = MultipleChoiceModule(model, n_choices, **protocol_kwargs(ft_cfg, pretrained))
     fit = fit_and_predict(
         module, datasets["train"], datasets["dev"], datasets["test"], ChoiceCollator(pad_token_id(tokenizer, arch)),
