@@ -8,7 +8,6 @@ from pathlib import Path
 
 import polars as pl
 
-from bertvsgpt.baselines.run import run_baselines, task_splits, write_baselines
 from bertvsgpt.cli import StageArgs, run_stage
 from bertvsgpt.tracking import stage_run
 
@@ -20,6 +19,9 @@ def main(args: StageArgs) -> None:
     tags = {"task": task, "task_type": task_cfg.type}
     with stage_run(p, "baselines", run_name=f"baselines-{task}", inputs=[table_path], tags=tags):
         import mlflow
+
+        # The baselines score through the task kinds' own functions, which live beside their Lightning modules.
+        from bertvsgpt.baselines.run import run_baselines, task_splits, write_baselines
 
         frames = task_splits(pl.read_parquet(table_path), task_cfg, p.finetune)
         results = run_baselines(frames, task_cfg.type, seed=p.seed)
