@@ -36,7 +36,9 @@ def main(args: StageArgs) -> None:
             "MLflow experiment": p.tracking.experiment,
         }
         try:
-            inputs.finetune_runs = finetune_run_ids(mlflow.MlflowClient(), p.tracking.experiment)
+            inputs.finetune_runs = finetune_run_ids(
+                mlflow.MlflowClient(), p.tracking.experiment, p.finetune.models, p.finetune.tasks, p.finetune.seeds
+            )
         except Exception as exc:  # optional: the report does not depend on it
             log.warning("fine-tuning run ids not listed: %s", exc)
         try:

@@ -37,6 +37,7 @@ def test_default_params_load_and_validate():
         ("model.norm.bert=sandwich", "model.norm.bert"),  # per-objective block
         ("finetune.dropout=1.5", "finetune.dropout"),
         ("finetune.min_steps=-1", "finetune.min_steps"),
+        ("tasks.ner.min_steps=-5", "tasks.ner.min_steps"),
         ("finetune.pooling=max", "finetune.pooling"),
         ("label_efficiency.fractions=[1.0]", "label_efficiency.fractions"),  # 1.0 is the main run
         ("label_efficiency.tasks=[nope]", "label_efficiency.tasks"),

@@ -64,6 +64,7 @@ def small_params(data_dir: Path, sources: dict[str, dict]) -> dict:
         cfg = params["tasks"][task]
         assert cfg["type"] == kind, f"params.yaml: tasks.{task} is a {cfg['type']} task, the test expects {kind}"
         cfg.update(source=source, dev_fraction=0.15, test_fraction=0.15, **TASK_SIZES[task])
+        cfg.pop("min_steps", None)  # no step floors in a tiny run
     params["tokenizer"].update(vocab_size=400, min_frequency=1)
     params["model"].update(n_layer=2, n_head=2, d_model=32, d_ff=64, max_seq_len=64, dropout=0.0)
     params["pretrain"].update(max_tokens=3000, batch_size=8, seq_len=32, precision="32-true", log_every_n_steps=2)

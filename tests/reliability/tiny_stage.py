@@ -51,7 +51,9 @@ def base_params(**overrides: Any) -> dict:
     params["pretrain"].update(seq_len=32, batch_size=4, precision="32-true", checkpoint_fractions=[0.5],
                               log_every_n_steps=1, accelerator="cpu")
     params["pretrain"]["bert"]["max_predictions_per_seq"] = 5
-    params["finetune"]["min_steps"] = 0  # tiny runs: the epochs the test asks for, not the default's step floor
+    params["finetune"]["min_steps"] = 0  # tiny runs: the epochs the test asks for, not the default's step floors
+    for task in params["tasks"].values():
+        task.pop("min_steps", None)
     params["budget"]["task"] = "sentiment"  # the task every tiny workspace fine-tunes
     for dotted, value in overrides.items():
         node = params

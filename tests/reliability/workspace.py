@@ -56,6 +56,8 @@ def tiny_params(data_dir: Path, archs: tuple[str, ...] = ("bert",), tasks: tuple
                               models=list(archs))
     params["pretrain"]["bert"]["max_predictions_per_seq"] = 5
     params["finetune"]["min_steps"] = 0
+    for task in params["tasks"].values():
+        task.pop("min_steps", None)
     params["budget"]["task"] = "sentiment"
     models = [m for a in archs for m in (a, f"{a}-scratch")]
     params["finetune"].update(models=models, tasks=list(tasks), seeds=[0], max_epochs=1, batch_size=16, lr=0.001,

@@ -115,3 +115,15 @@ def test_report_stage_lists_the_wall_time_of_the_stage_runs_in_mlflow(run_dir, t
     assert md.split("\n\n")[1].startswith("**The recipe.**")
     metrics = json.loads((work / "metrics" / "report.json").read_text())
     assert metrics["intrinsic"]["bert"]["mlm_accuracy_unigram_floor"] == 0.05
+
+
+def test_finetune_run_ids_list_only_the_models_tasks_and_seeds_of_this_run():
+    """An earlier experiment in the same store (a third seed, another task) is not listed beside this run's."""
+    client = _Client([
+        _Run("s2", {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "2"}),
+        _Run("s0", {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "0"}),
+        _Run("old-task", {"stage": "finetune", "model": "bert", "task": "squad", "seed": "0"}),
+        _Run("old-model", {"stage": "finetune", "model": "gpt2", "task": "sentiment", "seed": "0"}),
+    ])
+    assert finetune_run_ids(client, "exp", models=["bert"], tasks=["sentiment"], seeds=[0, 1]) == {
+        ("bert", "sentiment", 0): "s0"}

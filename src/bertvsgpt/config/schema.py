@@ -217,6 +217,7 @@ class TaskConfig:
     max_length: int = 128
     max_train_examples: Optional[int] = None  # cap for quick runs; None = all
     max_eval_examples: Optional[int] = None  # cap on dev and test rows each (seeded); None = all
+    min_steps: Optional[int] = None  # this task's step floor, replacing finetune.min_steps; None = that one
     # token_classification
     entity_view: str = "per_loc_org"  # per_loc_org: PER/LOC/ORG only | all: every type of the source
     # extractive_qa
@@ -237,6 +238,8 @@ class TaskConfig:
             _require(self.max_train_examples > 0, f"{key}.max_train_examples", "must be > 0")
         if self.max_eval_examples is not None:
             _require(self.max_eval_examples > 0, f"{key}.max_eval_examples", "must be > 0")
+        if self.min_steps is not None:
+            _require(self.min_steps >= 0, f"{key}.min_steps", "must be >= 0")
         _require(self.entity_view in ENTITY_VIEWS, f"{key}.entity_view", f"'{self.entity_view}' is not one of {ENTITY_VIEWS}")
         _require(self.doc_stride > 0, f"{key}.doc_stride", "must be > 0")
         _require(self.max_target_length > 2, f"{key}.max_target_length", "must be > 2")

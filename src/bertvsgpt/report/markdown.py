@@ -185,7 +185,8 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
         parts += ["### Data sizes and training steps", "",
                   "The splits each model was fine-tuned and tested on (after the caps), and how long it trained: optimizer "
                   "steps per epoch, the epoch limit (`finetune.max_epochs`, raised on small training splits to reach "
-                  "`finetune.min_steps`), the epochs run before early stopping and the steps run; mean over seeds. One row "
+                  "the step floor `finetune.min_steps`, or the task's own `tasks.<task>.min_steps`; early stopping waits "
+                  "for the floor), the epochs run before early stopping and the steps run; mean over seeds. One row "
                   "per task where every model ran the same, one per model where they differ (QA's windows depend on the "
                   "tokenizer).", "", sizes, ""]
 

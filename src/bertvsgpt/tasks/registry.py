@@ -7,6 +7,7 @@ pipeline, the evaluation and the report treat all tasks alike.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -114,6 +115,13 @@ def finetune_task(
     return _finetune(model_dir, table, task_cfg, ft_cfg, seed, out_dir, **kwargs)
 
 
+def with_task_floor(ft_cfg: FinetuneConfig, task_cfg: TaskConfig) -> FinetuneConfig:
+    """``ft_cfg`` with the task's own step floor (``tasks.<task>.min_steps``) where it sets one."""
+    if task_cfg.min_steps is None:
+        return ft_cfg
+    return dataclasses.replace(ft_cfg, min_steps=task_cfg.min_steps)
+
+
 def _finetune(
     model_dir: Path, table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig, seed: int, out_dir: Path, **kwargs: Any
 ) -> dict[str, Any]:
@@ -125,6 +133,7 @@ def _finetune(
         _min_cap(task_cfg.max_train_examples, ft_cfg.max_train_examples),
         _min_cap(task_cfg.max_eval_examples, ft_cfg.max_eval_examples),
     )
+    ft_cfg = with_task_floor(ft_cfg, task_cfg)
     fn = finetune_function(task_cfg.type)
     return fn(
         None if scratch else model_dir, arch, tokenizer, table, task_cfg, ft_cfg, seed, out_dir,

@@ -164,6 +164,7 @@ def fit_and_predict(
         use_distributed_sampler=False,  # EpochShuffle shards the training order; dev and test stay whole
         precision=resolved,
         max_epochs=max_epochs,
+        min_steps=ft_cfg.min_steps or None,  # a floor: early stopping cannot end a run before it
         gradient_clip_val=ft_cfg.grad_clip or None,
         callbacks=[checkpoint, early_stop],
         logger=logger if logger is not None else False,
