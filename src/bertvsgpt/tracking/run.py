@@ -65,6 +65,19 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
         raise TrackingError(f"MLflow tracking server {uri} does not answer /health within {timeout:g} s ({exc}); {hint}") from None
 
 
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"  # read by MLflow 3.x's UI to pick the experiment's landing view
+EXPERIMENT_KIND = "custom_model_development"  # "model training": the runs table, not the GenAI traces view
+
+
+def mark_model_training(experiment: "object") -> None:
+    """Tag the stage's experiment as a model-training one, so ``mlflow ui`` opens it on the runs table."""
+    if (getattr(experiment, "tags", None) or {}).get(EXPERIMENT_KIND_TAG) == EXPERIMENT_KIND:
+        return
+    from mlflow import MlflowClient
+
+    MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(
@@ -120,6 +133,7 @@ def stage_run(
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.set_experiment(params.tracking.experiment)
+    mark_model_training(experiment)
     all_tags = {"stage": stage, "git_commit": git_commit(), "data_checksum": data_checksum(inputs)}
     all_tags.update(tags or {})
     flat = {k: ("null" if v is None else v) for k, v in to_flat_dict(params).items()}
