@@ -297,9 +297,9 @@ def test_latin1_corpus_with_its_encoding_declared(repo, env, tmp_path):
 
     corpus = tmp_path / "corpus-latin1.txt"
     _latin1_corpus(corpus)
-    overrides = [f"data.sources.tiny_corpus.spec={corpus}", "data.sources.tiny_corpus.encoding=latin-1"]
-    fetch_in_process(repo, *overrides)
-    proc, _ = run_stage(repo, env, "prepare", *overrides)
+    edit_params(repo, data__sources__tiny_corpus__spec=str(corpus), data__sources__tiny_corpus__encoding="latin-1")
+    fetch_in_process(repo)
+    proc, _ = run_stage(repo, env, "prepare")
     assert proc.returncode == 0, proc.stderr[-3000:]
     df = pl.read_parquet(repo / "data" / "prepared" / "corpus.parquet").filter(pl.col("source") == "tiny_corpus")
     text = " ".join(df.get_column("sentences").list.join(" ").to_list())
@@ -308,8 +308,8 @@ def test_latin1_corpus_with_its_encoding_declared(repo, env, tmp_path):
 
 
 def test_unknown_encoding(repo, env):
-    fails_cleanly(repo, env, "fetch", "data.sources.tiny_corpus.encoding=klingon",
-                  needles=("data.sources.tiny_corpus.encoding", "klingon"))
+    edit_params(repo, data__sources__tiny_corpus__encoding="klingon")
+    fails_cleanly(repo, env, "fetch", needles=("data.sources.tiny_corpus.encoding", "unknown encoding 'klingon'"))
 
 
 # --- stage items: architectures only where a stage builds one -------------------------------------
