@@ -20,21 +20,28 @@ sources, training a tokenizer) runs in-process, which is the same code without t
 | unknown architecture (`pretrain.models=[t5]`) | fetch | `error: pretrain.models: list architectures from ('bert', 'gpt'), got ['t5']` |
 | unknown task in a params list (`finetune.tasks=[squad]`) | fetch | `error: finetune.tasks: unknown task 'squad' (not in tasks)` |
 | unknown model as the stage item (`model=roberta`) | finetune | `error: model: unknown model 'roberta' (known: bert, gpt, bert-scratch, gpt-scratch)` |
+| a model name where an architecture is built (`model=bert-scratch`) | pretrain, scratch | `error: model: stage pretrain takes an architecture, not 'bert-scratch' (accepted: bert, gpt)` |
 | unknown task as the stage item (`task=squad`) | finetune | `error: task: unknown task 'squad' (configured in params.yaml tasks: ...)` |
 | stage item missing (no `model=`) | finetune | `error: model: missing argument, pass model=<name>` |
 | corpus file missing | fetch | `error: source 'tiny_corpus': local path '/…/nope.txt' does not exist (data.sources.tiny_corpus.spec)` |
 | empty corpus | prepare | `error: pre-training corpus is empty after preparation: check data.corpus, ...` |
 | archive checksum does not match | fetch | `error: source 'tiny_corpus': sha256 mismatch for corpus.txt: expected aaaa..., got ...` |
 | task file with unexpected columns | prepare | `error: data/raw/tiny_reviews/reviews.csv: missing column 'sentence' (data.sources.tiny_reviews.text_column; columns: review, stars)` |
-| task file with unexpected labels: multiple-choice answer index 7 of 3 options | finetune | `error: label must be an option index in [0, 3)` |
-| task file with unexpected labels: NER tags that are not BIO (`PERSON`) | finetune | `error: row 0 has tag(s) ['PERSON', 'PERSON', 'PERSON'] that are not O, B-X or I-X` |
+| task file with unexpected labels: multiple-choice answer index 7 of 3 options | prepare | `error: tasks.commonsense: row 0: label 7 is not an option index in [0, 3) (multiple_choice task)` |
+| task file with unexpected labels: NER tags that are not BIO (`PERSON`) | prepare | `error: tasks.ner: row 0: tag 'PERSON' (token 0) is not O, B-X or I-X (token_classification task)` |
+| task file with unexpected labels: `I-X` without `B-X` | prepare | `error: tasks.ner: row 0: tag 'I-PER' (token 0) follows 'O': an I-X tag must follow B-X or I-X of the same type ...` |
+| task file with unexpected labels: fewer tags than tokens | prepare | `error: tasks.ner: row 0: has 7 tokens but 6 tags (token_classification task)` |
+| task file with unexpected labels: QA answer outside its passage | prepare | `error: tasks.qa: row 0: answer_start 168 with a 7-character answer is outside the 148-character passage ...` |
+| Latin-1 corpus under the default `encoding: utf-8` | prepare | `error: data/raw/tiny_corpus/corpus-latin1.txt: byte 0xe9 at offset 3 is not valid utf-8; if the file uses another encoding, set data.sources.tiny_corpus.encoding in params.yaml (e.g. latin-1)` |
+| unknown encoding (`encoding: klingon`) | fetch | `error: data.sources.tiny_corpus.encoding: unknown encoding 'klingon' (e.g. utf-8, latin-1, cp1252)` |
 | registry client missing (`npm` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'npm' client, which is not on PATH: install Node.js/npm, or remove ...` |
 | registry client missing (`apt-get` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'apt' client, which is not on PATH: run on a Debian/Ubuntu machine with apt, ...` |
 | disk full while writing an output (simulated ENOSPC) | fetch | `error: [Errno 28] No space left on device: 'data/raw/.tiny_corpus.partial-…/SOURCE.json'` |
 | disk full while writing an output (simulated ENOSPC) | prepare | `error: [Errno 28] No space left on device: 'data/.prepared.…/prepared/cards/.tiny_corpus.json.…/tiny_corpus.json'` |
 | disk full in `bertvsgpt.io.write_json` (in-process) | — | `OSError: [Errno 28] No space left on device`; the previous file is kept, no temporary left |
 
-The same table, with what each check guards, is in ``docs/bad-inputs.md``. Unsafe YAML (a
+The same Latin-1 corpus with ``encoding: latin-1`` prepares, its accents intact. The same table, with
+what each check guards, is in ``docs/bad-inputs.md``; the MLflow server cases are in ``test_mlflow_server.py``. Unsafe YAML (a
 ``!!python`` tag) and tampered checkpoints are in ``test_safe_loading.py``.
 """
 
