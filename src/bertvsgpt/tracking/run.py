@@ -2,7 +2,14 @@
 
 The tracking store is ``tracking.tracking_uri`` from params (default ``sqlite:///mlflow.db``, what
 ``mlflow ui`` opens); the ``MLFLOW_TRACKING_URI`` environment variable overrides it, e.g. to point
-at a shared ``mlflow server``. An unreachable server fails fast with one line instead of hanging.
+at a shared ``mlflow server``. An unreachable server fails fast with one line instead of hanging; so
+does one that accepts connections but does not answer ``/health`` within 5 s.
+
+The experiment is tagged ``mlflow.experimentKind=custom_model_development`` (a model-training
+experiment). MLflow 3.17's UI does not use that tag for its landing view any more (its global
+"GenAI / Model training" switch decides, GenAI by default): open
+``http://127.0.0.1:5000/#/experiments/<id>?workflowType=machine_learning``, or click "Model training"
+once, to see the runs table (``tests/report/test_mlflow_ui_chromium.py``).
 
 A stage run that was interrupted (killed, SIGTERM, Ctrl-C) is continued, not duplicated: with a
 ``resume_dir`` the run's id is kept in ``resume_dir/mlflow_run.json``, and the next run of the stage
