@@ -248,7 +248,7 @@ def _answer_outside_passage(path: Path, good: Path) -> None:
     import polars as pl
 
     df = pl.read_parquet(good)
-    pl.DataFrame(df).with_columns(pl.col("answer_start") + pl.col("context").str.len_chars()).write_parquet(path)
+    df.with_columns(pl.col("answer_start") + pl.col("context").str.len_chars()).write_parquet(path)
 
 
 @pytest.mark.parametrize(
