@@ -79,6 +79,22 @@ def test_stage_items_are_split_from_overrides_and_checked():
         check_item({"model": "roberta"}, p)
     with pytest.raises(ConfigError, match="^task: unknown task 'squad'"):
         check_item({"task": "squad"}, p)
+    # stages that build an architecture take only architectures; fine-tuning stages take every model name
+    for stage in ("tokenizer", "pretrain", "scratch", "finetune_budget"):
+        check_item({"model": "gpt"}, p, stage)
+        with pytest.raises(ConfigError, match=rf"^model: stage {stage} takes an architecture, not 'bert-scratch' \(accepted: bert, gpt\)"):
+            check_item({"model": "bert-scratch"}, p, stage)
+    for stage in ("finetune", "finetune_labels"):
+        check_item({"model": "bert-scratch"}, p, stage)
+
+
+def test_the_stage_name_is_the_entry_points_file_name():
+    import importlib
+
+    from bertvsgpt.cli import stage_name
+
+    for stage in ("pretrain", "scratch", "finetune", "tokenizer"):
+        assert stage_name(importlib.import_module(f"pipeline.{stage}").main) == stage
 
 
 def test_the_quick_preset_in_the_makefile_is_valid_params():

@@ -13,9 +13,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .config import ConfigError, Params, load_params
-from .config.schema import MODEL_NAMES
+from .config.schema import ARCHS, MODEL_NAMES
 
 log = logging.getLogger("bertvsgpt")
 
@@ -47,8 +48,22 @@ def parse_args(argv: Sequence[str], item_keys: Sequence[str] = ()) -> tuple[dict
     return item, overrides
 
 
-def check_item(item: dict[str, str], params: Params) -> None:
-    """The stage's item names a known model and a configured task."""
+# Stages whose ``model=`` item is an architecture (they build it), not a fine-tuning model name.
+ARCH_STAGES = ("tokenizer", "pretrain", "scratch", "finetune_budget")
+
+
+def stage_name(main: Callable) -> str:
+    """``pipeline/<stage>.py``'s stage name, from the file that defines its ``main``."""
+    return Path(getattr(getattr(main, "__code__", None), "co_filename", "") or "").stem
+
+
+def check_item(item: dict[str, str], params: Params, stage: str = "") -> None:
+    """The stage's item names a model the stage takes (an architecture for the stages that build one)
+    and a configured task."""
+    if "model" in item and stage in ARCH_STAGES and item["model"] not in ARCHS:
+        raise ConfigError(
+            f"model: stage {stage} takes an architecture, not '{item['model']}' (accepted: {', '.join(ARCHS)})"
+        )
     if "model" in item and item["model"] not in MODEL_NAMES:
         raise ConfigError(f"model: unknown model '{item['model']}' (known: {', '.join(MODEL_NAMES)})")
     if "task" in item and item["task"] not in params.tasks:
@@ -62,7 +77,7 @@ def run_stage(main: Callable[[StageArgs], None], item_keys: Sequence[str] = (), 
     try:
         item, overrides = parse_args(sys.argv[1:] if argv is None else argv, item_keys)
         params = load_params(os.environ.get("BERTVSGPT_PARAMS", "params.yaml"), overrides)
-        check_item(item, params)
+        check_item(item, params, stage_name(main))
         main(StageArgs(params=params, item=item, overrides=overrides))
     except SystemExit as exc:
         if type(exc).__name__ == "SIGTERMException":  # Lightning's, a SystemExit with code None

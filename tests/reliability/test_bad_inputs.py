@@ -20,21 +20,28 @@ sources, training a tokenizer) runs in-process, which is the same code without t
 | unknown architecture (`pretrain.models=[t5]`) | fetch | `error: pretrain.models: list architectures from ('bert', 'gpt'), got ['t5']` |
 | unknown task in a params list (`finetune.tasks=[squad]`) | fetch | `error: finetune.tasks: unknown task 'squad' (not in tasks)` |
 | unknown model as the stage item (`model=roberta`) | finetune | `error: model: unknown model 'roberta' (known: bert, gpt, bert-scratch, gpt-scratch)` |
+| a model name where an architecture is built (`model=bert-scratch`) | pretrain, scratch | `error: model: stage pretrain takes an architecture, not 'bert-scratch' (accepted: bert, gpt)` |
 | unknown task as the stage item (`task=squad`) | finetune | `error: task: unknown task 'squad' (configured in params.yaml tasks: ...)` |
 | stage item missing (no `model=`) | finetune | `error: model: missing argument, pass model=<name>` |
 | corpus file missing | fetch | `error: source 'tiny_corpus': local path '/…/nope.txt' does not exist (data.sources.tiny_corpus.spec)` |
 | empty corpus | prepare | `error: pre-training corpus is empty after preparation: check data.corpus, ...` |
 | archive checksum does not match | fetch | `error: source 'tiny_corpus': sha256 mismatch for corpus.txt: expected aaaa..., got ...` |
 | task file with unexpected columns | prepare | `error: data/raw/tiny_reviews/reviews.csv: missing column 'sentence' (data.sources.tiny_reviews.text_column; columns: review, stars)` |
-| task file with unexpected labels: multiple-choice answer index 7 of 3 options | finetune | `error: label must be an option index in [0, 3)` |
-| task file with unexpected labels: NER tags that are not BIO (`PERSON`) | finetune | `error: row 0 has tag(s) ['PERSON', 'PERSON', 'PERSON'] that are not O, B-X or I-X` |
+| task file with unexpected labels: multiple-choice answer index 7 of 3 options | prepare | `error: tasks.commonsense: row 0: label 7 is not an option index in [0, 3) (multiple_choice task)` |
+| task file with unexpected labels: NER tags that are not BIO (`PERSON`) | prepare | `error: tasks.ner: row 0: tag 'PERSON' (token 0) is not O, B-X or I-X (token_classification task)` |
+| task file with unexpected labels: `I-X` without `B-X` | prepare | `error: tasks.ner: row 0: tag 'I-PER' (token 0) follows 'O': an I-X tag must follow B-X or I-X of the same type ...` |
+| task file with unexpected labels: fewer tags than tokens | prepare | `error: tasks.ner: row 0: has 7 tokens but 6 tags (token_classification task)` |
+| task file with unexpected labels: QA answer outside its passage | prepare | `error: tasks.qa: row 0: answer_start 168 with a 7-character answer is outside the 148-character passage ...` |
+| Latin-1 corpus under the default `encoding: utf-8` | prepare | `error: data/raw/tiny_corpus/corpus-latin1.txt: byte 0xe9 at offset 3 is not valid utf-8; if the file uses another encoding, set data.sources.tiny_corpus.encoding in params.yaml (e.g. latin-1)` |
+| unknown encoding (`encoding: klingon`) | fetch | `error: data.sources.tiny_corpus.encoding: unknown encoding 'klingon' (e.g. utf-8, latin-1, cp1252)` |
 | registry client missing (`npm` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'npm' client, which is not on PATH: install Node.js/npm, or remove ...` |
 | registry client missing (`apt-get` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'apt' client, which is not on PATH: run on a Debian/Ubuntu machine with apt, ...` |
 | disk full while writing an output (simulated ENOSPC) | fetch | `error: [Errno 28] No space left on device: 'data/raw/.tiny_corpus.partial-…/SOURCE.json'` |
 | disk full while writing an output (simulated ENOSPC) | prepare | `error: [Errno 28] No space left on device: 'data/.prepared.…/prepared/cards/.tiny_corpus.json.…/tiny_corpus.json'` |
 | disk full in `bertvsgpt.io.write_json` (in-process) | — | `OSError: [Errno 28] No space left on device`; the previous file is kept, no temporary left |
 
-The same table, with what each check guards, is in ``docs/bad-inputs.md``. Unsafe YAML (a
+The same Latin-1 corpus with ``encoding: latin-1`` prepares, its accents intact. The same table, with
+what each check guards, is in ``docs/bad-inputs.md``; the MLflow server cases are in ``test_mlflow_server.py``. Unsafe YAML (a
 ``!!python`` tag) and tampered checkpoints are in ``test_safe_loading.py``.
 """
 
@@ -202,52 +209,133 @@ def test_task_file_with_unexpected_columns(repo, env, tmp_path):
     fails_cleanly(repo, env, "prepare", override, needles=("missing column 'sentence'", "tiny_reviews"))
 
 
+def _jsonl_rows(good: Path) -> list[dict]:
+    return [json.loads(line) for line in good.read_text().splitlines()]
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
 def _bad_commonsense(path: Path, good: Path) -> None:
-    rows = [json.loads(line) for line in good.read_text().splitlines()]
+    rows = _jsonl_rows(good)
     for r in rows:
         r["label"] = 7  # every question has 3 options
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _write_jsonl(path, rows)
 
 
-def _bad_ner(path: Path, good: Path) -> None:
-    rows = [json.loads(line) for line in good.read_text().splitlines()]
+def _ner_rows(path: Path, good: Path, edit) -> None:
+    rows = _jsonl_rows(good)
     for r in rows:
-        r["tags"] = ["O" if t == "O" else "PERSON" for t in r["tags"]]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        if any(t != "O" for t in r["tags"]):
+            edit(r)
+    _write_jsonl(path, rows)
 
 
-@pytest.mark.slow
+def _not_bio_tags(path: Path, good: Path) -> None:
+    _ner_rows(path, good, lambda r: r.update(tags=["O" if t == "O" else "PERSON" for t in r["tags"]]))
+
+
+def _inside_without_begin(path: Path, good: Path) -> None:  # B-X -> I-X: an entity that never began
+    _ner_rows(path, good, lambda r: r.update(tags=[("I-" + t[2:]) if t.startswith("B-") else t for t in r["tags"]]))
+
+
+def _tags_shorter_than_tokens(path: Path, good: Path) -> None:
+    _ner_rows(path, good, lambda r: r.update(tags=r["tags"][:-1]))
+
+
+def _answer_outside_passage(path: Path, good: Path) -> None:
+    import polars as pl
+
+    df = pl.read_parquet(good)
+    df.with_columns(pl.col("answer_start") + pl.col("context").str.len_chars()).write_parquet(path)
+
+
 @pytest.mark.parametrize(
     "task, source, fmt, corrupt, needles",
     [
-        ("commonsense", "tiny_commonsense", "commonsense.jsonl", _bad_commonsense, ("label", "[0, 3)")),
-        ("ner", "tiny_ner", "ner.jsonl", _bad_ner, ("PERSON", "B-X")),
+        ("commonsense", "tiny_commonsense", "commonsense.jsonl", _bad_commonsense,
+         ("tasks.commonsense: row ", "label 7 is not an option index in [0, 3)")),
+        ("ner", "tiny_ner", "ner.jsonl", _not_bio_tags, ("tasks.ner: row ", "'PERSON'", "not O, B-X or I-X")),
+        ("ner", "tiny_ner", "ner.jsonl", _inside_without_begin, ("tasks.ner: row ", "an I-X tag must follow B-X or I-X")),
+        ("ner", "tiny_ner", "ner.jsonl", _tags_shorter_than_tokens, ("tasks.ner: row ", "tokens but", "tags")),
+        ("qa", "tiny_qa", "qa.parquet", _answer_outside_passage, ("tasks.qa: row ", "outside the", "passage")),
     ],
-    ids=["choice-index-out-of-range", "not-bio-tags"],
+    ids=["choice-index-out-of-range", "not-bio-tags", "inside-without-begin", "tags-shorter-than-tokens",
+         "answer-outside-passage"],
 )
 def test_task_file_with_unexpected_labels(repo, env, tmp_path, task, source, fmt, corrupt, needles):
-    """The labels are checked by the first stage that reads them: prepare if it validates labels,
-    otherwise fine-tuning (which then must fail before writing anything)."""
-    from bertvsgpt.data.prepare import prepare
-    from bertvsgpt.pretraining.run import write_scratch_model
-    from bertvsgpt.tokenization.build import build_tokenizer
-
+    """Labels are checked by prepare, before the corpus is built and before any training: one line naming
+    the task, the row id and the problem; nothing under data/prepared."""
     inputs = repo.parent / "inputs"
     bad = tmp_path / f"bad-{fmt}"
     corrupt(bad, inputs / fmt)
     overrides = [f"data.sources.{source}.spec={bad}", f"finetune.tasks=[sentiment,{task}]"]
     fetch_in_process(repo, *overrides)
-    p = load_params(repo / "params.yaml", overrides)
-    try:
-        prepare(p, repo / "data" / "raw", repo / "data" / "prepared")
-    except ValueError:  # prepare checks labels: its CLI must say so in one line
-        fails_cleanly(repo, env, "prepare", *overrides, needles=(task,))
-        return
-    tok = repo / "data" / "tokenizers" / "bert"
-    build_tokenizer("bert", p, repo / "data" / "prepared" / "corpus.parquet", tok)
-    write_scratch_model("bert", p, tok, repo / "data" / "models" / "bert-scratch")
-    fails_cleanly(repo, env, "finetune", "model=bert-scratch", f"task={task}", *overrides, needles=needles)
-    assert not (repo / "data" / "finetune").exists()
+    line = fails_cleanly(repo, env, "prepare", *overrides, needles=needles)
+    assert line.startswith(f"error: tasks.{task}: row ")
+    assert not (repo / "data" / "prepared").exists()
+
+
+# --- source encoding ------------------------------------------------------------------------------
+
+LATIN1_TEXT = ("Café au lait. Naïve résumé of the harvest in the village. "
+               "The señora sold crème brûlée at the market. Déjà vu for the farmers.")
+
+
+def _latin1_corpus(path: Path) -> None:
+    path.write_bytes("\n\n".join(LATIN1_TEXT for _ in range(40)).encode("latin-1"))
+
+
+def test_latin1_corpus_under_the_default_encoding(repo, env, tmp_path):
+    corpus = tmp_path / "corpus-latin1.txt"
+    _latin1_corpus(corpus)
+    override = f"data.sources.tiny_corpus.spec={corpus}"
+    fetch_in_process(repo, override)
+    line = fails_cleanly(repo, env, "prepare", override,
+                         needles=("corpus-latin1.txt", "byte 0xe9 at offset 3", "not valid utf-8",
+                                  "data.sources.tiny_corpus.encoding"))
+    assert "\ufffd" not in line
+    assert not (repo / "data" / "prepared").exists()
+
+
+def test_latin1_corpus_with_its_encoding_declared(repo, env, tmp_path):
+    import polars as pl
+
+    corpus = tmp_path / "corpus-latin1.txt"
+    _latin1_corpus(corpus)
+    edit_params(repo, data__sources__tiny_corpus__spec=str(corpus), data__sources__tiny_corpus__encoding="latin-1")
+    fetch_in_process(repo)
+    proc, _ = run_stage(repo, env, "prepare")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    df = pl.read_parquet(repo / "data" / "prepared" / "corpus.parquet").filter(pl.col("source") == "tiny_corpus")
+    text = " ".join(df.get_column("sentences").list.join(" ").to_list())
+    assert "Café au lait." in text and "Naïve résumé" in text and "crème brûlée" in text
+    assert "\ufffd" not in text
+
+
+def test_unknown_encoding(repo, env):
+    edit_params(repo, data__sources__tiny_corpus__encoding="klingon")
+    fails_cleanly(repo, env, "fetch", needles=("data.sources.tiny_corpus.encoding", "unknown encoding 'klingon'"))
+
+
+# --- stage items: architectures only where a stage builds one -------------------------------------
+
+
+def _runs_named(tracking_uri: str, name: str) -> list:
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    exp_ids = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(exp_ids, filter_string=f"attributes.run_name = '{name}'") if exp_ids else []
+
+
+@pytest.mark.parametrize("stage", ["pretrain", "scratch"])
+def test_architecture_stage_refuses_a_model_name(repo, env, tracking_uri, stage):
+    line = fails_cleanly(repo, env, stage, "model=bert-scratch",
+                         needles=("model:", "'bert-scratch'", "accepted: bert, gpt"))
+    assert line.startswith("error: model: ")
+    assert _runs_named(tracking_uri, f"{stage}-bert-scratch") == []  # refused before any MLflow run opened
 
 
 @pytest.mark.parametrize(

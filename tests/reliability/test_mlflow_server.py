@@ -142,18 +142,23 @@ def test_unreachable_server_fails_fast_with_one_line(tmp_path):
     print(f"unreachable server: {seconds:.1f} s: {line}")
 
 
-@pytest.mark.slow
 def test_server_that_never_answers_does_not_hang_the_stage(tmp_path):
+    """The health probe (``check_reachable``: GET <uri>/health with a 5 s timeout) stops the stage before
+    any MLflow request, instead of MLflow's 120 s x 7 retries."""
     repo = make_repo(tmp_path)
     with socket.socket() as silent:  # accepts TCP connections (kernel backlog) but never reads or replies
         silent.bind(("127.0.0.1", 0))
         silent.listen(64)
         uri = f"http://127.0.0.1:{silent.getsockname()[1]}"
         env = stage_env(repo, MLFLOW_TRACKING_URI=uri)
+        before = snapshot(repo)
         budget = 2 * FAIL_FAST_S
         try:
             proc, seconds = run_stage(repo, env, "fetch", timeout=budget)
         except subprocess.TimeoutExpired:
             raise AssertionError(f"the stage was still waiting for {uri} after {budget:.0f} s") from None
     line = one_line_error(proc)
-    assert uri in line, line
+    assert uri in line and "does not answer /health" in line, line
+    assert seconds < FAIL_FAST_S, f"took {seconds:.1f} s"
+    assert snapshot(repo) == before  # no data fetched, no local tracking store created
+    print(f"silent server: {seconds:.1f} s: {line}")

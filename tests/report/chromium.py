@@ -178,3 +178,31 @@ def _collect(events: list[dict], loaded: bool, images: list[dict]) -> PageLoad:
         elif method == "Network.requestWillBeSent":
             result.requests.append(params.get("request", {}).get("url", ""))
     return result
+
+
+def page_text(url: str, binary: str, needles: tuple[str, ...] = (), timeout: float = 60.0) -> str:
+    """``document.body.innerText`` of ``url`` (e.g. a single-page app) in headless Chromium, polled until
+    every one of ``needles`` is a whole line of it (stripped) or ``timeout`` seconds passed; the last text
+    seen is returned."""
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        pipe = _Pipe(binary, profile)
+        try:
+            target = pipe.call("Target.createTarget", {"url": "about:blank"}, timeout=timeout)["targetId"]
+            session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            pipe.call("Page.enable", session=session)
+            pipe.call("Page.navigate", {"url": url}, session=session)
+            deadline = time.monotonic() + timeout
+            text = ""
+            while True:
+                try:
+                    value = pipe.call("Runtime.evaluate", {"expression": "document.body ? document.body.innerText : ''",
+                                                           "returnByValue": True}, session=session)
+                    text = value.get("result", {}).get("value") or ""
+                except (TimeoutError, RuntimeError):
+                    pass
+                lines = {line.strip() for line in text.splitlines()}
+                if (needles and all(n in lines for n in needles)) or time.monotonic() > deadline:
+                    return text
+                time.sleep(1.0)
+        finally:
+            pipe.close()

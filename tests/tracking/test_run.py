@@ -191,6 +191,8 @@ def test_stage_run_records_tags_and_flat_params(tmp_path, monkeypatch, git_repo,
     client = mlflow.MlflowClient(tracking_uri=uri)
     rec = client.get_run(run_id)
     assert client.get_experiment(rec.info.experiment_id).name == "unit-test"
+    # MLflow 3.x's UI opens a model-training experiment on its runs table (not the GenAI traces view)
+    assert client.get_experiment(rec.info.experiment_id).tags["mlflow.experimentKind"] == "custom_model_development"
     assert rec.info.run_name == "pretrain-bert"
     assert rec.info.status == "FINISHED"
     tags = rec.data.tags
@@ -208,6 +210,21 @@ def test_stage_run_records_tags_and_flat_params(tmp_path, monkeypatch, git_repo,
     assert logged["pretrain.lr"] == str(p.pretrain.lr)
     assert logged["data.max_docs_per_source"] == "null"  # None is logged as "null"
     assert logged["finetune.models"] == str(list(p.finetune.models))
+
+
+def test_stage_run_marks_an_existing_experiment_as_model_training(tmp_path, monkeypatch, mlflow_state):
+    """An experiment made before the tag existed (or by hand) is tagged when a stage opens it."""
+    mlflow = mlflow_state
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    exp_id = client.create_experiment("old-experiment")
+    assert "mlflow.experimentKind" not in client.get_experiment(exp_id).tags
+    p = load_params(PARAMS_YAML, [f"tracking.tracking_uri='{uri}'", "tracking.experiment=old-experiment"])
+    with stage_run(p, "fetch") as run:
+        assert run.info.experiment_id == exp_id
+    assert client.get_experiment(exp_id).tags["mlflow.experimentKind"] == "custom_model_development"
 
 
 def test_stage_run_nested_logs_no_params_and_ends_on_error(tmp_path, monkeypatch, git_repo, mlflow_state):

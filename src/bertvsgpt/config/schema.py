@@ -63,8 +63,15 @@ class SourceConfig:
     label_column: str = "label"
     licence: str = "unknown"
     description: str = ""
+    encoding: str = "utf-8"  # of the source's text files (text, csv, jsonl, packaged formats); decoded strictly
 
     def validate(self, key: str) -> None:
+        import codecs
+
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ConfigError(f"{key}.encoding: unknown encoding '{self.encoding}' (e.g. utf-8, latin-1, cp1252)") from None
         _require(self.client in SOURCE_CLIENTS, f"{key}.client", f"'{self.client}' is not one of {SOURCE_CLIENTS}")
         _require(self.format in SOURCE_FORMATS, f"{key}.format", f"'{self.format}' is not one of {SOURCE_FORMATS}")
         _require(bool(self.spec), f"{key}.spec", "must name a package (pip/npm/apt) or a path (local)")

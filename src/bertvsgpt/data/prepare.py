@@ -12,6 +12,7 @@ from ..config import Params
 from ..config.schema import SourceConfig, TaskConfig
 from ..io import atomic_path, write_json
 from .cards import card_markdown, data_card
+from .checks import check_task_labels
 from .corpus import build_corpus
 from .in_domain import evaluation_texts, in_domain_documents, in_domain_source
 from .readers import read_documents, read_examples
@@ -64,6 +65,7 @@ def prepare_tasks(params: Params, raw_dir: Path) -> dict[str, pl.DataFrame]:
         source = params.data.sources[task.source]
         examples = task_examples(name, task, source, read_examples(task.source, source, raw_dir))
         tables[name] = split_examples(examples, task.dev_fraction, task.test_fraction, params.seed)
+        check_task_labels(name, task.type, tables[name])  # before the corpus and any training
     return tables
 
 

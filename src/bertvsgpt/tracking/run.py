@@ -2,7 +2,14 @@
 
 The tracking store is ``tracking.tracking_uri`` from params (default ``sqlite:///mlflow.db``, what
 ``mlflow ui`` opens); the ``MLFLOW_TRACKING_URI`` environment variable overrides it, e.g. to point
-at a shared ``mlflow server``. An unreachable server fails fast with one line instead of hanging.
+at a shared ``mlflow server``. An unreachable server fails fast with one line instead of hanging; so
+does one that accepts connections but does not answer ``/health`` within 5 s.
+
+The experiment is tagged ``mlflow.experimentKind=custom_model_development`` (a model-training
+experiment). MLflow 3.17's UI does not use that tag for its landing view any more (its global
+"GenAI / Model training" switch decides, GenAI by default): open
+``http://127.0.0.1:5000/#/experiments/<id>?workflowType=machine_learning``, or click "Model training"
+once, to see the runs table (``tests/report/test_mlflow_ui_chromium.py``).
 
 A stage run that was interrupted (killed, SIGTERM, Ctrl-C) is continued, not duplicated: with a
 ``resume_dir`` the run's id is kept in ``resume_dir/mlflow_run.json``, and the next run of the stage
@@ -65,6 +72,19 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
         raise TrackingError(f"MLflow tracking server {uri} does not answer /health within {timeout:g} s ({exc}); {hint}") from None
 
 
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"  # read by MLflow 3.x's UI to pick the experiment's landing view
+EXPERIMENT_KIND = "custom_model_development"  # "model training": the runs table, not the GenAI traces view
+
+
+def mark_model_training(experiment: "object") -> None:
+    """Tag the stage's experiment as a model-training one, so ``mlflow ui`` opens it on the runs table."""
+    if (getattr(experiment, "tags", None) or {}).get(EXPERIMENT_KIND_TAG) == EXPERIMENT_KIND:
+        return
+    from mlflow import MlflowClient
+
+    MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(
@@ -120,6 +140,7 @@ def stage_run(
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.set_experiment(params.tracking.experiment)
+    mark_model_training(experiment)
     all_tags = {"stage": stage, "git_commit": git_commit(), "data_checksum": data_checksum(inputs)}
     all_tags.update(tags or {})
     flat = {k: ("null" if v is None else v) for k, v in to_flat_dict(params).items()}

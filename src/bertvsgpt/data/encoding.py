@@ -1,0 +1,38 @@
+"""Strict decoding of source files with the source's declared ``encoding`` (``data.sources.<name>.encoding``).
+
+Undecodable bytes stop the stage with one line naming the file, the byte offset and the encoding,
+instead of turning into U+FFFD replacement characters without a word.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+
+class UndecodableError(ValueError):
+    """A source file holds bytes that are not valid in the declared encoding."""
+
+    def __init__(self, where: str, encoding: str, exc: UnicodeDecodeError, source: str | None = None) -> None:
+        self.where, self.encoding, self.offset = where, encoding, exc.start
+        self.byte = exc.object[exc.start : exc.start + 1]
+        super().__init__(self.message(source))
+
+    def message(self, source: str | None = None) -> str:
+        key = f"data.sources.{source}.encoding" if source else "the source's encoding:"
+        return (
+            f"{self.where}: byte 0x{self.byte.hex()} at offset {self.offset} is not valid {self.encoding}; "
+            f"if the file uses another encoding, set {key} in params.yaml (e.g. latin-1)"
+        )
+
+
+def is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
+def decode(data: bytes, encoding: str, where: str, source: str | None = None, strip_bom: bool = False) -> str:
+    """``data`` decoded strictly; ``strip_bom`` drops a leading UTF-8 byte-order mark (for UTF-8)."""
+    codec = "utf-8-sig" if strip_bom and is_utf8(encoding) else encoding
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise UndecodableError(where, encoding, exc, source) from None
