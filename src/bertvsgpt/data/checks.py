@@ -15,12 +15,11 @@ Each problem raises one line naming the task, the row id (the ``id`` column of
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import polars as pl
 
-_TAG = re.compile(r"^(O|[BI]-.+)$")
+from .task_readers import BIO_TAG
 
 
 def _blank(value: Any) -> bool:
@@ -36,7 +35,7 @@ def _bio_problem(tokens: list | None, tags: list | None) -> str | None:
         return "has an empty token"
     prev = "O"
     for i, tag in enumerate(tags):
-        if tag is None or not _TAG.match(tag):
+        if tag is None or not BIO_TAG.match(tag):
             return f"tag {tag!r} (token {i}) is not O, B-X or I-X"
         if tag.startswith("I-") and prev[2:] != tag[2:]:
             return f"tag {tag!r} (token {i}) follows {prev!r}: an I-X tag must follow B-X or I-X of the same type"

