@@ -36,6 +36,7 @@ sources, training a tokenizer) runs in-process, which is the same code without t
 | unknown encoding (`encoding: klingon`) | fetch | `error: data.sources.tiny_corpus.encoding: unknown encoding 'klingon' (e.g. utf-8, latin-1, cp1252)` |
 | registry client missing (`npm` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'npm' client, which is not on PATH: install Node.js/npm, or remove ...` |
 | registry client missing (`apt-get` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'apt' client, which is not on PATH: run on a Debian/Ubuntu machine with apt, ...` |
+| pre-trained weights not a safetensors file (`data/models/bert/model.safetensors` truncated to half, or a pickle in its place) | evaluate | `error: data/models/bert/model.safetensors: not a valid safetensors file (Error while deserializing header: incomplete metadata, file not fully covered)` (pickle: `... (... header too large)`) |
 | disk full while writing an output (simulated ENOSPC) | fetch | `error: [Errno 28] No space left on device: 'data/raw/.tiny_corpus.partial-…/SOURCE.json'` |
 | disk full while writing an output (simulated ENOSPC) | prepare | `error: [Errno 28] No space left on device: 'data/.prepared.…/prepared/cards/.tiny_corpus.json.…/tiny_corpus.json'` |
 | disk full in `bertvsgpt.io.write_json` (in-process) | — | `OSError: [Errno 28] No space left on device`; the previous file is kept, no temporary left |
@@ -410,3 +411,42 @@ def test_disk_full_in_write_json_leaves_no_new_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left on device"):
         write_json(tmp_path / "deep" / "metrics.json", {"accuracy": 0.9})
     assert [p.name for p in (tmp_path / "deep").iterdir()] == []
+
+
+# --- pre-trained weights that are not a safetensors file ---------------------------------------------
+
+
+def _write_bert(repo: Path) -> Path:
+    """The two files of ``data/models/bert`` that ``load_pretrained`` reads (config.json, model.safetensors),
+    written by ``save_pretrained`` as the pretrain stage writes them, with untrained weights: the file is
+    corrupted next, so training it first would add nothing."""
+    from bertvsgpt.models import BertForPreTraining, save_pretrained
+    from bertvsgpt.pretraining.scratch import model_config
+
+    p = load_params(repo / "params.yaml")
+    cfg = model_config("bert", p, p.tokenizer.vocab_size, pad_id=0).validate()
+    return save_pretrained(BertForPreTraining(cfg), cfg, repo / "data" / "models" / "bert") / "model.safetensors"
+
+
+def _truncate(weights: Path) -> None:  # a download or copy cut short
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+
+
+def _pickle(weights: Path) -> None:  # a PyTorch pickle (pytorch_model.bin) saved under the safetensors name
+    import torch
+
+    torch.save({"w": torch.zeros(2)}, weights)
+
+
+@pytest.mark.parametrize("corrupt", [_truncate, _pickle], ids=["truncated", "pickle"])
+def test_corrupted_pretrained_weights(repo, env, tracking_uri, corrupt):
+    """evaluate, the cheapest stage that loads pre-trained weights (the first thing it does; finetune
+    goes through the same ``models.load_pretrained``): one line naming the file, its MLflow run FAILED."""
+    corrupt(_write_bert(repo))
+    before = {r.info.run_id for r in _runs_named(tracking_uri, "evaluate")}
+    line = fails_cleanly(repo, env, "evaluate",
+                         needles=("data/models/bert/model.safetensors", "not a valid safetensors file"))
+    assert line.startswith("error: data/models/bert/model.safetensors: not a valid safetensors file ("), line
+    assert not (repo / "data" / "evaluation").exists() and not (repo / "metrics").exists()
+    runs = [r for r in _runs_named(tracking_uri, "evaluate") if r.info.run_id not in before]
+    assert [r.info.status for r in runs] == ["FAILED"]  # opened, then closed by the error, not left RUNNING
