@@ -9,15 +9,16 @@ from bertvsgpt.tracking import stage_run
 
 def main(args: StageArgs) -> None:
     from bertvsgpt.hf.imports import import_checkpoint
-    from bertvsgpt.hf.published import resolve_checkpoint
+    from bertvsgpt.hf.published import display_name, resolve_checkpoint
 
     p, name = args.params, args.item["model"]
     cfg = p.published[name]
     with stage_run(p, "published", run_name=f"published-{name}", tags={"model": name}) as run:
-        with tempfile.TemporaryDirectory(prefix=f".{name}.", dir="data") as scratch:
+        with tempfile.TemporaryDirectory(prefix=f"bertvsgpt-{name}-") as scratch:  # the fetched checkpoint, dropped after
             path, provenance = resolve_checkpoint(name, cfg, Path(scratch))
             record = import_checkpoint(path, Path("data/models") / name, seed=p.seed,
-                                       record={"name": name, "description": cfg.description, "path": cfg.path, **provenance})
+                                       record={"name": name, "description": cfg.description, "path": cfg.path, **provenance},
+                                       display=display_name(cfg))
         if run is not None:
             import mlflow
 

@@ -39,7 +39,7 @@ FINETUNE_STAGES = {f"finetune@{m}-{t}" for m in MODELS for t in TASKS}
 BASELINE_STAGES = {f"baselines@{t}" for t in TASKS}
 LABEL_STAGES = {f"finetune_labels@{m}" for m in MODELS}
 UPSTREAM_STAGES = {"fetch", "prepare", "tokenizer@bert", "tokenizer@gpt", "pretrain@bert", "pretrain@gpt",
-                   "scratch@bert", "scratch@gpt"}
+                   "scratch@bert", "scratch@gpt", "export@bert", "export@gpt"}
 # per-task lengths: every one <= model.max_seq_len; translation needs max_length > max_target_length + 2
 # (GPT's source gets the rest), QA needs doc_stride < max_length
 TASK_SIZES = {
@@ -73,6 +73,7 @@ def small_params(data_dir: Path, sources: dict[str, dict]) -> dict:
                               batch_size=16, lr=0.001, precision="32-true")
     params["label_efficiency"].update(fractions=[0.5], tasks=["sentiment"], seeds=[0])
     params["evaluate"].update(max_heldout_tokens=2000, max_new_tokens=5)
+    params["published"] = {}  # no published checkpoint to fetch (tests/hf/ covers that stage)
     if "budget" in params:  # score vs pre-training compute: the budget checkpoints fine-tuned on one task
         params["budget"].update(task="sentiment", seeds=[0])
     if "report" in params:
@@ -197,6 +198,17 @@ def test_every_stage_is_an_mlflow_run(workspace):
     assert {(r.data.tags["model"], r.data.tags["task"]) for r in seeds} == finetuned
     for r in seeds:  # each seed's run logged its test metrics
         assert TASKS[r.data.tags["task"]][2] in r.data.metrics, (r.data.tags["model"], r.data.tags["task"])
+
+
+def test_export_writes_transformers_folders(workspace):
+    """export@{bert,gpt} ran in the chain and wrote what transformers' from_pretrained reads
+    (tests/hf/test_parity.py loads such folders with transformers and compares outputs)."""
+    repo, _, _ = workspace
+    for arch, cls in (("bert", "BertForPreTraining"), ("gpt", "GPT2LMHeadModel")):
+        folder = repo / "data" / "hf" / arch
+        assert {p.name for p in folder.iterdir()} == {"config.json", "model.safetensors", "tokenizer.json",
+                                                      "tokenizer_config.json", "special_tokens_map.json"}
+        assert json.loads((folder / "config.json").read_text())["architectures"] == [cls]
 
 
 def test_second_repro_is_a_fast_noop(workspace):

@@ -37,6 +37,9 @@ sources, training a tokenizer) runs in-process, which is the same code without t
 | registry client missing (`npm` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'npm' client, which is not on PATH: install Node.js/npm, or remove ...` |
 | registry client missing (`apt-get` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'apt' client, which is not on PATH: run on a Debian/Ubuntu machine with apt, ...` |
 | pre-trained weights not a safetensors file (`data/models/bert/model.safetensors` truncated to half, or a pickle in its place) | evaluate | `error: data/models/bert/model.safetensors: not a valid safetensors file (Error while deserializing header: incomplete metadata, file not fully covered)` (pickle: `... (... header too large)`) |
+| post-LN GPT exported | export | `error: a post-LN GPT has no exact transformers class: ours LayerNorms the embeddings, GPT-1's OpenAIGPTLMHeadModel ...` |
+| published checkpoint of an unsupported architecture (RoBERTa) | published | `error: /…/roberta-tiny/config.json: unsupported model_type 'roberta' (supported: bert, gpt2)` |
+| a name not in params.yaml `published` (`model=bert-base-uncased`) | published | `error: model: 'bert-base-uncased' is not a published checkpoint in params.yaml published (configured: ...)` |
 | disk full while writing an output (simulated ENOSPC) | fetch | `error: [Errno 28] No space left on device: 'data/raw/.tiny_corpus.partial-…/SOURCE.json'` |
 | disk full while writing an output (simulated ENOSPC) | prepare | `error: [Errno 28] No space left on device: 'data/.prepared.…/prepared/cards/.tiny_corpus.json.…/tiny_corpus.json'` |
 | disk full in `bertvsgpt.io.write_json` (in-process) | — | `OSError: [Errno 28] No space left on device`; the previous file is kept, no temporary left |
@@ -450,3 +453,36 @@ def test_corrupted_pretrained_weights(repo, env, tracking_uri, corrupt):
     assert not (repo / "data" / "evaluation").exists() and not (repo / "metrics").exists()
     runs = [r for r in _runs_named(tracking_uri, "evaluate") if r.info.run_id not in before]
     assert [r.info.status for r in runs] == ["FAILED"]  # opened, then closed by the error, not left RUNNING
+
+
+# --- Hugging Face export and published checkpoints ---------------------------------------------------
+
+
+def test_export_refuses_a_post_ln_gpt(repo, env):
+    """No transformers class computes our post-LN GPT (it LayerNorms the embeddings, GPT-1 does not):
+    the export stage refuses it, naming the nearest class, and writes no data/hf/gpt."""
+    from bertvsgpt.models import GPTForPreTraining, save_pretrained
+    from bertvsgpt.pretraining.scratch import model_config
+
+    p = load_params(repo / "params.yaml")
+    cfg = model_config("gpt", p, p.tokenizer.vocab_size, pad_id=0).validate()
+    cfg.norm = "post"
+    save_pretrained(GPTForPreTraining(cfg), cfg, repo / "data" / "models" / "gpt")
+    line = fails_cleanly(repo, env, "export", "model=gpt", needles=("post-LN GPT", "OpenAIGPTLMHeadModel", "model.norm.gpt"))
+    assert not (repo / "data" / "hf").exists(), line
+
+
+def test_published_checkpoint_of_an_unsupported_architecture(repo, env, tmp_path):
+    """A local checkpoint folder whose config.json is a RoBERTa: one line naming that file and the reason."""
+    folder = tmp_path / "roberta-tiny"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "roberta", "hidden_size": 32, "vocab_size": 100}))
+    edit_params(repo, published={"roberta": {"source": {"client": "local", "spec": str(folder)}}})
+    line = fails_cleanly(repo, env, "published", "model=roberta",
+                         needles=(f"{folder}/config.json", "unsupported model_type 'roberta'", "supported: bert, gpt2"))
+    assert not (repo / "data" / "models" / "roberta").exists(), line
+
+
+def test_published_stage_refuses_an_unconfigured_name(repo, env):
+    fails_cleanly(repo, env, "published", "model=bert-base-uncased",
+                  needles=("model: 'bert-base-uncased' is not a published checkpoint", "params.yaml published"))

@@ -24,14 +24,16 @@ PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack")
 class CheckpointFiles:
     """The files of one checkpoint, read by name, whether it is a folder or a zip archive of one."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, display: str | None = None) -> None:
+        """``display``: how errors name the checkpoint (e.g. the user's source rather than a fetched copy)."""
         self.path = Path(path)
+        self.display = display or str(self.path)
         if not self.path.exists():
-            raise ConversionError(f"{self.path}: no such checkpoint (a folder or .zip in save_pretrained layout)")
+            raise ConversionError(f"{self.display}: no such checkpoint (a folder or .zip in save_pretrained layout)")
         self._zip: dict[str, zipfile.ZipInfo] | None = None
         if self.path.is_file():
             if not zipfile.is_zipfile(self.path):
-                raise ConversionError(f"{self.path}: not a folder or a .zip archive of a checkpoint")
+                raise ConversionError(f"{self.display}: not a folder or a .zip archive of a checkpoint")
             with zipfile.ZipFile(self.path) as zf:
                 infos = [i for i in zf.infolist() if not i.is_dir()]
             # A checkpoint zipped with or without its folder: take the folder holding config.json.
@@ -42,13 +44,13 @@ class CheckpointFiles:
             for info in infos:
                 p = PurePosixPath(info.filename)
                 if p.is_absolute() or ".." in p.parts:
-                    raise ConversionError(f"{self.path}: archive member {info.filename!r} escapes the archive")
+                    raise ConversionError(f"{self.display}: archive member {info.filename!r} escapes the archive")
                 if p.parent == root:
                     self._zip[p.name] = info
 
     def label(self, name: str) -> str:
         """How an error names one file of the checkpoint."""
-        return f"{self.path}:{name}" if self._zip is not None else str(self.path / name)
+        return f"{self.display}:{name}" if self._zip is not None else f"{self.display.rstrip('/')}/{name}"
 
     def exists(self, name: str) -> bool:
         return name in self._zip if self._zip is not None else (self.path / name).is_file()

@@ -31,7 +31,7 @@ from ..tokenization.special import (
     GPT_PAD,
     GPT_START,
 )
-from .mapping import ConversionError, bert_to_hf, gpt_to_hf, hf_config_of
+from .mapping import ConversionError, bert_to_hf, check_exportable, gpt_to_hf, hf_config_of
 
 
 def special_tokens_map(arch: str) -> dict[str, Any]:
@@ -52,10 +52,11 @@ def export_model(model_dir: str | Path, out_dir: str | Path) -> dict[str, Any]:
     config, arch = load_config(model_dir)
     if json.loads((model_dir / "config.json").read_text()).get("scratch"):
         raise ConversionError(f"{model_dir}: a scratch twin has no trained weights to export")
+    check_exportable(config, arch)  # before anything else is read
     tokenizer = load_tokenizer(model_dir)
     tokens = special_tokens_map(arch)
     ids = {"pad": tokenizer.token_to_id(tokens["pad_token"]), "eot": tokenizer.token_to_id(GPT_EOT)}
-    hf_config = hf_config_of(config, arch, ids)  # refuses before anything is loaded or written
+    hf_config = hf_config_of(config, arch, ids)
     model, _ = load_pretrained(model_dir)
     state = {k: v.detach() for k, v in model.state_dict().items()}
     tensors = bert_to_hf(state, config.n_layer) if arch == "bert" else gpt_to_hf(state, config.n_layer)

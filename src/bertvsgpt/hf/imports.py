@@ -65,9 +65,12 @@ def _grow_embeddings(state: dict[str, torch.Tensor], config: ModelConfig, vocab_
     return {**state, name: grown, "lm_head.weight": grown}
 
 
-def convert_checkpoint(path: str | Path, seed: int = 0) -> tuple[torch.nn.Module, ModelConfig, Tokenizer, dict[str, Any]]:
-    """Read and convert a checkpoint: (our model, its config, its tokenizer, what was done)."""
-    files = CheckpointFiles(path)
+def convert_checkpoint(
+    path: str | Path, seed: int = 0, display: str | None = None
+) -> tuple[torch.nn.Module, ModelConfig, Tokenizer, dict[str, Any]]:
+    """Read and convert a checkpoint: (our model, its config, its tokenizer, what was done).
+    ``display`` is how errors name the checkpoint (default: ``path``)."""
+    files = CheckpointFiles(path, display)
     hf = files.config()
     try:
         config, arch = model_config_of(hf)
@@ -106,9 +109,11 @@ def convert_checkpoint(path: str | Path, seed: int = 0) -> tuple[torch.nn.Module
     return model, config, tokenizer, notes
 
 
-def import_checkpoint(path: str | Path, out_dir: str | Path, seed: int = 0, record: dict[str, Any] | None = None) -> dict[str, Any]:
+def import_checkpoint(
+    path: str | Path, out_dir: str | Path, seed: int = 0, record: dict[str, Any] | None = None, display: str | None = None
+) -> dict[str, Any]:
     """Convert the checkpoint at ``path`` into ``out_dir`` (written whole or not at all); return its record."""
-    model, config, tokenizer, notes = convert_checkpoint(path, seed)
+    model, config, tokenizer, notes = convert_checkpoint(path, seed, display)
     out_dir = Path(out_dir)
     summary = {**(record or {}), **notes}
     with atomic_path(out_dir) as tmp:

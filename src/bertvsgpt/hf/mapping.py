@@ -35,14 +35,26 @@ class ConversionError(ValueError):
 # --- configs ---------------------------------------------------------------------------------------
 
 
+def check_exportable(config: ModelConfig, arch: str) -> None:
+    """Refuse (one line, with the nearest class) a model no transformers class represents exactly."""
+    if arch == "bert" and config.norm != "post":
+        raise ConversionError(
+            "a pre-LN BERT has no exact transformers class (nearest: BertForPreTraining, post-LN); "
+            "export needs model.norm.bert: post"
+        )
+    if arch == "gpt" and config.norm != "pre":
+        raise ConversionError(
+            "a post-LN GPT has no exact transformers class: ours LayerNorms the embeddings, GPT-1's "
+            "OpenAIGPTLMHeadModel (the nearest) does not; export needs model.norm.gpt: pre (GPT2LMHeadModel)"
+        )
+    if arch not in ("bert", "gpt"):
+        raise ConversionError(f"unknown architecture '{arch}' (known: bert, gpt)")
+
+
 def hf_config_of(config: ModelConfig, arch: str, special_ids: dict[str, int]) -> dict[str, Any]:
     """The transformers ``config.json`` of our model; refuses what no class represents exactly."""
+    check_exportable(config, arch)
     if arch == "bert":
-        if config.norm != "post":
-            raise ConversionError(
-                "a pre-LN BERT has no exact transformers class (nearest: BertForPreTraining, post-LN); "
-                "export needs model.norm.bert: post"
-            )
         return {
             "architectures": ["BertForPreTraining"],
             "model_type": "bert",
@@ -64,11 +76,6 @@ def hf_config_of(config: ModelConfig, arch: str, special_ids: dict[str, int]) ->
             "dtype": "float32",
         }
     if arch == "gpt":
-        if config.norm != "pre":
-            raise ConversionError(
-                "a post-LN GPT has no exact transformers class: ours LayerNorms the embeddings, GPT-1's "
-                "OpenAIGPTLMHeadModel (the nearest) does not; export needs model.norm.gpt: pre (GPT2LMHeadModel)"
-            )
         return {
             "architectures": ["GPT2LMHeadModel"],
             "model_type": "gpt2",

@@ -32,6 +32,14 @@ def _from_hub(name: str, cfg: PublishedConfig) -> tuple[Path, dict[str, Any]]:
     return Path(folder), {"hub": cfg.hub, "revision_folder": Path(folder).name}
 
 
+def display_name(cfg: PublishedConfig) -> str:
+    """How errors name the checkpoint: the user's source (a local path, ``package==version/member``) or hub id."""
+    if cfg.hub is not None:
+        return f"hub:{cfg.hub}"
+    assert cfg.source is not None
+    return f"{cfg.source.spec.rstrip('/')}/{cfg.path}" if cfg.path else cfg.source.spec
+
+
 def resolve_checkpoint(name: str, cfg: PublishedConfig, scratch: Path) -> tuple[Path, dict[str, Any]]:
     """The checkpoint's folder or zip (fetched into ``scratch`` for a source) and its provenance record."""
     if cfg.hub is not None:
