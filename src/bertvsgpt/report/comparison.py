@@ -1,8 +1,9 @@
 """The numbers behind the headline: per task, per group of tasks and overall, with paired tests.
 
 Per task: each model's primary metric (mean ± std over seeds, from ``summary.csv``) and paired
-bootstrap tests (:mod:`.significance`) of BERT vs GPT and of each pre-trained model vs its scratch
-twin; the classical baselines' scores (the ``baseline:<name>`` rows) and each pre-trained model
+bootstrap tests (:mod:`.significance`) of BERT vs GPT, of each pre-trained model vs its scratch
+twin and of each published checkpoint (``inputs.published``) vs our pre-trained model of its family
+(a BERT-family checkpoint vs BERT, a GPT-family one vs GPT); the classical baselines' scores (the ``baseline:<name>`` rows) and each pre-trained model
 tested against every baseline on the same resamples. Per group (classification, token-level,
 span/choice, generation) and overall: the mean over tasks of the primary metrics brought to
 ``[0, 1]``; the overall average is the mean over *tasks* (not over groups). The group test
@@ -14,13 +15,15 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from .inputs import ReportInputs
-from .labels import BASELINE_PREFIX, GROUPS, PRETRAINED, TWINS, group_of, normalise
+from .labels import BASELINE_PREFIX, GROUPS, PRETRAINED, TWINS, group_of, normalise, published_pairs
 from .significance import PairedTest, Replicates, check_same_rows, compare, model_replicates, paired_test, resample_counts, supports
 
 log = logging.getLogger(__name__)
@@ -66,10 +69,11 @@ class GroupResult:
     test: PairedTest | None = None  # BERT − GPT (normalised)
 
 
-def comparison_pairs(models: list[str]) -> list[tuple[str, str]]:
-    """BERT vs GPT, then each pre-trained model vs its scratch twin (those present)."""
+def comparison_pairs(models: list[str], published: Mapping[str, Mapping[str, Any]] | None = None) -> list[tuple[str, str]]:
+    """BERT vs GPT, then each pre-trained model vs its scratch twin, then each published checkpoint vs our
+    pre-trained model of its family (``published``: name -> record; :func:`.labels.published_pairs`), those present."""
     pairs = [("bert", "gpt")] + [(m, t) for m, t in TWINS.items()]
-    return [(a, b) for a, b in pairs if a in models and b in models]
+    return [(a, b) for a, b in pairs if a in models and b in models] + published_pairs(models, published or {})
 
 
 def _scores(summary: pl.DataFrame, task: str, metric: str) -> dict[str, Score]:
@@ -134,7 +138,7 @@ def task_results(inputs: ReportInputs, n_resamples: int, seed: int) -> list[Task
             counts = resample_counts(n, n_resamples, task_seed(seed, task))
             result.n_examples = n
             result.replicates = {m: model_replicates(list(runs.values()), metric, counts) for m, runs in frames.items()}
-            for a, b in comparison_pairs(list(frames)):
+            for a, b in comparison_pairs(list(frames), inputs.published):
                 result.tests[(a, b)] = compare(result.replicates[a], result.replicates[b], n)
             _test_baselines(result, inputs, counts, next(iter(flat.values())).get_column("id").to_list())
         results.append(result)

@@ -3,12 +3,14 @@
 Each function draws one figure into ``path`` and returns it, or returns ``None`` when there is
 nothing to draw. Models keep one colour everywhere (BERT blue, GPT vermillion: the Okabe-Ito
 colour-blind-safe pair); scratch twins use the same colour, lighter and hatched (in line plots: the
-same colour, dashed, hollow markers), and lines differ by marker and dash as well as colour.
+same colour, dashed, hollow markers), and lines differ by marker and dash as well as colour. Any other
+model (a published checkpoint) takes the next colour and marker of :data:`OTHER_COLOURS` / :data:`OTHER_MARKERS`
+in the order of the run's models, its bars dotted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,39 @@ from .labels import TWINS, metric_label, model_label, points
 COLOURS = {"bert": "#0072B2", "gpt": "#D55E00", "bert-scratch": "#56B4E9", "gpt-scratch": "#E69F00"}
 HATCHES = {"bert-scratch": "//", "gpt-scratch": "\\\\"}
 MARKERS = {"bert": "o", "gpt": "s"}
+# Models without a colour of their own (published checkpoints): the rest of the Okabe-Ito palette, then greys.
+OTHER_COLOURS = ("#009E73", "#CC79A7", "#000000", "#F0E442", "#999999")
+OTHER_MARKERS = ("^", "D", "v", "P", "X")
+OTHER_HATCH = ".."
+LEGEND_COLUMNS = 4  # our four models in one row; published checkpoints beyond them wrap to the next
+
+
+def _other_index(model: str, models: Sequence[str]) -> int:
+    """The place of ``model`` among the run's models that have no colour of their own (0 when not listed)."""
+    others = [m for m in models if m not in COLOURS]
+    return others.index(model) if model in others else 0
+
+
+def colour_of(model: str, models: Sequence[str] = ()) -> str:
+    """The model's colour: ours fixed (:data:`COLOURS`), any other the next of :data:`OTHER_COLOURS`."""
+    if model in COLOURS:
+        return COLOURS[model]
+    return OTHER_COLOURS[_other_index(model, models) % len(OTHER_COLOURS)]
+
+
+def marker_of(model: str, models: Sequence[str] = ()) -> str:
+    """The model's marker: ours fixed (:data:`MARKERS`; ``o`` for a model without one), any other model without a
+    colour of its own the next of :data:`OTHER_MARKERS`."""
+    if model in MARKERS:
+        return MARKERS[model]
+    if model in COLOURS:
+        return "o"
+    return OTHER_MARKERS[_other_index(model, models) % len(OTHER_MARKERS)]
+
+
+def hatch_of(model: str) -> str | None:
+    """Scratch twins hatched (:data:`HATCHES`), any model without a colour of its own dotted, ours plain."""
+    return HATCHES.get(model) if model in COLOURS else OTHER_HATCH
 DPI = 150
 
 
@@ -133,21 +168,22 @@ def pretrain_intrinsic_figure(
     return _save(fig, path)
 
 
-def _bars(ax, labels: Sequence[str], series: dict[str, tuple[list[float], list[float]]], models: Sequence[str]) -> None:
+def _bars(ax, labels: Sequence[str], series: dict[str, tuple[list[float], list[float]]], models: Sequence[str],
+          published: Collection[str] = ()) -> None:
     n = max(1, len(series))
     width = 0.8 / n
     x = np.arange(len(labels))
     for i, m in enumerate(m for m in models if m in series):
         means, stds = series[m]
         ax.bar(x + (i - (n - 1) / 2) * width, np.nan_to_num(means), width, yerr=stds, capsize=2,
-               color=COLOURS.get(m, "grey"), hatch=HATCHES.get(m), edgecolor="black", linewidth=0.5,
-               label=model_label(m), error_kw={"linewidth": 0.8})
+               color=colour_of(m, models), hatch=hatch_of(m), edgecolor="black", linewidth=0.5,
+               label=model_label(m, published), error_kw={"linewidth": 0.8})
     ax.set_xticks(x, labels)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
 
 
-def task_scores_figure(results: Sequence[TaskResult], models: Sequence[str], path: Path) -> Path | None:
+def task_scores_figure(results: Sequence[TaskResult], models: Sequence[str], path: Path, published: Collection[str] = ()) -> Path | None:
     """Each task's primary metric per model (mean, error bars: std over seeds)."""
     if not results:
         return None
@@ -159,24 +195,24 @@ def task_scores_figure(results: Sequence[TaskResult], models: Sequence[str], pat
             series[m] = (means, stds)
     fig = _figure(max(6.4, 1.3 * len(results) + 1.5), 3.9)
     ax = fig.add_subplot()
-    _bars(ax, [f"{r.task}\n({metric_label(r.metric)})" for r in results], series, models)
+    _bars(ax, [f"{r.task}\n({metric_label(r.metric)})" for r in results], series, models, published)
     ax.set_ylabel("test score (0-100; error bar: std over seeds)")
     ax.set_title("Primary test metric per task")
-    ax.legend(frameon=False, ncols=len(series), loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    ax.legend(frameon=False, ncols=min(len(series), LEGEND_COLUMNS), loc="upper center", bbox_to_anchor=(0.5, -0.2))
     return _save(fig, path)
 
 
-def group_scores_figure(groups: Sequence[GroupResult], models: Sequence[str], path: Path) -> Path | None:
+def group_scores_figure(groups: Sequence[GroupResult], models: Sequence[str], path: Path, published: Collection[str] = ()) -> Path | None:
     """Mean normalised primary metric per group of tasks and overall."""
     if not groups:
         return None
     series = {m: ([100 * g.means.get(m, np.nan) for g in groups], [0.0] * len(groups)) for m in models if any(m in g.means for g in groups)}
     fig = _figure(max(6.4, 1.4 * len(groups) + 1.5), 3.6)
     ax = fig.add_subplot()
-    _bars(ax, [g.name for g in groups], series, models)
+    _bars(ax, [g.name for g in groups], series, models, published)
     ax.set_ylabel("mean primary metric (0-100)")
     ax.set_title("Average over the tasks of each group")
-    ax.legend(frameon=False, ncols=len(series), loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    ax.legend(frameon=False, ncols=min(len(series), LEGEND_COLUMNS), loc="upper center", bbox_to_anchor=(0.5, -0.12))
     return _save(fig, path)
 
 
@@ -205,7 +241,7 @@ def budget_figure(budget: Sequence[BudgetPoint], path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def label_efficiency_figure(pts: Sequence[LabelPoint], models: Sequence[str], path: Path) -> Path | None:
+def label_efficiency_figure(pts: Sequence[LabelPoint], models: Sequence[str], path: Path, published: Collection[str] = ()) -> Path | None:
     """Small multiples, one panel per task: test score vs training labels (log scale), one line per model;
     the scratch twins dashed in their pre-trained twin's colour. The 100 % point is the main run."""
     tasks = list(dict.fromkeys(p.task for p in pts if p.n_train))
@@ -226,9 +262,9 @@ def label_efficiency_figure(pts: Sequence[LabelPoint], models: Sequence[str], pa
             metric = own[0].metric
             arch = twin_of.get(m, m)
             line = ax.errorbar([p.n_train for p in own], [points(p.mean, p.metric) for p in own],
-                               yerr=[points(p.std, p.metric) for p in own], color=COLOURS.get(arch, "grey"),
-                               linestyle="--" if m in twin_of else "-", marker=MARKERS.get(arch, "o"),
-                               mfc="white" if m in twin_of else None, ms=5, capsize=2, label=model_label(m))
+                               yerr=[points(p.std, p.metric) for p in own], color=colour_of(arch, models),
+                               linestyle="--" if m in twin_of else "-", marker=marker_of(arch, models),
+                               mfc="white" if m in twin_of else None, ms=5, capsize=2, label=model_label(m, published))
             drawn.setdefault(m, line)
         ax.set_xscale("log")
         xs = sorted({p.n_train for p in pts if p.task == task and p.n_train})
@@ -241,6 +277,6 @@ def label_efficiency_figure(pts: Sequence[LabelPoint], models: Sequence[str], pa
     for ax in axes[len(tasks):]:
         ax.set_visible(False)
     fig.suptitle("Test score vs number of training labels (rightmost point: the main run, all labels)")
-    fig.legend([drawn[m] for m in models if m in drawn], [model_label(m) for m in models if m in drawn],
-               loc="outside lower center", ncols=len(drawn), frameon=False)
+    fig.legend([drawn[m] for m in models if m in drawn], [model_label(m, published) for m in models if m in drawn],
+               loc="outside lower center", ncols=min(len(drawn), LEGEND_COLUMNS), frameon=False)
     return _save(fig, path)

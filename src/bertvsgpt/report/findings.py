@@ -6,12 +6,12 @@ otherwise the sentence says the run cannot tell the models apart on that task.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .comparison import GroupResult, TaskResult
 from .contamination import Overlap
-from .labels import PRETRAINED, TWINS, baseline_label, fmt_count, fmt_p, model_label, points
+from .labels import PRETRAINED, TWINS, baseline_label, fmt_count, fmt_p, model_label, points, published_families
 
 
 def _join(items: Sequence[str]) -> str:
@@ -77,6 +77,33 @@ def pretraining_gain(results: Sequence[TaskResult], alpha: float) -> list[str]:
             parts.append(f"{name} and {scratch} are not significantly different on {_join(flat)}")
         sentence = "; ".join(parts)
         out.append(sentence[0].upper() + sentence[1:] + ".")
+    return out
+
+
+def published_vs_ours(results: Sequence[TaskResult], alpha: float, published: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Per published checkpoint: where it scores significantly above, below or level with our pre-trained model of its family."""
+    out = []
+    for name, family in published_families(published).items():
+        above, below, level = [], [], []
+        for r in results:
+            t = r.tests.get((name, family))
+            if t is None:
+                continue
+            if t.significant(alpha):
+                (above if t.delta > 0 else below).append(f"{r.task} ({_pts(t.delta, r.metric)}, p {fmt_p(t.p_value, t.n_resamples)})")
+            else:
+                level.append(f"{r.task} (p {fmt_p(t.p_value, t.n_resamples)})")
+        if not (above or below or level):
+            continue
+        label, ours = model_label(name, published), model_label(family)
+        parts = []
+        if above:
+            parts.append(f"{label} scores significantly higher than {ours} (p < {alpha:g}) on {_join(above)}")
+        if below:
+            parts.append(f"{'it' if above else label} scores significantly below {ours} on {_join(below)}")
+        if level:
+            parts.append(f"{'it' if above or below else label} is not significantly different from {ours} on {_join(level)}")
+        out.append("; ".join(parts) + ".")
     return out
 
 
@@ -161,11 +188,13 @@ def findings(
     overlaps: Sequence[Overlap],
     alpha: float,
     ngram: int,
+    published: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[str]:
     return [
         *bert_vs_gpt(results, alpha),
         *by_group(groups, alpha),
         *pretraining_gain(results, alpha),
+        *published_vs_ours(results, alpha, published or {}),
         *against_baselines(results, alpha),
         *compute_sentence(pretrain),
         *contamination_sentence(overlaps, ngram),

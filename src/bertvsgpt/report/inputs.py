@@ -3,6 +3,8 @@
 Paths (relative to the repository root):
 
 * ``data/evaluation/summary.csv`` (mean/std/n per model, task, metric), ``intrinsic.json``, ``samples.json``
+* ``data/evaluation/published.json``: the records of the published checkpoints among the fine-tuned models
+  (``{name: record}``, see :mod:`bertvsgpt.evaluation.published`), when the run has one
 * ``data/finetune/<model>/<task>/seed_<n>/predictions.parquet`` (the same test rows for every model
   and seed of a task) and ``metrics.json`` next to it
 * ``metrics/pretrain/<arch>.json`` (compute summary) and ``plots/pretrain/<arch>.csv`` (training curve)
@@ -73,6 +75,7 @@ class ReportInputs:
     label_efficiency: pl.DataFrame | None = None  # model, task, label_fraction, n_train, seed, metric, score
     recipe: Recipe | None = None
     stage_times: list[StageTime] | None = None  # wall time per stage group (MLflow); None: not looked up
+    published: dict[str, dict[str, Any]] = field(default_factory=dict)  # published checkpoint in models -> its record
 
 
 def primary_metrics(summary: pl.DataFrame) -> dict[str, str]:
@@ -181,6 +184,15 @@ def _json(path: Path, default: Any) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
 
 
+PUBLISHED = "published.json"  # in data/evaluation: the evaluate stage's collection of the published records
+
+
+def read_published(path: Path, models: list[str]) -> dict[str, dict[str, Any]]:
+    """name -> record of each published checkpoint among ``models`` (in ``models`` order); ``{}`` without the file."""
+    records = _json(path, {})
+    return {m: records[m] for m in models if isinstance(records.get(m), dict)}
+
+
 def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> ReportInputs:
     """Read the report's inputs under ``root`` for the models and tasks of ``params``."""
     root = Path(root)
@@ -236,4 +248,5 @@ def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> Re
         runs=read_run_records(root / "data" / "finetune", models, tasks),
         label_efficiency=read_label_efficiency(evaluation / "label_efficiency.parquet"),
         recipe=recipe_from(params, pretrain),
+        published=read_published(evaluation / PUBLISHED, models),
     )

@@ -10,7 +10,7 @@ metrics appear only when label-efficiency results exist.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +92,7 @@ def _index(pts: Sequence[LabelPoint]) -> dict[tuple[str, str, float], LabelPoint
     return {(p.task, p.model, p.fraction): p for p in pts}
 
 
-def label_efficiency_table(pts: Sequence[LabelPoint], models: Sequence[str]) -> str:
+def label_efficiency_table(pts: Sequence[LabelPoint], models: Sequence[str], published: Collection[str] = ()) -> str:
     """Rows (task, model); a column per label fraction and the main run (100 %): score, mean ± std over seeds."""
     fr = fractions(pts)
     at = _index(pts)
@@ -106,7 +106,7 @@ def label_efficiency_table(pts: Sequence[LabelPoint], models: Sequence[str]) -> 
                 continue
             metric = next(p.metric for p in own if p)
             labels = " / ".join(_n(p.n_train) if p else "—" for p in own)
-            rows.append([task, metric_label(metric), model_label(m), labels,
+            rows.append([task, metric_label(metric), model_label(m, published), labels,
                          *(fmt_score(p.mean, p.std, p.n, p.metric) if p else "—" for p in own)])
     return md_table(header, rows)
 

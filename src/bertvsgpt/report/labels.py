@@ -7,7 +7,8 @@ Group and overall averages first bring every metric to ``[0, 1]`` (:func:`normal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 MODEL_LABELS = {"bert": "BERT", "gpt": "GPT", "bert-scratch": "BERT-scratch", "gpt-scratch": "GPT-scratch"}
 METRIC_LABELS = {
@@ -48,8 +49,34 @@ def twinned(models: list[str]) -> list[str]:
     return [m for m in TWINS if m in models and TWINS[m] in models]
 
 
-def model_label(model: str) -> str:
-    return MODEL_LABELS.get(model, model)
+def model_label(model: str, published: Collection[str] = ()) -> str:
+    """``BERT``, ``GPT-scratch``, ...; a published checkpoint (a name in ``published``) as ``<name> (published)``."""
+    return published_label(model) if model in published else MODEL_LABELS.get(model, model)
+
+
+# Published checkpoints (params.yaml ``published``, converted by the published stage; their records are the
+# evaluate stage's data/evaluation/published.json): fine-tuned beside our models, compared with ours of their family.
+PUBLISHED_SUFFIX = " (published)"
+FAMILIES = ("bert", "gpt")  # a published checkpoint's family is the architecture it was converted into
+
+
+def published_label(name: str) -> str:
+    """A published checkpoint's label in every table and figure: its name, marked as published."""
+    return f"{name}{PUBLISHED_SUFFIX}"
+
+
+def published_families(published: Mapping[str, Mapping[str, Any]], models: Sequence[str] | None = None) -> dict[str, str]:
+    """name -> its family (``bert`` or ``gpt``) for each published record (those in ``models`` when given) whose
+    family is one of ours; in ``models`` order when given, else in the records' order."""
+    names = [m for m in models if m in published] if models is not None else list(published)
+    return {m: str(published[m].get("family")) for m in names if published[m].get("family") in FAMILIES}
+
+
+def published_pairs(models: Sequence[str], published: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(published checkpoint, our pre-trained model of its family) for each published checkpoint in ``models``
+    whose family's model (``bert`` or ``gpt``) ran too: a BERT-family checkpoint against ``bert``, a GPT-family
+    one against ``gpt``. No scratch twin: a published checkpoint has none."""
+    return [(m, family) for m, family in published_families(published, models).items() if family in models]
 
 
 def baseline_label(name: str) -> str:

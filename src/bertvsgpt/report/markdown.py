@@ -1,8 +1,9 @@
 """``reports/report.md``: the BERT-vs-GPT comparison assembled from computed results, in report order.
 
 Under the title, the recipe (how the comparison is controlled, what each objective ran), then
-1. what this run shows (generated sentences), 2. downstream tasks (headline table with tests, baselines,
-all metrics, split sizes and training steps), 3. groups of tasks, 4. label efficiency (only when its
+1. what this run shows (generated sentences), 2. downstream tasks (headline table with tests, the published
+checkpoints fine-tuned beside our models (only when the run has one), baselines, all metrics, split sizes and
+training steps), 3. groups of tasks, 4. label efficiency (only when its
 results exist), 5. pre-training (curves, intrinsic metrics beside their unigram floors, compute),
 6. score vs pre-training compute (only when budget fine-tuning results exist), 7. qualitative samples
 and errors, 8. data (cards, contamination), 9. provenance (commit, wall time per stage, MLflow runs, params).
@@ -19,7 +20,7 @@ from .comparison import GroupResult, TaskResult
 from .contamination import Overlap
 from .inputs import ReportInputs
 from .label_efficiency import LabelPoint, label_efficiency_sentences, label_efficiency_table
-from .labels import fmt_count, md_cell, md_table, metric_label, model_label, twinned
+from .labels import TWINS, fmt_count, md_cell, md_table, metric_label, model_label, published_pairs, twinned
 from .qualitative import error_examples, errors_table, samples_section
 from .recipe import recipe_paragraph
 from .significance import HOW
@@ -36,6 +37,7 @@ from .tables import (
     group_table,
     headline_table,
     intrinsic_table,
+    published_table,
     scale_note,
     sizes_table,
 )
@@ -88,7 +90,8 @@ def _intro(inputs: ReportInputs) -> str:
     return text
 
 
-def _method(results: Sequence[TaskResult], opts: ReportOptions, scratch: bool) -> str:
+def _method(results: Sequence[TaskResult], opts: ReportOptions, scratch: bool, models: Sequence[str] = (),
+            pairs: Sequence[tuple[str, str]] = ()) -> str:
     tested = sorted({r.metric for r in results if r.tests})
     how = "; ".join(f"{metric_label(m)}: {HOW[m]}" for m in tested if m in HOW)
     return (
@@ -98,8 +101,46 @@ def _method(results: Sequence[TaskResult], opts: ReportOptions, scratch: bool) -
         + (f" ({how})" if how else "")
         + ". p = (1 + #{|d* − mean(d*)| ≥ |d|}) / (B + 1), with d the observed difference and d* its bootstrap replicates; "
         f"the interval is the 2.5-97.5 percentile of d*. *winner* is the higher model when p < {opts.alpha:g}, else *none*."
-        + (" The last columns are each pre-trained model's gain over its randomly initialised twin, tested the same way." if scratch else "")
+        + (" The last columns are each pre-trained model's gain over its randomly initialised twin, tested the same way."
+           if scratch and not pairs else "")
+        + (_pairs_method(models, pairs) if pairs else "")
     )
+
+
+def _pairs_method(models: Sequence[str], pairs: Sequence[tuple[str, str]]) -> str:
+    """The method's last sentences when published checkpoints are compared with our models."""
+    gains = [f"*{model_label(m)} − {model_label(TWINS[m])}*" for m in twinned(models)]
+    text = ""
+    if gains:
+        text += (f" {' and '.join(gains)} {'are' if len(gains) > 1 else 'is'} each pre-trained model's gain over its randomly "
+                 "initialised twin, tested the same way.")
+    return text + (" Each published checkpoint is tested the same way against our pre-trained model of its family (a BERT-family "
+                   "checkpoint against BERT, a GPT-family one against GPT); it has no scratch twin.")
+
+
+def _published_note(published: dict[str, Any], pairs: Sequence[tuple[str, str]]) -> str:
+    """The headline paragraph's words on the published checkpoints' columns; ``""`` without one."""
+    if not published:
+        return ""
+    text = " Models marked *(published)* are published checkpoints (see *Published checkpoints*)"
+    if pairs:
+        cols = ", ".join(f"*{model_label(a, published)} − {model_label(b)}*" for a, b in pairs)
+        text += f"; {cols}: a published checkpoint minus our pre-trained model of its family, in points of the same scale"
+    return text + "."
+
+
+def _published_section(inputs: ReportInputs, pairs: Sequence[tuple[str, str]]) -> list[str]:
+    """The published checkpoints fine-tuned in this run: what they are and where they come from; [] without one."""
+    if not inputs.published:
+        return []
+    text = ("Checkpoints published by others (params.yaml `published`), converted by the `published` stage into the layout of our "
+            "models and fine-tuned with the same protocol, data and seeds, each with its own tokenizer; rows and columns "
+            "marked *(published)*. Their pre-training data, size and compute are their own (see the description), so they are "
+            "reference points beside the controlled BERT-vs-GPT comparison, not part of it.")
+    if pairs:
+        text += " Each is compared with our pre-trained model of its family in the table above (" + ", ".join(
+            f"*{model_label(a, inputs.published)} − {model_label(b)}*" for a, b in pairs) + ")."
+    return ["### Published checkpoints", "", text, "", published_table(inputs.published), ""]
 
 
 def _baselines_section(results: Sequence[TaskResult], inputs: ReportInputs) -> list[str]:
@@ -150,17 +191,20 @@ def _params_table(params: dict[str, Any]) -> str:
     return md_table(["param", "value"], [[f"`{k}`", md_cell("null" if v is None else v)] for k, v in params.items()])
 
 
-def _runs_table(runs: dict[tuple[str, str, int], str]) -> str:
+def _runs_table(runs: dict[tuple[str, str, int], str], published: Sequence[str] = ()) -> str:
     grouped: dict[tuple[str, str], list[str]] = {}
     for (model, task, seed), run_id in sorted(runs.items()):
         grouped.setdefault((model, task), []).append(f"seed {seed}: `{run_id}`")
-    return md_table(["model", "task", "MLflow run id per seed"], [[model_label(m), t, ", ".join(v)] for (m, t), v in grouped.items()])
+    return md_table(["model", "task", "MLflow run id per seed"],
+                    [[model_label(m, published), t, ", ".join(v)] for (m, t), v in grouped.items()])
 
 
 def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, opts: ReportOptions) -> str:
     results, groups = computed.results, computed.groups
     models = inputs.models
+    published = inputs.published  # the published checkpoints among the models -> their records
     scratch = bool(twinned(models))  # the headline table has gain-over-scratch columns
+    pairs = published_pairs(models, published)  # and a column per published checkpoint vs our model of its family
     recipe = recipe_paragraph(inputs.recipe) if inputs.recipe is not None else ""
     parts: list[str] = [f"# {TITLE}", ""] + ([recipe, ""] if recipe else []) + [_intro(inputs), ""]
 
@@ -172,15 +216,16 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
               f"One row per task, its primary metric. {scale_note([r.metric for r in results])} "
               "BERT − GPT" + (" and the gains over scratch are differences" if scratch else " is a difference") + " in points of that scale."
               + (" *baselines*: the task's classical baselines, scored on the same test rows (see *Baselines*)."
-                 if any(r.baselines for r in results) else ""), "",
-              headline_table(results, models, opts.alpha), "", _method(results, opts, scratch), ""]
+                 if any(r.baselines for r in results) else "") + _published_note(published, pairs), "",
+              headline_table(results, models, opts.alpha, published), "", _method(results, opts, scratch, models, pairs), ""]
     untested = [f"{r.task} ({r.note})" for r in results if r.note]
     if untested:
         parts += [f"No paired test for: {', '.join(untested)}.", ""]
     parts += _figure(figures.task_scores, "Primary test metric per task and model")
+    parts += _published_section(inputs, pairs)
     parts += _baselines_section(results, inputs)
-    parts += ["### All test metrics", "", all_metrics_table(inputs.summary, models, inputs.tasks), ""]
-    sizes = sizes_table(inputs.runs, models, inputs.tasks)
+    parts += ["### All test metrics", "", all_metrics_table(inputs.summary, models, inputs.tasks, published), ""]
+    sizes = sizes_table(inputs.runs, models, inputs.tasks, published)
     if sizes:
         parts += ["### Data sizes and training steps", "",
                   "The splits each model was fine-tuned and tested on (after the caps), and how long it trained: optimizer "
@@ -194,7 +239,7 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
               "Mean over the tasks of each group of the primary metric brought to 0-1 (BLEU/100), shown on a 0-100 scale; "
               "*overall* is the mean over all tasks. The group test resamples each task's examples independently and averages "
               "the per-task bootstrap differences. An asterisk marks a model that lacks some of the group's tasks.", "",
-              group_table(groups, models, opts.alpha), ""]
+              group_table(groups, models, opts.alpha, published), ""]
     parts += _figure(figures.group_scores, "Average primary metric per group of tasks")
 
     if computed.label_efficiency:
@@ -203,7 +248,7 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
                   "the same protocol, dev and test rows), against the number of training labels; the 100 % point is the "
                   "main run. Scores mean ± std over seeds on the scale of the headline table.", ""]
         parts += [f"- {line}" for line in label_efficiency_sentences(computed.label_efficiency)] + [""]
-        parts += [label_efficiency_table(computed.label_efficiency, models), ""]
+        parts += [label_efficiency_table(computed.label_efficiency, models, published), ""]
         parts += _figure(figures.label_efficiency, "Test score vs number of training labels per task, pre-trained and scratch")
 
     parts += ["## Pre-training", "", "### Loss and intrinsic metrics vs tokens seen", "",
@@ -252,7 +297,7 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
     parts += ["### Wall time per stage", ""] + stage_times_section(inputs.stage_times)
     if inputs.finetune_runs:
         parts += ["### Fine-tuning runs", "", "The latest MLflow run of each model, task and seed (tag `stage=finetune`).", "",
-                  _runs_table(inputs.finetune_runs), ""]
+                  _runs_table(inputs.finetune_runs, list(published)), ""]
     if inputs.params_flat:
         parts += ["### Parameters", "", _params_table(inputs.params_flat), ""]
     return "\n".join(parts).rstrip() + "\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ from .comparison import GroupResult, TaskResult
 from .contamination import Overlap
 from .labels import (
     METRIC_LABELS,
+    MODEL_LABELS,
     PRETRAINED,
     SCALE_100,
     TWINS,
@@ -26,6 +27,7 @@ from .labels import (
     md_table,
     metric_label,
     model_label,
+    published_pairs,
     twinned,
 )
 from .significance import PairedTest
@@ -47,12 +49,16 @@ def _delta_ci(test: PairedTest, metric: str) -> str:
 
 
 def _gain(result: TaskResult, model: str) -> str:
-    twin = TWINS[model]
-    test = result.tests.get((model, twin))
+    return _pair_cell(result, model, TWINS[model])
+
+
+def _pair_cell(result: TaskResult, a: str, b: str) -> str:
+    """``a − b`` with its p-value, e.g. ``+3.0 (p 0.012)``; the plain difference when untested, ``—`` without both."""
+    test = result.tests.get((a, b))
     if test is not None:
         return f"{fmt_delta(test.delta, result.metric)} (p {fmt_p(test.p_value, test.n_resamples)})"
-    a, b = result.scores.get(model), result.scores.get(twin)
-    return fmt_delta(a.mean - b.mean, result.metric) if a and b else "—"
+    sa, sb = result.scores.get(a), result.scores.get(b)
+    return fmt_delta(sa.mean - sb.mean, result.metric) if sa and sb else "—"
 
 
 def baselines_cell(result: TaskResult) -> str:
@@ -60,10 +66,14 @@ def baselines_cell(result: TaskResult) -> str:
     return "; ".join(f"{baseline_label(b)} {fmt_score(s.mean, s.std, s.n, result.metric)}" for b, s in result.baselines.items()) or "—"
 
 
-def headline_table(results: Sequence[TaskResult], models: Sequence[str], alpha: float) -> str:
-    """One row per task: primary metric per model, the baselines', BERT − GPT with its test, each model's gain over scratch."""
+def headline_table(results: Sequence[TaskResult], models: Sequence[str], alpha: float,
+                   published: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """One row per task: primary metric per model, the baselines', BERT − GPT with its test, each model's gain over scratch,
+    then each published checkpoint (``published``: name -> record) against our pre-trained model of its family."""
+    published = published or {}
     gains = twinned(models)
-    header = ["task", "metric", *(model_label(m) for m in models)]
+    pairs = published_pairs(models, published)
+    header = ["task", "metric", *(model_label(m, published) for m in models)]
     has_baselines = any(r.baselines for r in results)
     if has_baselines:
         header += ["baselines"]
@@ -71,6 +81,7 @@ def headline_table(results: Sequence[TaskResult], models: Sequence[str], alpha: 
     if has_pair:
         header += ["BERT − GPT [95 % CI]", "p", "winner"]
     header += [f"{model_label(m)} − {model_label(TWINS[m])}" for m in gains]
+    header += [f"{model_label(a, published)} − {model_label(b)}" for a, b in pairs]
     rows = []
     for r in results:
         cells: list[Any] = [r.task, metric_label(r.metric)]
@@ -88,6 +99,7 @@ def headline_table(results: Sequence[TaskResult], models: Sequence[str], alpha: 
                 delta = a.mean - b.mean if a and b else None
                 cells += [fmt_delta(delta, r.metric) if delta is not None else "—", "—", winner(None, alpha, delta=delta)]
         cells += [_gain(r, m) for m in gains]
+        cells += [_pair_cell(r, a, b) for a, b in pairs]
         rows.append(cells)
     return md_table(header, rows)
 
@@ -123,10 +135,10 @@ def baseline_descriptions(baselines: dict[str, Sequence[Any]]) -> list[str]:
     return [f"**{baseline_label(name)}** ({', '.join(tasks)}): {md_cell(desc) if desc else '—'}." for (name, desc), tasks in seen.items()]
 
 
-def group_table(groups: Sequence[GroupResult], models: Sequence[str], alpha: float) -> str:
+def group_table(groups: Sequence[GroupResult], models: Sequence[str], alpha: float, published: Collection[str] = ()) -> str:
     """Mean over tasks of the primary metrics on a 0-100 scale, per group and overall."""
     has_pair = "bert" in models and "gpt" in models
-    header = ["group", "tasks", *(model_label(m) for m in models)]
+    header = ["group", "tasks", *(model_label(m, published) for m in models)]
     if has_pair:
         header += ["BERT − GPT [95 % CI]", "p", "winner"]
     rows = []
@@ -150,7 +162,8 @@ def group_table(groups: Sequence[GroupResult], models: Sequence[str], alpha: flo
     return md_table(header, rows)
 
 
-def all_metrics_table(summary: pl.DataFrame, models: Sequence[str], tasks: Sequence[str] | None = None) -> str:
+def all_metrics_table(summary: pl.DataFrame, models: Sequence[str], tasks: Sequence[str] | None = None,
+                      published: Collection[str] = ()) -> str:
     """Every test metric of every task: mean ± std over seeds per model, and BERT − GPT."""
     rows_df = summary.filter(pl.col("metric").is_in(list(METRIC_LABELS)))
     if tasks is not None:
@@ -158,7 +171,7 @@ def all_metrics_table(summary: pl.DataFrame, models: Sequence[str], tasks: Seque
         rows_df = rows_df.filter(pl.col("task").is_in(list(tasks)))
         rows_df = rows_df.with_columns(pl.col("task").replace_strict(order, return_dtype=pl.Int64).alias("_order"))
         rows_df = rows_df.sort(["_order", "metric"], maintain_order=True)
-    header = ["task", "metric", *(model_label(m) for m in models), "BERT − GPT", "higher"]
+    header = ["task", "metric", *(model_label(m, published) for m in models), "BERT − GPT", "higher"]
     out = []
     for (task, metric), grp in rows_df.group_by(["task", "metric"], maintain_order=True):
         by_model = {r["model"]: r for r in grp.iter_rows(named=True)}
@@ -330,7 +343,7 @@ SIZE_COLUMNS = (("n_train", "train"), ("n_dev", "dev"), ("n_test", "test"), ("st
                 ("max_epochs", "epoch limit"), ("epochs_run", "epochs run"), ("steps_run", "steps run"))
 
 
-def sizes_table(runs: pl.DataFrame | None, models: Sequence[str], tasks: Sequence[str]) -> str | None:
+def sizes_table(runs: pl.DataFrame | None, models: Sequence[str], tasks: Sequence[str], published: Collection[str] = ()) -> str | None:
     """Per task: the split sizes as fine-tuned and the optimizer steps run, mean over seeds; one row for all models
     when they agree, one per model where they differ. ``None`` when no run recorded them."""
     keys = [k for k, _ in SIZE_COLUMNS]
@@ -350,8 +363,64 @@ def sizes_table(runs: pl.DataFrame | None, models: Sequence[str], tasks: Sequenc
         if len(set(per_model.values())) == 1:
             rows.append([task, "all", *(_fmt_size(v) for v in next(iter(per_model.values())))])
         else:
-            rows += [[task, model_label(m), *(_fmt_size(v) for v in vals)] for m, vals in per_model.items()]
+            rows += [[task, model_label(m, published), *(_fmt_size(v) for v in vals)] for m, vals in per_model.items()]
     return md_table(["task", "model", *(label for _, label in SIZE_COLUMNS)], rows, align=["l", "l"] + ["r"] * len(SIZE_COLUMNS))
+
+
+def _published_family(record: Mapping[str, Any]) -> str:
+    family = record.get("family")
+    text = MODEL_LABELS.get(str(family), str(family or "?"))
+    model_type = record.get("model_type")
+    return f"{text} (`{model_type}`)" if model_type and model_type != family else text
+
+
+def _published_added(record: Mapping[str, Any]) -> str:
+    """What the conversion added: the parts initialised at random, the tokens added to the vocabulary."""
+    parts = []
+    if record.get("initialised"):
+        parts.append("initialised: " + ", ".join(str(x) for x in record["initialised"]))
+    if record.get("added_tokens"):
+        parts.append("added tokens: " + ", ".join(f"`{t}`" for t in record["added_tokens"]))
+    return "; ".join(parts) or "nothing"
+
+
+SHA_PREFIX = 12  # hex digits of a source's sha256 shown in the table
+
+
+def _published_source(record: Mapping[str, Any]) -> str:
+    """``pip: `spec` (sha256 `040bc6629224…`)`` (``…, not pinned`` when params did not pin it), or ``hub: `id` @ `revision```."""
+    source = record.get("source")
+    if isinstance(source, Mapping):
+        text = f"{source.get('client', '?')}: `{source.get('spec', '')}`"
+        sha = source.get("sha256")
+        if sha:  # a source without a pinned sha256 (a local folder, say) records the one it found, unchecked
+            text += f" (sha256 `{str(sha)[:SHA_PREFIX]}…`{', not pinned' if source.get('sha256_pinned') is False else ''})"
+        return text
+    if record.get("hub"):
+        revision = record.get("revision_folder")
+        return f"hub: `{record['hub']}`" + (f" @ `{str(revision)[:SHA_PREFIX]}`" if revision else "")
+    return "—"
+
+
+def _published_licence(record: Mapping[str, Any]) -> str:
+    source = record.get("source")
+    return str(source.get("licence") or "unknown") if isinstance(source, Mapping) else str(record.get("licence") or "unknown")
+
+
+def _int_count(v: Any) -> str:
+    return fmt_count(float(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) else "—"
+
+
+def published_table(published: Mapping[str, Mapping[str, Any]]) -> str:
+    """One row per published checkpoint fine-tuned in this run (``published``: name -> its record, see
+    :mod:`bertvsgpt.evaluation.published`): family, size, what the conversion added, where it came from, what it is."""
+    rows = []
+    for name, r in published.items():
+        rows.append([md_cell(model_label(name, published)), md_cell(_published_family(r)), _int_count(r.get("parameters")),
+                     _int_count(r.get("non_embedding_parameters")), md_cell(_published_added(r)), md_cell(_published_source(r)),
+                     md_cell(_published_licence(r)), md_cell(" ".join(str(r.get("description") or "—").split()))])
+    return md_table(["checkpoint", "family", "parameters", "non-embedding parameters", "added at conversion", "source", "licence",
+                     "description"], rows, align=["l", "l", "r", "r", "l", "l", "l", "l"])
 
 
 def cards_table(cards: Sequence[dict[str, Any]], usage: dict[str, str]) -> str:
