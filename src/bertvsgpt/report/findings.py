@@ -6,7 +6,7 @@ otherwise the sentence says the run cannot tell the models apart on that task.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .comparison import GroupResult, TaskResult
@@ -53,18 +53,31 @@ def bert_vs_gpt(results: Sequence[TaskResult], alpha: float) -> list[str]:
     return out
 
 
+def _by_significance(results: Sequence[TaskResult], pair: tuple[str, str], alpha: float,
+                     significant: Callable[[TaskResult, Any], str], level: Callable[[TaskResult, Any], str]
+                     ) -> tuple[list[str], list[str], list[str]]:
+    """The tasks where ``pair[0]`` scores significantly above / below ``pair[1]`` and where they are level,
+    each task written by ``significant`` or ``level`` (task result, paired test)."""
+    above: list[str] = []
+    below: list[str] = []
+    flat: list[str] = []
+    for r in results:
+        t = r.tests.get(pair)
+        if t is None:
+            continue
+        if t.significant(alpha):
+            (above if t.delta > 0 else below).append(significant(r, t))
+        else:
+            flat.append(level(r, t))
+    return above, below, flat
+
+
 def pretraining_gain(results: Sequence[TaskResult], alpha: float) -> list[str]:
     out = []
     for model, twin in TWINS.items():
-        helped, hurt, flat = [], [], []
-        for r in results:
-            t = r.tests.get((model, twin))
-            if t is None:
-                continue
-            if t.significant(alpha):
-                (helped if t.delta > 0 else hurt).append(f"{r.task} ({'+' if t.delta > 0 else '−'}{_pts(t.delta, r.metric)})")
-            else:
-                flat.append(r.task)
+        helped, hurt, flat = _by_significance(
+            results, (model, twin), alpha,
+            lambda r, t: f"{r.task} ({'+' if t.delta > 0 else '−'}{_pts(t.delta, r.metric)})", lambda r, t: r.task)
         if not (helped or hurt or flat):
             continue
         name, scratch = model_label(model), model_label(twin)
@@ -84,15 +97,10 @@ def published_vs_ours(results: Sequence[TaskResult], alpha: float, published: Ma
     """Per published checkpoint: where it scores significantly above, below or level with our pre-trained model of its family."""
     out = []
     for name, family in published_families(published).items():
-        above, below, level = [], [], []
-        for r in results:
-            t = r.tests.get((name, family))
-            if t is None:
-                continue
-            if t.significant(alpha):
-                (above if t.delta > 0 else below).append(f"{r.task} ({_pts(t.delta, r.metric)}, p {fmt_p(t.p_value, t.n_resamples)})")
-            else:
-                level.append(f"{r.task} (p {fmt_p(t.p_value, t.n_resamples)})")
+        above, below, level = _by_significance(
+            results, (name, family), alpha,
+            lambda r, t: f"{r.task} ({_pts(t.delta, r.metric)}, p {fmt_p(t.p_value, t.n_resamples)})",
+            lambda r, t: f"{r.task} (p {fmt_p(t.p_value, t.n_resamples)})")
         if not (above or below or level):
             continue
         label, ours = model_label(name, published), model_label(family)
