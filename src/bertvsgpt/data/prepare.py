@@ -13,6 +13,7 @@ from ..config.schema import SourceConfig, TaskConfig
 from ..io import atomic_path, write_json
 from .cards import card_markdown, data_card
 from .checks import check_task_labels
+from .chinese import PEOPLES_DAILY_PER_LOC_ORG
 from .corpus import build_corpus
 from .in_domain import evaluation_texts, in_domain_documents, in_domain_source
 from .readers import read_documents, read_examples
@@ -31,7 +32,7 @@ KIND_COLUMNS = {
     "translation": ("target",),
 }
 # The PER/LOC/ORG view of each NER source format's entity types.
-ENTITY_VIEWS = {"wnut_bio": WNUT_PER_LOC_ORG}
+ENTITY_VIEWS = {"wnut_bio": WNUT_PER_LOC_ORG, "peoples_daily_ner": PEOPLES_DAILY_PER_LOC_ORG}
 
 
 def task_examples(name: str, task: TaskConfig, source: SourceConfig, examples: pl.DataFrame) -> pl.DataFrame:

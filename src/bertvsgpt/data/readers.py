@@ -22,13 +22,17 @@ from typing import IO, Callable, Iterator
 import polars as pl
 
 from ..config.schema import SourceConfig
+from .chinese import CHINESE_TASK_READERS, read_peoples_daily
 from .encoding import UndecodableError, decode, is_utf8
 from .fetch import SOURCE_FILE
 from .sentences import normalise_whitespace
 from .task_readers import TASK_READERS
 
-PRETRAIN_FORMATS = ("mediawiki_bz2", "sotu_json", "brown_tagged", "gensim_lee", "text", "parquet", "jsonl", "csv")
-TASK_FORMATS = ("vader_movie_reviews", *TASK_READERS, "parquet", "jsonl", "csv")
+PRETRAIN_FORMATS = (
+    "mediawiki_bz2", "sotu_json", "brown_tagged", "gensim_lee", "peoples_daily", "text", "parquet", "jsonl", "csv"
+)
+_PACKAGED_TASK_READERS = {**TASK_READERS, **CHINESE_TASK_READERS}
+TASK_FORMATS = ("vader_movie_reviews", *_PACKAGED_TASK_READERS, "parquet", "jsonl", "csv")
 TABLE_FORMATS = ("parquet", "jsonl", "csv")
 
 # VADER ground truth: mean human rating in [-4, 4]; outside +-0.5 counts as polar.
@@ -492,6 +496,7 @@ _DOCUMENT_READERS: dict[str, Callable[[str, SourceConfig, Path | str], Iterator[
     "sotu_json": _read_sotu,
     "brown_tagged": _read_brown,
     "gensim_lee": _read_lines,
+    "peoples_daily": read_peoples_daily,
     "text": _read_text,
     "parquet": _read_table_documents,
     "jsonl": _read_table_documents,
@@ -606,10 +611,10 @@ def read_examples(name: str, cfg: SourceConfig, raw_dir: Path | str) -> pl.DataF
         return _read_vader(name, cfg, raw_dir)
     if cfg.format in TABLE_FORMATS:
         return _read_table_examples(name, cfg, raw_dir)
-    if cfg.format in TASK_READERS:
+    if cfg.format in _PACKAGED_TASK_READERS:
         files = _source_files(name, cfg, raw_dir)
         try:
-            return TASK_READERS[cfg.format]([Path(f.url) for f in files], encoding=cfg.encoding)
+            return _PACKAGED_TASK_READERS[cfg.format]([Path(f.url) for f in files], encoding=cfg.encoding)
         except UndecodableError as exc:
             raise ValueError(exc.message(name)) from None
     raise ValueError(
