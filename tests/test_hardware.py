@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -26,10 +28,44 @@ def test_auto_gives_32_true_without_fast_bf16(monkeypatch):
     assert resolve_precision("auto") == "32-true"
 
 
-def test_auto_matches_the_real_probe():
-    expected = "bf16-mixed" if hardware.fast_bf16_available() else "32-true"
-    assert resolve_precision("auto") == expected
-    assert isinstance(hardware.fast_bf16_available(), bool)
+def _cpu_flags() -> set[str]:
+    """The CPU feature flags the kernel reports, read independently of torch."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        pytest.skip("no /proc/cpuinfo to read the CPU flags from")
+    return {f for line in text.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+
+
+def test_auto_on_this_machine_follows_its_hardware():
+    """The real probe against what this machine is known to have, found without the probe.
+
+    GPU: native bf16 from compute capability 8.0 (Ampere) on; CPU: the kernel's avx512_bf16 or amx_tile flag.
+    """
+    if torch.cuda.is_available():
+        fast = torch.cuda.get_device_capability() >= (8, 0)
+    else:
+        fast = bool({"avx512_bf16", "amx_tile"} & _cpu_flags())
+    assert hardware.fast_bf16_available() is fast
+    assert resolve_precision("auto") == ("bf16-mixed" if fast else "32-true")
+
+
+@pytest.mark.parametrize("gpu_bf16", [True, False])
+def test_gpu_probe_asks_the_gpu_not_the_cpu(monkeypatch, gpu_bf16):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: gpu_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: not gpu_bf16, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: not gpu_bf16, raising=False)
+    assert hardware.fast_bf16_available() is gpu_bf16
+    assert resolve_precision("auto") == ("bf16-mixed" if gpu_bf16 else "32-true")
+
+
+def test_cpu_probe_without_the_torch_flag_helpers_says_no(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported", raising=False)
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    assert hardware.fast_bf16_available() is False
+    assert resolve_precision("auto") == "32-true"
 
 
 def test_cpu_probe_uses_the_bf16_and_amx_flags(monkeypatch):

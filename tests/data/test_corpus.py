@@ -37,11 +37,17 @@ def test_columns_filtering_and_stats():
     assert df["doc_id"].to_list() == ["a:1", "b:1"]
     assert df["sentences"].to_list() == [["A long enough sentence.", "Another long sentence!"],
                                          ["Pre split sentence one.", "Pre split sentence two."]]
-    assert sorted(df["split"].to_list()) == ["heldout", "train"]  # tiny corpus still gets one of each
-    assert stats["documents_in"] == 4 and stats["documents_dropped_empty"] == 2
-    assert stats["sentences_dropped_short"] == 4 and stats["documents"] == 2 and stats["sentences"] == 4
-    assert stats["per_source"]["a"] == {"documents": 1, "heldout_documents": stats["per_source"]["a"][
-        "heldout_documents"], "sentences": 2, "words": 7}
+    # by hand: SHA-256 of (seed 1, doc_id) gives a:1 -> 0.2125 (< 0.3: held out), b:1 -> 0.7166 (train)
+    assert df["split"].to_list() == ["heldout", "train"]
+    # by hand: dropped short = "Tiny." (a:1) + "ok" (b:1) + "short", "tiny" (b:2) = 4; b:2 and a:2 left empty;
+    # words: "A long enough sentence." 4 + "Another long sentence!" 3 = 7, "Pre split sentence one./two." 4 + 4 = 8
+    assert stats == {
+        "documents_in": 4, "documents_dropped_empty": 2, "documents_dropped_contaminated": 0,
+        "sentences_dropped_short": 4, "eval_texts": 0, "contaminated_doc_ids": [],
+        "documents": 2, "train_documents": 1, "heldout_documents": 1, "sentences": 4, "words": 15,
+        "per_source": {"a": {"documents": 1, "heldout_documents": 1, "sentences": 2, "words": 7},
+                       "b": {"documents": 1, "heldout_documents": 0, "sentences": 2, "words": 8}},
+    }
 
 
 def test_heldout_split_deterministic_and_independent_of_other_documents():

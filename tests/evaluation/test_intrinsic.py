@@ -40,14 +40,6 @@ TINY = [
 WORDS = "the a farmer senator river town bridge law builds reads crosses quiet cold old new great".split()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def write_corpus(path: Path, n_docs: int = 24, heldout_every: int = 3, seed: int = 0) -> Path:
     rng = random.Random(seed)
     docs = [
@@ -172,6 +164,37 @@ def test_bert_metrics_in_range_and_deterministic(saved):
     assert first["mlm_perplexity"] > 1.0
     assert first["masked_tokens"] > 0
     assert first == intrinsic_metrics(model_dir, tok_dir, params, seed=0)
+
+
+def test_bert_metrics_match_a_hand_computed_masked_lm_loss(saved):
+    """Every held-out instance in one batch, logits at every position from the model's parts, then the
+    cross-entropy, accuracy and NSP accuracy over the masked slots: no batching, no gathering, no model loss."""
+    model_dir, tok_dir = saved["bert"]
+    params = params_with()
+    res = intrinsic_metrics(model_dir, tok_dir, params, seed=0)
+    dataset = build_dataset("bert", TokenStore(tok_dir / "heldout"), load_tokenizer(tok_dir), at_evaluation_masking(params), 0)
+    items = [dataset[i] for i in range(len(dataset))]
+    assert len(items) > params.evaluate.batch_size  # more than one batch in intrinsic_metrics
+    batch = {k: torch.stack([it[k] for it in items]) for k in items[0]}
+    model = BertForPreTraining(ModelConfig.from_dict(json.loads((model_dir / "config.json").read_text())))
+    load_model(model, str(model_dir / "model.safetensors"))
+    model.eval()
+    with torch.no_grad():
+        hidden = model.bert(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"])  # (B, T, d)
+        logits = model.cls_mlm(hidden)  # (B, T, V): every position
+        nsp_logits = model.cls_nsp(model.pooler(hidden))
+    slots = [(b, pos, lab) for b, it in enumerate(items)
+             for pos, lab in zip(it["masked_positions"].tolist(), it["masked_labels"].tolist()) if lab != -100]
+    rows, cols, labels = (list(c) for c in zip(*slots))
+    at_masked = logits[rows, cols]  # (n_masked, V)
+    y = torch.tensor(labels)
+    ce = float(torch.nn.functional.cross_entropy(at_masked, y))  # mean over all masked tokens of all instances
+    assert res["masked_tokens"] == len(labels)
+    assert res["cross_entropy"] == pytest.approx(ce, rel=1e-5)
+    assert res["mlm_perplexity"] == pytest.approx(math.exp(ce), rel=1e-5)
+    assert res["mlm_accuracy"] == pytest.approx(int((at_masked.argmax(-1) == y).sum()) / len(labels), abs=1e-12)
+    nsp_right = int((nsp_logits.argmax(-1) == batch["nsp_label"]).sum())
+    assert res["nsp_accuracy"] == pytest.approx(nsp_right / len(items), abs=1e-12)
 
 
 def test_bert_counts_every_masked_token_of_the_evaluated_instances(saved):

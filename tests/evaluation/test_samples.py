@@ -26,14 +26,6 @@ TEXT = [
 PROMPTS = ["The President asked Congress to ___ the new law.", "It was a cold night and the ___ was empty."]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def bert():
     tok = train_wordpiece(TEXT, vocab_size=300, min_frequency=1)

@@ -75,20 +75,63 @@ def test_loss_at_init_is_uniform():
     assert torch.allclose(out["loss"], out["mlm_loss"] + out["nsp_loss"])
 
 
+def _by_hand(model: BertForPreTraining, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(MLM logits at every position (B, T, V), NSP logits (B, 2)) from the model's parts, the pooler written out."""
+    with torch.no_grad():
+        hidden = model.bert(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"])
+        pooled = torch.tanh(hidden[:, 0] @ model.pooler.dense.weight.T + model.pooler.dense.bias)
+        return model.cls_mlm(hidden), pooled @ model.cls_nsp.weight.T + model.cls_nsp.bias
+
+
 def test_counts_and_no_nsp():
+    """Labels are set so that exactly 5 of the 15 valid MLM slots and 3 of the 4 NSP labels are the argmax."""
     torch.manual_seed(0)
     model = BertForPreTraining(bert_config()).eval()
     batch = make_batch()
+    mlm_logits, nsp_logits = _by_hand(model, batch)
+    pred = torch.stack([mlm_logits[b, batch["masked_positions"][b]].argmax(-1) for b in range(4)])  # (B, P)
+    right = torch.zeros(4, P, dtype=torch.bool)
+    right.view(-1)[[1, 2, 5, 9, 14]] = True  # slot (0, 3) is the padding slot: index 3 stays False
+    labels = torch.where(right, pred, (pred + 1) % V)
+    labels[0, -1] = -100
+    batch["masked_labels"] = labels
+    nsp_pred = nsp_logits.argmax(-1)
+    batch["nsp_labels"] = torch.where(torch.tensor([True, True, True, False]), nsp_pred, 1 - nsp_pred)
+
     out = model(**batch)
-    assert out["mlm_count"].item() == (batch["masked_labels"] != -100).sum().item() == 4 * P - 1
-    assert 0 <= out["mlm_correct"].item() <= out["mlm_count"].item()
-    assert out["nsp_count"].item() == 4 and 0 <= out["nsp_correct"].item() <= 4
+    assert out["mlm_count"].item() == 15  # 4 sequences x 4 slots, one of them padding
+    assert out["mlm_correct"].item() == 5
+    assert out["nsp_count"].item() == 4 and out["nsp_correct"].item() == 3
+    gathered = torch.stack([mlm_logits[b, batch["masked_positions"][b]] for b in range(4)])  # (B, P, V)
+    valid = labels != -100
+    mlm_loss = torch.nn.functional.cross_entropy(gathered[valid], labels[valid])
+    nsp_loss = torch.nn.functional.cross_entropy(nsp_logits, batch["nsp_labels"])
+    assert out["mlm_loss"].item() == pytest.approx(mlm_loss.item(), rel=1e-5)
+    assert out["nsp_loss"].item() == pytest.approx(nsp_loss.item(), rel=1e-5)
+    assert out["loss"].item() == pytest.approx(mlm_loss.item() + nsp_loss.item(), rel=1e-5)
+
     batch["nsp_labels"] = None
     out2 = model(**batch)
     assert "nsp_loss" not in out2
-    assert torch.allclose(out2["loss"], out2["mlm_loss"])
-    assert torch.allclose(out2["mlm_loss"], out["mlm_loss"])
-    assert out2["nsp_count"].item() == 0
+    assert out2["loss"].item() == pytest.approx(mlm_loss.item(), rel=1e-5)
+    assert out2["mlm_correct"].item() == 5 and out2["mlm_count"].item() == 15
+    assert out2["nsp_count"].item() == 0 and out2["nsp_correct"].item() == 0
+
+
+def test_num_parameters_by_hand():
+    """bert_config(): V=100, T=16, 2 segments, d=32, d_ff=64, 2 post-LN blocks; the MLM decoder is tied (not counted)."""
+    model = BertForPreTraining(bert_config())
+    d, f, L = 32, 64, 2
+    tables = (V + T + 2) * d  # word, position, segment: 3776
+    embedding_ln = 2 * d
+    block = (d * 3 * d + 3 * d) + (d * d + d) + (d * f + f) + (f * d + d) + 2 * (2 * d)  # qkv, out, fc, proj, 2 LN
+    pooler = d * d + d
+    mlm_head = (d * d + d) + 2 * d + V  # dense, LayerNorm, output bias
+    nsp_head = d * 2 + 2
+    heads = pooler + mlm_head + nsp_head
+    assert block == 8544 and heads == 2342
+    assert model.num_parameters(non_embedding=False) == tables + embedding_ln + L * block + heads == 23270
+    assert model.num_parameters() == embedding_ln + L * block + heads == 19494
 
 
 def test_mlm_head_only_projects_masked_positions():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 
@@ -217,27 +218,43 @@ def test_mask_basic_invariants():
 
 
 def test_mask_statistics():
+    """Selection uniform over the non-special positions; 80 % [MASK], 10 % kept, 10 % random among the selected.
+
+    Tolerances are 4-4.5 binomial standard deviations of the stated probabilities (the seed is fixed, so the
+    test is deterministic; the bounds say how large a departure from the stated rates it is sure to catch).
+    """
     toks = sequence(100)
+    special_pos = [0, 50, 99]
+    ordinary = np.setdiff1d(np.arange(100), special_pos)
+    vocab = 1000
     rng = random.Random(1)
-    n_draws = 2000
+    n_draws = 4000
     selected = np.zeros(len(toks))
     kinds = Counter()
     for _ in range(n_draws):
-        out, pos, labels = mask_tokens(toks, SPECIAL, 1000, MASK, rng, 0.15, max_predictions_per_seq=1000)
-        assert len(pos) == 15  # round(100 * 0.15), cap not binding
+        out, pos, labels = mask_tokens(toks, SPECIAL, vocab, MASK, rng, 0.15, max_predictions_per_seq=1000)
+        assert len(pos) == 15  # by hand: round(100 * 0.15) = 15, the cap of 1000 does not bind
+        assert pos.tolist() == sorted(set(pos.tolist()))
+        assert labels.tolist() == toks[pos].tolist()
+        untouched = np.ones(len(toks), dtype=bool)
+        untouched[pos] = False
+        assert out[untouched].tolist() == toks[untouched].tolist()
         selected[pos] += 1
         for o, lab in zip(out[pos], labels):
             kinds["mask" if o == MASK else "same" if o == lab else "random"] += 1
-    # Selection rate 15% of all tokens, uniform over the non-special ones.
-    assert selected.sum() / (n_draws * len(toks)) == pytest.approx(0.15)
-    assert selected[[0, 50, 99]].sum() == 0
-    rate = selected[np.setdiff1d(np.arange(100), [0, 50, 99])] / n_draws
-    assert abs(rate.mean() - 15 / 97) < 1e-9
-    assert rate.min() > 0.10 and rate.max() < 0.21
+    assert selected[special_pos].sum() == 0
+    # Each of the 97 ordinary positions is selected in a draw with probability 15/97: Binomial(n_draws, 15/97).
+    p = 15 / 97
+    z = (selected[ordinary] - n_draws * p) / math.sqrt(n_draws * p * (1 - p))
+    assert np.abs(z).max() < 4.5  # P(some |z| > 4.5 of 97) < 1e-3 under uniform selection
+    # ... and jointly: sum z^2 has mean 97 and sd about sqrt(2 * 97); too small flags a too-regular selection.
+    assert abs((z**2).sum() - 97) < 5 * math.sqrt(2 * 97)
     total = sum(kinds.values())
-    assert kinds["mask"] / total == pytest.approx(0.8, abs=0.015)
-    assert kinds["same"] / total == pytest.approx(0.1, abs=0.01)
-    assert kinds["random"] / total == pytest.approx(0.1, abs=0.01)
+    assert total == n_draws * 15
+    # A random replacement draws MASK or the original id itself with probability 1 / vocab each.
+    expected = {"mask": 0.8 + 0.1 / vocab, "same": 0.1 + 0.1 / vocab, "random": 0.1 - 0.2 / vocab}
+    for kind, q in expected.items():
+        assert abs(kinds[kind] / total - q) < 4 * math.sqrt(q * (1 - q) / total), kind
 
 
 def test_random_replacements_cover_vocab():

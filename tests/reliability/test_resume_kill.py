@@ -204,6 +204,11 @@ def test_resumed_run_is_bitwise_identical(killed, reference):
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_sigterm_exits_with_a_failure_status(killed):
+    """143 (128 + SIGTERM, what a shell reports for a process it terminated) and one ``error:`` line that says
+    how to go on (bertvsgpt.cli.run_stage), not a traceback."""
     if killed.signal != "SIGTERM":
         pytest.skip("SIGKILL: the status is always -9")
-    assert killed.returncode != 0, f"a SIGTERM'd stage exited {killed.returncode}"
+    assert killed.returncode == 143, f"a SIGTERM'd stage exited {killed.returncode}:\n{killed.killed_log[-3000:]}"
+    errors = [line for line in killed.killed_log.splitlines() if line.startswith("error:")]
+    assert errors == ["error: terminated by SIGTERM; run the stage again to resume from its last checkpoint"], errors
+    assert "Traceback (most recent call last)" not in killed.killed_log, killed.killed_log[-3000:]

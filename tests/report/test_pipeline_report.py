@@ -48,12 +48,14 @@ def test_report_stage_writes_and_logs_everything(run_dir, tmp_path, monkeypatch)
 
 
 class _Run:
-    def __init__(self, run_id: str, tags: dict[str, str]):
-        self.info = type("info", (), {"run_id": run_id})()
+    def __init__(self, run_id: str, start_time: int, tags: dict[str, str]):
+        self.info = type("info", (), {"run_id": run_id, "start_time": start_time})()
         self.data = type("data", (), {"tags": tags})()
 
 
 class _Client:
+    """Holds its runs in no particular order and sorts them as MLflow's ``search_runs`` would."""
+
     def __init__(self, runs):
         self.runs = runs
         self.calls = []
@@ -61,20 +63,29 @@ class _Client:
     def get_experiment_by_name(self, name):
         return type("exp", (), {"experiment_id": "1"})() if name == "exp" else None
 
-    def search_runs(self, ids, filter_string, order_by, max_results):
+    def search_runs(self, ids, filter_string, order_by=None, max_results=1000):
         self.calls.append((ids, filter_string, order_by))
-        return self.runs
+        key, descending = "start_time", True  # MLflow's default: newest first
+        for clause in order_by or []:
+            field, _, direction = clause.partition(" ")
+            assert field in ("attributes.start_time", "start_time"), f"the fake cannot sort by {clause!r}"
+            descending = direction.strip().upper() != "ASC"
+        return sorted(self.runs, key=lambda r: getattr(r.info, key), reverse=descending)
 
 
 def test_finetune_run_ids_keep_the_newest_run_per_seed():
-    client = _Client([  # newest first, as ordered by the query
-        _Run("new", {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "0"}),
-        _Run("parent", {"stage": "finetune", "model": "bert", "task": "sentiment"}),  # the per-stage parent: no seed
-        _Run("old", {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "0"}),
-        _Run("s1", {"stage": "finetune", "model": "gpt", "task": "ner", "seed": "1"}),
-    ])
+    runs = [  # stored oldest first: only the order the query asks for puts "new" ahead of "old"
+        _Run("old", 100, {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "0"}),
+        _Run("s1", 150, {"stage": "finetune", "model": "gpt", "task": "ner", "seed": "1"}),
+        _Run("parent", 190, {"stage": "finetune", "model": "bert", "task": "sentiment"}),  # the per-stage parent: no seed
+        _Run("new", 300, {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "0"}),
+        _Run("middle", 200, {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "0"}),
+    ]
+    client = _Client(runs)
     assert finetune_run_ids(client, "exp") == {("bert", "sentiment", 0): "new", ("gpt", "ner", 1): "s1"}
     assert "tags.stage = 'finetune'" in client.calls[0][1]
+    # whatever order the store holds them in
+    assert finetune_run_ids(_Client(runs[::-1]), "exp") == {("bert", "sentiment", 0): "new", ("gpt", "ner", 1): "s1"}
     assert finetune_run_ids(client, "missing") == {}
 
 
@@ -120,10 +131,10 @@ def test_report_stage_lists_the_wall_time_of_the_stage_runs_in_mlflow(run_dir, t
 def test_finetune_run_ids_list_only_the_models_tasks_and_seeds_of_this_run():
     """An earlier experiment in the same store (a third seed, another task) is not listed beside this run's."""
     client = _Client([
-        _Run("s2", {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "2"}),
-        _Run("s0", {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "0"}),
-        _Run("old-task", {"stage": "finetune", "model": "bert", "task": "squad", "seed": "0"}),
-        _Run("old-model", {"stage": "finetune", "model": "gpt2", "task": "sentiment", "seed": "0"}),
+        _Run("s2", 400, {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "2"}),
+        _Run("s0", 390, {"stage": "finetune", "model": "bert", "task": "sentiment", "seed": "0"}),
+        _Run("old-task", 380, {"stage": "finetune", "model": "bert", "task": "squad", "seed": "0"}),
+        _Run("old-model", 370, {"stage": "finetune", "model": "gpt2", "task": "sentiment", "seed": "0"}),
     ])
     assert finetune_run_ids(client, "exp", models=["bert"], tasks=["sentiment"], seeds=[0, 1]) == {
         ("bert", "sentiment", 0): "s0"}

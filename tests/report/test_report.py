@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 
+import polars as pl
 import pytest
+import sacrebleu
 
 from bertvsgpt.report import ReportOptions, load_inputs, render_report
 from bertvsgpt.report.budget import load_budget
@@ -57,13 +59,26 @@ def test_html_is_self_contained(report):
     assert "Tiny reviews | with a pipe" in html
 
 
-def test_metrics_file_numbers(report):
+def test_metrics_file_numbers(run_dir, report):
     m = report.metrics
     json.dumps(m)
     s = m["tasks"]["sentiment"]
     assert s["bert_minus_gpt"] == 100.0 and s["bert_minus_gpt_p"] == pytest.approx(round(1 / (B + 1), 4))
     assert s["test_accuracy"]["bert"] == 100.0 and s["test_accuracy"]["gpt-scratch"] == 40.0 and s["gpt_gain"] == -40.0
-    assert m["tasks"]["mt"]["test_bleu"]["bert"] > 0
+    # mt: sacreBLEU (default 13a BLEU) on each model's written test predictions, averaged over the seeds
+    bleu = {}
+    for model in ("bert", "gpt", "bert-scratch", "gpt-scratch"):
+        runs = sorted((run_dir / "data" / "finetune" / model / "mt").glob("seed_*/predictions.parquet"))
+        assert len(runs) == 2
+        scores = [sacrebleu.corpus_bleu(f["hypothesis"].to_list(), [f["reference"].to_list()]).score
+                  for f in map(pl.read_parquet, runs)]
+        bleu[model] = sum(scores) / len(scores)
+        assert m["tasks"]["mt"]["test_bleu"][model] == pytest.approx(bleu[model], abs=0.005 + 1e-9)  # shown to 2 decimals
+    assert 0 < bleu["gpt"] < bleu["bert"] < 100  # the fixture's hypotheses are partly right: a value that can be wrong
+    mt = m["tasks"]["mt"]
+    assert mt["bert_minus_gpt"] == pytest.approx(bleu["bert"] - bleu["gpt"], abs=0.005 + 1e-9)
+    assert mt["bert_gain"] == pytest.approx(bleu["bert"] - bleu["bert-scratch"], abs=0.005 + 1e-9)
+    assert mt["gpt_gain"] == pytest.approx(bleu["gpt"] - bleu["gpt-scratch"], abs=0.005 + 1e-9)
     flat = [v for t in m["tasks"].values() for v in t.values()] + [v for g in m["groups"].values() for v in g.values()]
     assert all(isinstance(v, (int, float, dict)) for v in flat)  # numbers only, for dvc metrics
     assert m["tasks"]["commonsense"]["bert_minus_gpt_p"] == 1.0

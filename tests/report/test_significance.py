@@ -67,6 +67,49 @@ def test_p_value_formula_by_hand():
     assert (t.ci_low, t.ci_high) == pytest.approx((lo, hi))
 
 
+def test_mid_range_p_value_matches_a_plain_loop():
+    """The documented test written out as a loop over resamples (the same numpy draws, one resample per row):
+    per-resample accuracies of both models, their difference, centred, counted against the observed one."""
+    n, b, seed = 60, 1000, 11
+    rng = np.random.default_rng(5)
+    a_flags = (rng.random(n) < 0.70).tolist()
+    b_flags = (rng.random(n) < 0.62).tolist()
+    counts = resample_counts(n, b, seed)
+    t = compare(model_replicates([correct_frame(a_flags)], "test_accuracy", counts),
+                model_replicates([correct_frame(b_flags)], "test_accuracy", counts), n)
+
+    x, y = np.array(a_flags, dtype=float), np.array(b_flags, dtype=float)
+    observed = x.mean() - y.mean()
+    draws = np.random.default_rng(seed).integers(0, n, size=(b, n))
+    replicates = []
+    for draw in draws:
+        replicates.append(sum(x[i] for i in draw) / n - sum(y[i] for i in draw) / n)
+    centre = sum(replicates) / b
+    as_extreme = sum(1 for d in replicates if abs(d - centre) >= abs(observed))
+    p = (1 + as_extreme) / (b + 1)
+    assert 0.1 < p < 0.9  # mid-range: neither end of the scale, where a wrong formula can still agree
+    assert t.delta == pytest.approx(observed, abs=1e-12)
+    assert t.p_value == pytest.approx(p, abs=1e-12)
+    assert (t.ci_low, t.ci_high) == pytest.approx(tuple(np.percentile(replicates, [2.5, 97.5])), abs=1e-12)
+
+
+def test_false_positive_rate_of_equal_models_is_alpha():
+    """Two models that are truly equal (each example right with probability 0.7, independently): the test
+    rejects at p < 0.05 in about 5 % of simulated pairs. 400 pairs: binomial sd of the rate 1.1 points;
+    the band is 5 % ± 3.5 sd (the bootstrap's true rate here is about 5.6 %)."""
+    n, b, sims, alpha = 100, 500, 400, 0.05
+    rng = np.random.default_rng(2024)
+    rejected = 0
+    for s in range(sims):
+        a_flags, b_flags = (rng.random(n) < 0.7).tolist(), (rng.random(n) < 0.7).tolist()
+        counts = resample_counts(n, b, seed=s)
+        t = compare(model_replicates([correct_frame(a_flags)], "test_accuracy", counts),
+                    model_replicates([correct_frame(b_flags)], "test_accuracy", counts), n)
+        rejected += t.significant(alpha)
+    sd = (alpha * (1 - alpha) / sims) ** 0.5
+    assert abs(rejected / sims - alpha) < 3.5 * sd, rejected / sims
+
+
 def test_p_value_is_two_sided():
     reps = np.array([0.1, -0.1, 0.3, -0.3, 0.0])
     assert paired_test(0.25, reps, 5).p_value == paired_test(-0.25, -reps, 5).p_value == pytest.approx(3 / 6)

@@ -57,8 +57,15 @@ def test_bert_reads_the_pooled_cls_and_ignores_padding():
     changed = ids.clone()
     changed[0, 4:] = torch.tensor([30, 31])  # padding content must not matter
     assert torch.allclose(clf(changed, types, mask), base, atol=1e-6)
-    # the manual path: Linear(pooler(hidden))
-    expected = clf.classifier(clf.pooler(clf.backbone(ids, types, mask)))
+    # ... which it would, well beyond that tolerance, if the mask were not applied (the check above has teeth)
+    full = torch.ones_like(mask)
+    assert (clf(changed, types, full) - clf(ids, types, full)).abs().max() > 1e-5
+    # by hand: the backbone's state at position 0 ([CLS]), BERT's pooler tanh(W_p h + b_p), then W_c . + b_c
+    with torch.no_grad():
+        h_cls = clf.backbone(ids, types, mask)[:, 0]
+        pooled = torch.tanh(h_cls @ clf.pooler.dense.weight.T + clf.pooler.dense.bias)
+        expected = pooled @ clf.classifier.weight.T + clf.classifier.bias
+    assert base.shape == (1, 2)
     assert torch.allclose(base, expected, atol=1e-6)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
 import polars as pl
 import pytest
+import sacrebleu
 import torch
 from tokenizers import Tokenizer, models
+from torch import nn
 
 from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
@@ -22,8 +25,10 @@ from bertvsgpt.tasks.translation import (
     decode_translation,
     detokenize_wordpiece,
     encode_translation,
+    end_token_id,
     finetune_translation,
     pieces_per_word,
+    scored_translations,
     source_budget,
 )
 from bertvsgpt.tokenization.special import BERT_SPECIAL_TOKENS
@@ -219,27 +224,94 @@ def test_translator_shapes_and_batched_generation(tokenizers, table, arch):
             one["prompt_ids"], one["prompt_mask"] = one["prompt_ids"][:, keep], one["prompt_mask"][:, keep]
         alone = model.generate(one, 6, end, *args)[0]
         assert alone.tolist() == out[i, : alone.numel()].tolist()
-    # a plain uncached greedy loop agrees with the cached search
-    row = {k: v[:1] for k, v in batch.items()}
-    ids = out[0].tolist()
-    if arch == "gpt":
-        seq = row["prompt_ids"]
-        for _ in range(len(ids)):
-            nxt = model.lm_head(model.transformer(seq))[:, -1].argmax(-1, keepdim=True)
-            seq = torch.cat([seq, nxt], 1)
-        plain = seq[0, row["prompt_ids"].size(1) :].tolist()
-    else:
-        memory = model.encode(row)
-        seq = torch.tensor([[args[0]]])
-        for _ in range(len(ids)):
-            nxt = model.decoder(seq, memory, row["src_mask"])[:, -1].argmax(-1, keepdim=True)
-            seq = torch.cat([seq, nxt], 1)
-        plain = seq[0, 1:].tolist()
-    cut = plain.index(end) + 1 if end in plain else len(plain)
-    assert ids[:cut] == plain[:cut]
-    # beam search runs on the same batch
+    # beam search runs on the same batch (its tokens: test_generation_is_greedy_with_1_beam_and_beam_search_with_more)
     beams = model.generate(batch, 6, end, *args, num_beams=2)
-    assert beams.shape[0] == 3
+    assert beams.shape[0] == 3 and beams.shape[1] <= 6
+
+
+# A freshly initialised post-LN model repeats one token whatever the input, so every search agrees with every
+# other: for the check below, pre-LN blocks, N(0, 0.1) weights (N(0, 0.5) in attention, so that the cached
+# history matters: a search that mixes up its beams' caches changes the tokens) and a louder end token (its
+# embedding row, tied to the output layer, scaled) give outputs that vary by example, beams that beat greedy,
+# and sequences that end early (all three checked, so the set-up cannot silently go degenerate).
+END_BOOST = 3.0
+
+
+def varied_translator(arch: str, tok) -> nn.Module:
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(tiny_config(arch, tok.get_vocab_size()), norm="pre")
+    if arch == "bert":
+        model = BertTranslator(BertForPreTraining(cfg), decoder_layers=2).eval()
+        emb = model.encoder.embeddings.word_embeddings.weight
+    else:
+        model = GPTTranslator(GPTForPreTraining(cfg)).eval()
+        emb = model.transformer.embeddings.word_embeddings.weight
+    with torch.no_grad():
+        for name, weight in model.named_parameters():
+            if weight.dim() == 2:
+                weight.normal_(0.0, 0.5 if "attn" in name else 0.1)  # sharp attention: the history matters
+        emb[end_token_id(tok, arch)] *= END_BOOST
+    return model
+
+
+@pytest.mark.parametrize("arch", ["bert", "gpt"])
+def test_generation_is_greedy_with_1_beam_and_beam_search_with_more(tokenizers, table, arch):
+    """The cached, batched search against a plain one written here that re-runs the whole prefix at every step
+    (no KV cache, no reordering, one example at a time)."""
+    tok = tokenizers[arch]
+    model = varied_translator(arch, tok)
+    batch, _ = batch_for(tok, arch, table)
+    end = end_token_id(tok, arch)
+    args = (tok.token_to_id("[CLS]"),) if arch == "bert" else ()
+    outputs = {}
+    for k in (1, 2, 3):
+        got = model.generate(batch, 6, end, *args, num_beams=k)
+        assert got.shape[0] == 3 and got.shape[1] <= 6
+        outputs[k] = []
+        for i in range(3):
+            ref = plain_beam_search(model, arch, {key: v[i : i + 1] for key, v in batch.items()}, k, 6, end, *args)
+            assert got[i, : len(ref)].tolist() == ref, (k, i)
+            assert all(t == end for t in got[i, len(ref) :].tolist()), (k, i)
+            outputs[k].append(ref)
+    assert model.generate(batch, 6, end, *args).tolist() == model.generate(batch, 6, end, *args, num_beams=1).tolist()
+    # the set-up is not degenerate: examples differ, beams differ from greedy, some output ends before 6 tokens
+    assert len({tuple(o) for o in outputs[1]}) > 1
+    assert outputs[2] != outputs[1] or outputs[3] != outputs[1]
+    assert any(end in o[:-1] or len(o) < 6 for k in outputs for o in outputs[k])
+
+
+def plain_beam_search(model, arch, row, num_beams, max_new_tokens, end, bos=None) -> list[int]:
+    """Beam search by the book for one example: keep the ``num_beams`` best prefixes by summed log-probability,
+    a finished prefix only repeats ``end`` at no cost; pick the best score / length (up to the end token)."""
+    def next_logp(prefix: list[int]) -> torch.Tensor:
+        with torch.no_grad():
+            if arch == "gpt":
+                prompt = row["prompt_ids"][:, row["prompt_mask"][0].bool()]  # the row's prompt, unpadded
+                seq = torch.cat([prompt, torch.tensor([prefix], dtype=torch.long)], 1)
+                logits = model.lm_head(model.transformer(seq))[0, -1]
+            else:
+                seq = torch.tensor([[bos, *prefix]])
+                logits = model.decoder(seq, model.encode(row), row["src_mask"])[0, -1]
+        return torch.log_softmax(logits.double(), -1)
+
+    beams = [([], 0.0, False)]  # (tokens, summed log-prob, finished)
+    for _ in range(max_new_tokens):
+        candidates = []
+        for tokens, score, done in beams:
+            if done:
+                candidates.append((tokens + [end], score, True))
+                continue
+            logp = next_logp(tokens)
+            for v in logp.topk(num_beams).indices.tolist():
+                candidates.append((tokens + [v], score + float(logp[v]), v == end))
+        beams = sorted(candidates, key=lambda c: -c[1])[:num_beams]
+        if all(done for _, _, done in beams):
+            break
+
+    def length(tokens):
+        return tokens.index(end) + 1 if end in tokens else len(tokens)
+
+    return max(beams, key=lambda c: c[1] / length(c[0]))[0]
 
 
 def test_bert_decoder_shares_the_embeddings(tokenizers):
@@ -283,6 +355,30 @@ def expected_truncation(tok, table, arch):
     return by_split
 
 
+def assert_scores_match_sacrebleu(metrics: dict, preds: pl.DataFrame) -> None:
+    """The reported test scores are sacreBLEU's (default 13a BLEU, chrF) on the written hypotheses and references."""
+    hyps, refs = preds["hypothesis"].to_list(), preds["reference"].to_list()
+    assert metrics["test_bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score, abs=1e-9)
+    assert metrics["test_chrf"] == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score, abs=1e-9)
+    per_row = [sacrebleu.sentence_chrf(h, [r]).score for h, r in zip(hyps, refs)]
+    assert preds["chrf"].to_list() == pytest.approx(per_row, abs=1e-9)
+
+
+def test_scored_translations_are_sacrebleus_scores_of_the_written_table():
+    """The toy runs translate perfectly (BLEU 100 under any tokenisation); imperfect hypotheses here."""
+    test = pl.DataFrame({"id": [7, 8, 9], "text": ["der hund ist rot.", "die katze war alt.", "das haus ist neu."],
+                         "target": ["The dog is red.", "The cat was old.", "The house is new."]})
+    hyps = ["the dog is red .", "The cat was old.", "house is new"]
+    predictions, metrics = scored_translations(test, hyps)
+    assert predictions["id"].to_list() == [7, 8, 9] and predictions["hypothesis"].to_list() == hyps
+    assert_scores_match_sacrebleu(metrics, predictions)
+    assert metrics["empty_hypotheses"] == 0
+    # by hand, the first pair alone (13a tokens, case-sensitive): "the dog is red ." vs "The dog is red ."
+    # n-gram precisions 4/5, 3/4, 2/3, 1/2, equal lengths: BLEU = 100 * (4/5 * 3/4 * 2/3 * 1/2) ** (1/4)
+    _, one = scored_translations(test.head(1), hyps[:1])
+    assert one["test_bleu"] == pytest.approx(100 * 0.2**0.25, abs=1e-9)
+
+
 @pytest.mark.parametrize("arch", ["bert", "gpt"])
 def test_finetune_learns_toy_translation(tmp_path, table, tokenizers, arch):
     metrics, out = run(tmp_path, arch, arch, tokenizers[arch], table)
@@ -305,7 +401,7 @@ def test_finetune_learns_toy_translation(tmp_path, table, tokenizers, arch):
     assert preds["id"].to_list() == test["id"].to_list()
     assert preds["reference"].to_list() == test["target"].to_list()
     assert (preds["hypothesis"] == preds["reference"]).mean() >= 0.9
-    assert preds["chrf"].min() >= 0 and preds["chrf"].max() <= 100 + 1e-6
+    assert_scores_match_sacrebleu(metrics, preds)
     assert len(list((out / "checkpoints").glob("*.safetensors"))) == 1
 
 
@@ -316,7 +412,9 @@ def test_scratch_run_with_beam_search_and_caps(tmp_path, table, tokenizers):
     assert metrics["n_train"] == 150 and metrics["n_dev_generated"] == 10
     assert metrics["num_beams"] == 2 and metrics["decoder_layers"] == 1
     assert metrics["test_bleu"] >= 75 and metrics["test_chrf"] >= 85, metrics
-    assert pl.read_parquet(out / "predictions.parquet").height == 30
+    preds = pl.read_parquet(out / "predictions.parquet")
+    assert preds.height == 30
+    assert_scores_match_sacrebleu(metrics, preds)
 
 
 def test_scratch_needs_a_config(tmp_path, table, tokenizers):
