@@ -1,4 +1,5 @@
-"""Small synthetic data for end-to-end runs: a text corpus and one local source per downstream task.
+"""Small synthetic data for end-to-end runs: a text corpus and one local source per downstream task, and
+a prepared corpus (the prepare stage's output) for tests that start at the tokenizer.
 
 Every writer is deterministic (seeded) and writes a few dozen rows in the layout a local
 ``jsonl`` / ``parquet`` / ``csv`` source needs for its task kind (see
@@ -12,6 +13,7 @@ import csv
 import itertools
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -51,6 +53,30 @@ def write_corpus(path: Path, n_docs: int = 60, seed: int = 0) -> None:
         ]
         docs.append(" ".join(sents))
     path.write_text("\n\n".join(docs) + "\n", encoding="utf-8")
+
+
+# words of the prepared corpus's random sentences
+CORPUS_WORDS = "the a farmer senator river town bridge law builds reads crosses quiet cold old new great".split()
+
+
+def write_prepared_corpus(path: Path, n_docs: int, heldout_every: int, words: Sequence[str] = CORPUS_WORDS,
+                          seed: int = 0) -> Path:
+    """A prepared corpus (the prepare stage's ``corpus.parquet`` layout): ``n_docs`` documents of 3-6 random
+    sentences of 5-10 ``words``; documents 0, ``heldout_every``, 2 * ``heldout_every``... held out (none if 0)."""
+    rng = random.Random(seed)
+    docs = [
+        [" ".join(rng.choice(words) for _ in range(rng.randint(5, 10))).capitalize() + "." for _ in range(rng.randint(3, 6))]
+        for _ in range(n_docs)
+    ]
+    pl.DataFrame(
+        {
+            "doc_id": [f"d{i}" for i in range(n_docs)],
+            "source": ["test"] * n_docs,
+            "split": ["heldout" if heldout_every and i % heldout_every == 0 else "train" for i in range(n_docs)],
+            "sentences": docs,
+        }
+    ).write_parquet(path)
+    return path
 
 
 def _jsonl(path: Path, rows: list[dict]) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 import torch
 from safetensors.torch import load_model
@@ -21,6 +19,7 @@ from bertvsgpt.pretraining.token_store import TokenStore
 from bertvsgpt.tokenization.build import build_tokenizer
 from bertvsgpt.tokenization.special import BERT_PAD, GPT_EOT, GPT_PAD
 from bertvsgpt.tokenization.train import load_tokenizer
+from tests.e2e_data import write_prepared_corpus
 
 PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
 SEQ_LEN = 32
@@ -37,26 +36,6 @@ TINY = [
     "tokenizer.min_frequency=1",
     "evaluate.batch_size=3",  # several batches, the last one partial
 ]
-WORDS = "the a farmer senator river town bridge law builds reads crosses quiet cold old new great".split()
-
-
-def write_corpus(path: Path, n_docs: int = 24, heldout_every: int = 3, seed: int = 0) -> Path:
-    rng = random.Random(seed)
-    docs = [
-        [" ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 10))).capitalize() + "." for _ in range(rng.randint(3, 6))]
-        for _ in range(n_docs)
-    ]
-    pl.DataFrame(
-        {
-            "doc_id": [f"d{i}" for i in range(n_docs)],
-            "source": ["test"] * n_docs,
-            "split": ["heldout" if heldout_every and i % heldout_every == 0 else "train" for i in range(n_docs)],
-            "sentences": docs,
-        }
-    ).write_parquet(path)
-    return path
-
-
 def params_with(*extra: str):
     return load_params(PARAMS_YAML, [*TINY, *extra])
 
@@ -65,7 +44,7 @@ def params_with(*extra: str):
 def saved(tmp_path_factory):
     """{arch: (model_dir, tokenizer_dir)} for randomly initialised tiny models."""
     root = tmp_path_factory.mktemp("intrinsic")
-    corpus = write_corpus(root / "corpus.parquet")
+    corpus = write_prepared_corpus(root / "corpus.parquet", n_docs=24, heldout_every=3)
     params = params_with()
     out = {}
     for i, arch in enumerate(("bert", "gpt")):
@@ -234,7 +213,7 @@ def test_different_seed_masks_different_tokens(saved):
 
 
 def test_empty_heldout_store_raises(tmp_path, saved):
-    corpus = write_corpus(tmp_path / "c.parquet", n_docs=6, heldout_every=0)  # no held-out document
+    corpus = write_prepared_corpus(tmp_path / "c.parquet", n_docs=6, heldout_every=0)  # no held-out document
     build_tokenizer("gpt", params_with(), corpus, tmp_path / "tok")
     assert TokenStore(tmp_path / "tok" / "heldout").n_tokens == 0
     tok = load_tokenizer(tmp_path / "tok")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import random
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,6 +21,7 @@ from bertvsgpt.optim import adamw_param_groups, linear_warmup_decay
 from bertvsgpt.pretraining.module import PretrainModule, steps_for_budget
 from bertvsgpt.pretraining.run import fingerprint, prepare_resume_dir, pretrain, write_scratch_model
 from bertvsgpt.tokenization.build import build_tokenizer
+from tests.e2e_data import write_prepared_corpus
 
 PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
 TINY = [
@@ -313,26 +313,6 @@ def test_budget_checkpoints_skip_non_zero_ranks_and_existing_exports(tmp_path):
 
 # --- real tiny pre-training runs --------------------------------------------------------------
 
-WORDS = "the a farmer senator river town bridge law builds reads crosses quiet cold old new great".split()
-
-
-def write_corpus(path: Path, n_docs: int = 30, seed: int = 0) -> Path:
-    rng = random.Random(seed)
-    docs = [
-        [" ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 10))).capitalize() + "." for _ in range(rng.randint(3, 6))]
-        for _ in range(n_docs)
-    ]
-    pl.DataFrame(
-        {
-            "doc_id": [f"d{i}" for i in range(n_docs)],
-            "source": ["test"] * n_docs,
-            "split": ["heldout" if i % 6 == 0 else "train" for i in range(n_docs)],
-            "sentences": docs,
-        }
-    ).write_parquet(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def no_peak_probe():
     """Skip the ~1 s matmul peak probe (only the MFU denominator; not under test here)."""
@@ -344,7 +324,7 @@ def no_peak_probe():
 @pytest.fixture(scope="module")
 def tokenizer_dirs(tmp_path_factory, params):
     root = tmp_path_factory.mktemp("pretrain-data")
-    corpus = write_corpus(root / "corpus.parquet")
+    corpus = write_prepared_corpus(root / "corpus.parquet", n_docs=30, heldout_every=6)
     return {arch: (build_tokenizer(arch, params, corpus, root / f"tok-{arch}"), root / f"tok-{arch}") for arch in ("bert", "gpt")}
 
 

@@ -39,6 +39,7 @@ import torch
 from safetensors.torch import load_file
 
 from tests.reliability import tiny_stage as ts
+from tests.reliability.workspace import run_stage, stage_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -79,7 +80,7 @@ def tokenizer(tmp_path_factory):
 def single(tmp_path_factory, tokenizer):
     ws = ts.make_workspace(tmp_path_factory.mktemp("ddp-single") / "ws", params(), {ARCH: tokenizer})
     t0 = time.perf_counter()
-    proc = ts.run_stage(ws, "pretrain", f"model={ARCH}")
+    proc, _ = run_stage(ws, stage_env(ws, code=ts.CODE_ROOT), "pretrain", f"model={ARCH}", check=True)
     print(f"pretrain@{ARCH}, 1 process: {time.perf_counter() - t0:.1f} s")
     return pretrain_outputs(ws, proc)
 
@@ -88,7 +89,7 @@ def single(tmp_path_factory, tokenizer):
 def ddp(tmp_path_factory, tokenizer):
     ws = ts.make_workspace(tmp_path_factory.mktemp("ddp-two") / "ws", params(), {ARCH: tokenizer})
     t0 = time.perf_counter()
-    proc = ts.run_stage(ws, "pretrain", f"model={ARCH}", *DDP)
+    proc, _ = run_stage(ws, stage_env(ws, code=ts.CODE_ROOT), "pretrain", f"model={ARCH}", *DDP, check=True)
     print(f"pretrain@{ARCH}, 2 DDP processes: {time.perf_counter() - t0:.1f} s")
     return pretrain_outputs(ws, proc)
 
@@ -154,14 +155,16 @@ def test_ddp_finetuning_matches_one_process(tmp_path, tokenizer):
     ddp_ws = finetune_workspace(tmp_path / "ddp", tokenizer)
     ddp_args = ["finetune.accelerator=cpu", "finetune.devices=2", "finetune.strategy=ddp",
                 f"finetune.batch_size={FT_BATCH // 2}"]
-    proc = ts.run_stage(ddp_ws, "finetune", f"model={FT_MODEL}", f"task={FT_TASK}", *ddp_args, check=False)
+    proc, _ = run_stage(ddp_ws, stage_env(ddp_ws, code=ts.CODE_ROOT), "finetune", f"model={FT_MODEL}", f"task={FT_TASK}",
+                        *ddp_args)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2" in proc.stderr
     runs = ts.mlflow_runs(ddp_ws, "finetune")
     assert sorted((r.info.run_name, r.info.status) for r in runs) == [
         (f"finetune-{FT_MODEL}-{FT_TASK}", "FINISHED"), ("seed-0", "FINISHED")]
     one_ws = finetune_workspace(tmp_path / "one", tokenizer)
-    ts.run_stage(one_ws, "finetune", f"model={FT_MODEL}", f"task={FT_TASK}")
+    run_stage(one_ws, stage_env(one_ws, code=ts.CODE_ROOT), "finetune", f"model={FT_MODEL}", f"task={FT_TASK}",
+              check=True)
     m_ddp, m_one = (json.loads((w / out / "metrics.json").read_text()) for w in (ddp_ws, one_ws))
     for key in ("n_train", "n_dev", "n_test", "labels", "best_epoch", "epochs_run"):
         assert m_ddp[key] == m_one[key], key

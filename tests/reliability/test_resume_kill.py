@@ -32,6 +32,7 @@ import pytest
 import yaml
 
 from tests.reliability import tiny_stage as ts
+from tests.reliability.workspace import run_stage, stage_env
 
 # Every test but the dvc.yaml check is slow: three stage subprocesses per model and signal.
 
@@ -95,7 +96,7 @@ def killed(request, tmp_path_factory):
         metrics_after_kill=(ws / "metrics" / "pretrain" / f"{arch}.json").exists(),
     )
     t1 = time.perf_counter()
-    res.rerun = ts.run_stage(ws, "pretrain", f"model={arch}")
+    res.rerun, _ = run_stage(ws, stage_env(ws, code=ts.CODE_ROOT), "pretrain", f"model={arch}", check=True)
     print(f"pretrain@{arch} {name}: killed run {t1 - t0:.1f} s, re-run {time.perf_counter() - t1:.1f} s")
     res.out = outputs(ws, arch)
     res.runs = ts.pretrain_runs(ws, TOKENS_PER_STEP)
@@ -110,7 +111,7 @@ def reference(tmp_path_factory, references, killed):
         tokenizer = ts.tokenizer_dir(tmp_path_factory, arch, N_DOCS)
         ws = ts.make_workspace(tmp_path_factory.mktemp(f"uninterrupted-{arch}") / "ws", params(), {arch: tokenizer})
         t0 = time.perf_counter()
-        ts.run_stage(ws, "pretrain", f"model={arch}")
+        run_stage(ws, stage_env(ws, code=ts.CODE_ROOT), "pretrain", f"model={arch}", check=True)
         print(f"uninterrupted pretrain@{arch}: {time.perf_counter() - t0:.1f} s")
         references[arch] = outputs(ws, arch)
     return references[arch]

@@ -6,19 +6,18 @@ stage: ``params.yaml`` (the repository's own, with a tiny model and budget), ``d
 workspace, because the WordPiece trainer is not bit-reproducible, see the README), and, for
 fine-tuning, ``data/models/<model>`` and ``data/prepared/tasks/<task>.parquet``. Stages run as
 ``python -m pipeline.<stage> ...`` subprocesses with the workspace as working directory, the
-repository's ``pipeline/`` and ``src/`` on ``PYTHONPATH`` and an MLflow SQLite store in the workspace.
+repository's ``pipeline/`` and ``src/`` on ``PYTHONPATH`` and an MLflow SQLite store in the workspace:
+``workspace.run_stage(ws, workspace.stage_env(ws, code=CODE_ROOT), stage, ..., check=True)``.
 
 Used by ``test_resume_kill.py``, ``test_determinism.py`` and ``test_ddp.py``.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,11 @@ from typing import Any
 import polars as pl
 import yaml
 
+from tests.e2e_data import CORPUS_WORDS, write_prepared_corpus
+from tests.reliability.workspace import stage_cmd, stage_env
+
 ROOT = Path(__file__).resolve().parents[2]
 CODE_ROOT = ROOT  # where the stages' pipeline/ and src/ are imported from
-PYTHON = sys.executable
 
 # Wall-clock and machine-dependent keys of metrics/pretrain/<arch>.json (= data/models/<arch>/summary.json)
 # and columns of curve.csv. Everything else must be reproducible.
@@ -37,10 +38,8 @@ CURVE_TIMING_COLUMNS = ("tokens_per_second", "mfu")
 # Wall-clock keys of a fine-tuning metrics.json.
 FINETUNE_TIMING_KEYS = ("train_seconds",)
 
-WORDS = (
-    "the a farmer senator river town bridge law builds reads crosses quiet cold old new great court "
-    "harvest road writer nation history spring war vote committee defends remembers studies"
-).split()
+WORDS = [*CORPUS_WORDS,
+         *"court harvest road writer nation history spring war vote committee defends remembers studies".split()]
 
 
 def base_params(**overrides: Any) -> dict:
@@ -65,25 +64,6 @@ def base_params(**overrides: Any) -> dict:
     return params
 
 
-def write_corpus(path: Path, n_docs: int, seed: int = 0) -> Path:
-    """A prepared corpus (the prepare stage's ``corpus.parquet`` layout): every 8th document held out."""
-    rng = random.Random(seed)
-    docs = [
-        [" ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 10))).capitalize() + "."
-         for _ in range(rng.randint(3, 6))]
-        for _ in range(n_docs)
-    ]
-    pl.DataFrame(
-        {
-            "doc_id": [f"d{i}" for i in range(n_docs)],
-            "source": ["test"] * n_docs,
-            "split": ["heldout" if i % 8 == 0 else "train" for i in range(n_docs)],
-            "sentences": docs,
-        }
-    ).write_parquet(path)
-    return path
-
-
 _TOKENIZERS: dict[tuple[str, int], Path] = {}
 
 
@@ -96,7 +76,7 @@ def tokenizer_dir(tmp_path_factory, arch: str, n_docs: int) -> Path:
 
         root = tmp_path_factory.mktemp(f"tokenizer-{arch}-{n_docs}")
         (root / "params.yaml").write_text(yaml.safe_dump(base_params()))
-        corpus = write_corpus(root / "corpus.parquet", n_docs)
+        corpus = write_prepared_corpus(root / "corpus.parquet", n_docs, heldout_every=8, words=WORDS)
         build_tokenizer(arch, load_params(root / "params.yaml"), corpus, root / arch)
         _TOKENIZERS[key] = root / arch
     return _TOKENIZERS[key]
@@ -109,41 +89,6 @@ def make_workspace(path: Path, params: dict, tokenizers: dict[str, Path]) -> Pat
     for arch, src in tokenizers.items():
         shutil.copytree(src, path / "data" / "tokenizers" / arch)
     return path
-
-
-def stage_env(workspace: Path, **extra: str) -> dict[str, str]:
-    """The stage's environment: this repository's code, a tracking store in the workspace, one thread."""
-    env = {**os.environ}
-    for key in ("MLFLOW_TRACKING_URI", "BERTVSGPT_PARAMS", "BERTVSGPT_TRACEBACK", "PYTHONPATH"):
-        env.pop(key, None)
-    env.update(
-        PYTHONPATH=f"{CODE_ROOT}{os.pathsep}{CODE_ROOT / 'src'}",
-        MLFLOW_TRACKING_URI=f"sqlite:///{workspace / 'mlflow.db'}",
-        MLFLOW_DISABLE_TELEMETRY="true",
-        DO_NOT_TRACK="true",
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONUNBUFFERED="1",
-        BERTVSGPT_LOG="INFO",
-    )
-    env.update(extra)
-    return env
-
-
-def stage_cmd(stage: str, *args: str) -> list[str]:
-    return [PYTHON, "-m", f"pipeline.{stage}", *args]
-
-
-def run_stage(workspace: Path, stage: str, *args: str, timeout: float = 300, check: bool = True,
-              env: dict | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(stage_cmd(stage, *args), cwd=workspace, env=env or stage_env(workspace),
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    if check:
-        assert proc.returncode == 0, (
-            f"pipeline.{stage} {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-4000:]}"
-        )
-    return proc
 
 
 def ckpt_step(path: Path) -> int | None:
@@ -163,8 +108,8 @@ def start_and_kill(workspace: Path, stage: str, args: list[str], ckpt: Path, min
     Returns the finished process, the checkpoint step seen just before the signal and its output."""
     log = workspace / f"killed-{signal.Signals(sig).name}.log"
     with log.open("w") as fh:
-        proc = subprocess.Popen(stage_cmd(stage, *args), cwd=workspace, env=stage_env(workspace), stdout=fh,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(stage_cmd(stage, *args), cwd=workspace, env=stage_env(workspace, code=CODE_ROOT),
+                                stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         seen = None
         try:

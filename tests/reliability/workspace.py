@@ -5,7 +5,8 @@
 model and token budget. By default only BERT is pre-trained and only ``sentiment`` is fine-tuned, so
 every stage is cheap (``dvc repro pretrain@bert``, i.e. fetch, prepare, tokenizer@bert and
 pretrain@bert, takes about a minute on 2 busy cores, most of it interpreter start-up and imports).
-Used by ``test_bad_inputs.py``, ``test_safe_loading.py``, ``test_mlflow_server.py`` and ``test_dvc_remote.py``.
+Used by ``test_bad_inputs.py``, ``test_safe_loading.py``, ``test_mlflow_server.py``, ``test_dvc_remote.py`` and
+``tests/hf/test_published_e2e.py``; ``stage_env``/``run_stage`` also by ``tiny_stage`` and its tests, with ``code=``.
 """
 
 from __future__ import annotations
@@ -67,14 +68,25 @@ def tiny_params(data_dir: Path, archs: tuple[str, ...] = ("bert",), tasks: tuple
     return params
 
 
-def stage_env(repo: Path, **extra: str) -> dict[str, str]:
-    """The environment a stage runs in: the venv first on PATH, the copy's src/ importable, no shared
-    tracking server unless ``extra`` sets one, no telemetry, one thread."""
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "PYTHONPATH": str(repo / "src")}
-    for key in ("MLFLOW_TRACKING_URI", "BERTVSGPT_TRACEBACK", "BERTVSGPT_PARAMS", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"):
+def stage_env(cwd: Path, *, code: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment a stage runs in, ``cwd`` its working directory: none of the caller's tracking server,
+    ``BERTVSGPT_PARAMS`` or ``BERTVSGPT_TRACEBACK``, no telemetry, one thread; then ``extra``.
+
+    ``code=None``: ``cwd`` is a repository copy (:func:`make_repo`): the venv first on PATH, the copy's src/
+    importable, no ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``, no tracking server unless ``extra`` sets one, WARNING logs.
+    ``code=<a repository root>``: ``cwd`` is a bare stage workspace (``tiny_stage``): that root's pipeline/ and
+    src/ importable, an MLflow SQLite store in ``cwd``, INFO logs (the tests read them), unbuffered output (a
+    killed stage's log is complete), one MKL thread too."""
+    env = {**os.environ}
+    for key in ("MLFLOW_TRACKING_URI", "BERTVSGPT_TRACEBACK", "BERTVSGPT_PARAMS", "PYTHONPATH"):
         env.pop(key, None)
-    env.update(MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true", OMP_NUM_THREADS="1", BERTVSGPT_LOG="WARNING",
-               PYTHONDONTWRITEBYTECODE="1")
+    env.update(MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true", OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    if code is None:
+        env.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)
+        env.update(PATH=f"{BIN}:{os.environ.get('PATH', '')}", PYTHONPATH=str(cwd / "src"), BERTVSGPT_LOG="WARNING")
+    else:
+        env.update(PYTHONPATH=f"{code}{os.pathsep}{code / 'src'}", MLFLOW_TRACKING_URI=f"sqlite:///{cwd / 'mlflow.db'}",
+                   BERTVSGPT_LOG="INFO", PYTHONUNBUFFERED="1", MKL_NUM_THREADS="1")
     env.update(extra)
     return env
 
@@ -130,12 +142,23 @@ def git_init_commit(repo: Path, message: str = "init") -> str:
 # running one stage the way DVC does, and judging how it failed
 
 
-def run_stage(repo: Path, env: dict, stage: str, *args: str, timeout: float = 300) -> tuple[subprocess.CompletedProcess, float]:
-    """``python -m pipeline.<stage> args...`` in ``repo``; returns the finished process and its wall time."""
+def stage_cmd(stage: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", f"pipeline.{stage}", *args]
+
+
+def run_stage(cwd: Path, env: dict, stage: str, *args: str, timeout: float = 300,
+              check: bool = False) -> tuple[subprocess.CompletedProcess, float]:
+    """``python -m pipeline.<stage> args...`` in ``cwd``; returns the finished process and its wall time.
+    On ``check`` a non-zero exit fails the test with the tail of its output."""
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", f"pipeline.{stage}", *args], cwd=repo, env=env, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    return proc, time.monotonic() - t0
+    proc = subprocess.run(stage_cmd(stage, *args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    seconds = time.monotonic() - t0
+    if check:
+        assert proc.returncode == 0, (
+            f"pipeline.{stage} {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-4000:]}"
+        )
+    return proc, seconds
 
 
 def one_line_error(proc: subprocess.CompletedProcess) -> str:
