@@ -22,8 +22,17 @@ ours_bert     ``bertvsgpt.models.BertForPreTraining``   MLM at ``num_predictions
 hf_bert       ``transformers.BertForPreTraining``   the same MLM targets as a ``(B, T)`` label
                                                     tensor (-100 elsewhere) + NSP
 ours_gpt      ``bertvsgpt.models.GPTForPreTraining``    next-token LM at every position
-hf_gpt        ``transformers.OpenAIGPTLMHeadModel`` the same, labels shifted inside the model
+hf_gpt        ``transformers.GPT2LMHeadModel``      the same, labels shifted inside the model
+              (pre-LN GPT, the pipeline's default;
+              ``OpenAIGPTLMHeadModel`` for post-LN)
 ============  ====================================  =============================================
+
+Each of our models runs the block params.yaml gives it (``model.norm``: post-LN BERT, pre-LN GPT by
+default), and each is timed against the transformers class that computes it (``src/bertvsgpt/hf``
+exports it there; ``tests/hf`` proves the outputs equal): ``GPT2LMHeadModel`` (exact GELU) for a
+pre-LN GPT, ``OpenAIGPTLMHeadModel`` for a post-LN one (which, unlike ours, has no LayerNorm on the
+embeddings: the one difference in parameters). A pre-LN BERT has no such class; it is timed against
+the post-LN ``BertForPreTraining``.
 
 Tokens are counted as ``batch x seq_len`` for all four, so tokens/s ratios are step-time ratios.
 
@@ -120,6 +129,8 @@ class BenchConfig:
     weight_decay: float
     grad_clip: float
     seed: int
+    norm_bert: str = "post"  # model.norm.bert
+    norm_gpt: str = "post"  # model.norm.gpt: pre is timed against GPT2LMHeadModel, post against OpenAIGPT
 
     @property
     def num_predictions(self) -> int:
@@ -128,7 +139,7 @@ class BenchConfig:
         return num_predictions(self.seq_len, self.masked_lm_prob, self.max_predictions_per_seq)
 
     def validate(self) -> "BenchConfig":
-        if self.d_ff != 4 * self.d_model:
+        if self.norm_gpt == "post" and self.d_ff != 4 * self.d_model:
             raise ValueError(
                 f"d_ff={self.d_ff} must be 4 * d_model={4 * self.d_model}: transformers' OpenAIGPT hard-codes "
                 "its feed-forward size to 4 * n_embd, so no other size can be compared"
@@ -157,6 +168,7 @@ def our_config(cfg: BenchConfig, arch: str) -> ModelConfig:
         dropout=cfg.dropout,
         type_vocab_size=2 if arch == "bert" else 0,
         causal=arch == "gpt",
+        norm=cfg.norm_bert if arch == "bert" else cfg.norm_gpt,
     ).validate()
 
 
@@ -184,7 +196,41 @@ def hf_bert(cfg: BenchConfig) -> nn.Module:
         return HFBertForPreTraining(BertConfig(**kwargs, attn_implementation="eager"))
 
 
+def hf_gpt_class(cfg: BenchConfig) -> str:
+    """The transformers class our GPT is timed against."""
+    return "GPT2LMHeadModel" if cfg.norm_gpt == "pre" else "OpenAIGPTLMHeadModel"
+
+
 def hf_gpt(cfg: BenchConfig) -> nn.Module:
+    """The transformers class that computes our GPT: ``GPT2LMHeadModel`` for pre-LN, else OpenAIGPT."""
+    return hf_gpt2(cfg) if cfg.norm_gpt == "pre" else hf_openai_gpt(cfg)
+
+
+def hf_gpt2(cfg: BenchConfig) -> nn.Module:
+    """``transformers.GPT2LMHeadModel`` at our size: pre-LN, final LayerNorm, exact GELU, SDPA, tied head."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    kwargs: dict[str, Any] = dict(
+        vocab_size=cfg.vocab_size,
+        n_embd=cfg.d_model,
+        n_layer=cfg.n_layer,
+        n_head=cfg.n_head,
+        n_inner=cfg.d_ff,
+        n_positions=cfg.seq_len,
+        activation_function="gelu",
+        resid_pdrop=cfg.dropout,
+        embd_pdrop=cfg.dropout,
+        attn_pdrop=cfg.dropout,
+        layer_norm_epsilon=1e-12,
+        tie_word_embeddings=True,
+    )
+    try:
+        return GPT2LMHeadModel(GPT2Config(**kwargs, attn_implementation="sdpa"))
+    except (ValueError, ImportError):
+        return GPT2LMHeadModel(GPT2Config(**kwargs, attn_implementation="eager"))
+
+
+def hf_openai_gpt(cfg: BenchConfig) -> nn.Module:
     """``transformers.OpenAIGPTLMHeadModel`` at our size.
 
     Its inner size is always ``4 * n_embd`` (checked by :meth:`BenchConfig.validate`), its GELU is
@@ -449,7 +495,8 @@ def resolve_dtype(name: str) -> tuple[str, torch.dtype]:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="python -m benchmarks.pretrain_throughput",
-        description="Training tokens/s and MFU of our BERT/GPT vs transformers' BertForPreTraining/OpenAIGPTLMHeadModel. "
+        description="Training tokens/s and MFU of our BERT/GPT vs transformers' BertForPreTraining/GPT2LMHeadModel "
+        "(OpenAIGPTLMHeadModel for a post-LN GPT). "
         "Unset sizes come from params.yaml.",
     )
     ap.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params.yaml providing the defaults")
@@ -500,6 +547,8 @@ def bench_config(args: argparse.Namespace) -> BenchConfig:
         weight_decay=pt.weight_decay,
         grad_clip=pt.grad_clip,
         seed=p.seed,
+        norm_bert=m.norm.bert,
+        norm_gpt=m.norm.gpt,
     ).validate()
 
 
@@ -591,6 +640,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     run = results["run"]
     print(
         f"pre-training throughput: {cfg.n_layer} layers, d_model {cfg.d_model}, {cfg.n_head} heads, d_ff {cfg.d_ff}, "
+        f"BERT {cfg.norm_bert}-LN vs BertForPreTraining, GPT {cfg.norm_gpt}-LN vs {hf_gpt_class(cfg)}, "
         f"vocab {cfg.vocab_size}, seq {cfg.seq_len}, batch {cfg.batch_size}, {run['dtype']} on {run['device']} "
         f"({run['num_threads']} threads{', compiled' if args.compile else ''}); {args.steps} timed steps after "
         f"{args.warmup} warm-up; peak matmul {peak / 1e9:.1f} GFLOP/s"

@@ -124,6 +124,26 @@ def test_hf_and_our_models_have_the_same_configuration(capsys):
     assert all(m.training for m in models.values())
 
 
+def test_pre_ln_gpt_is_timed_against_gpt2_with_the_same_parameters():
+    """The pipeline's GPT (pre-LN) is compared with GPT2LMHeadModel: the class our export maps it to, with
+    exactly our parameter count (no embedding LayerNorm, a final one, exact GELU, any d_ff)."""
+    cfg = tiny_config(norm_gpt="pre", d_ff=96)  # GPT-2 takes any inner size
+    models = bench.build_models(cfg)
+    assert type(models["hf_gpt"]).__name__ == "GPT2LMHeadModel" and bench.hf_gpt_class(cfg) == "GPT2LMHeadModel"
+    assert models["ours_gpt"].config.norm == "pre" and models["hf_gpt"].config.activation_function == "gelu"
+    assert bench.count_parameters(models["ours_gpt"]) == bench.count_parameters(models["hf_gpt"])
+    assert models["hf_gpt"].transformer.h[0].mlp.c_fc.nf == 96
+
+
+def test_the_bench_runs_the_pipelines_blocks():
+    """Unset, the blocks come from params.yaml's model.norm, as pre-training builds them."""
+    from bertvsgpt.config import load_params
+
+    norm = load_params("params.yaml").model.norm
+    cfg = bench.bench_config(bench.parse_args(TINY_ARGS))
+    assert (cfg.norm_bert, cfg.norm_gpt) == (norm.bert, norm.gpt)
+
+
 def test_d_ff_must_be_four_times_d_model():
     with pytest.raises(ValueError, match="4 \\* d_model"):
         tiny_config(d_ff=96)
