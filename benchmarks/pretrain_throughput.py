@@ -206,24 +206,20 @@ def hf_gpt(cfg: BenchConfig) -> nn.Module:
     return hf_gpt2(cfg) if cfg.norm_gpt == "pre" else hf_openai_gpt(cfg)
 
 
+def _gpt_kwargs(cfg: BenchConfig) -> dict[str, Any]:
+    """What GPT2Config and OpenAIGPTConfig name alike: sizes, dropouts, LayerNorm epsilon, tied head."""
+    return dict(
+        vocab_size=cfg.vocab_size, n_embd=cfg.d_model, n_layer=cfg.n_layer, n_head=cfg.n_head, n_positions=cfg.seq_len,
+        resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout, layer_norm_epsilon=1e-12,
+        tie_word_embeddings=True,
+    )
+
+
 def hf_gpt2(cfg: BenchConfig) -> nn.Module:
     """``transformers.GPT2LMHeadModel`` at our size: pre-LN, final LayerNorm, exact GELU, SDPA, tied head."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    kwargs: dict[str, Any] = dict(
-        vocab_size=cfg.vocab_size,
-        n_embd=cfg.d_model,
-        n_layer=cfg.n_layer,
-        n_head=cfg.n_head,
-        n_inner=cfg.d_ff,
-        n_positions=cfg.seq_len,
-        activation_function="gelu",
-        resid_pdrop=cfg.dropout,
-        embd_pdrop=cfg.dropout,
-        attn_pdrop=cfg.dropout,
-        layer_norm_epsilon=1e-12,
-        tie_word_embeddings=True,
-    )
+    kwargs = dict(_gpt_kwargs(cfg), n_inner=cfg.d_ff, activation_function="gelu")
     try:
         return GPT2LMHeadModel(GPT2Config(**kwargs, attn_implementation="sdpa"))
     except (ValueError, ImportError):
@@ -238,19 +234,7 @@ def hf_openai_gpt(cfg: BenchConfig) -> nn.Module:
     """
     from transformers import OpenAIGPTConfig, OpenAIGPTLMHeadModel
 
-    kwargs: dict[str, Any] = dict(
-        vocab_size=cfg.vocab_size,
-        n_embd=cfg.d_model,
-        n_layer=cfg.n_layer,
-        n_head=cfg.n_head,
-        n_positions=cfg.seq_len,
-        afn="gelu",
-        resid_pdrop=cfg.dropout,
-        embd_pdrop=cfg.dropout,
-        attn_pdrop=cfg.dropout,
-        layer_norm_epsilon=1e-12,
-        tie_word_embeddings=True,
-    )
+    kwargs = dict(_gpt_kwargs(cfg), afn="gelu")
     try:
         model = OpenAIGPTLMHeadModel(OpenAIGPTConfig(**kwargs, attn_implementation="sdpa"))
     except (ValueError, ImportError):  # transformers 5.x: "does not support ... scaled_dot_product_attention"

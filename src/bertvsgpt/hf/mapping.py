@@ -219,7 +219,6 @@ BERT_NAMES: dict[str, str] = {
     "cls_nsp.bias": "cls.seq_relationship.bias",
 }
 BERT_QKV = ("query", "key", "value")
-BERT_TIED = {"cls_mlm.decoder.weight": "bert.embeddings.word_embeddings.weight"}  # ours: the same Parameter
 # Parts of BertForPreTraining a bare BertModel checkpoint may lack (a sentence encoder such as MiniLM).
 BERT_HEADS = {"pooler": "pooler.", "masked LM head": "cls_mlm.", "next-sentence head": "cls_nsp."}
 
@@ -241,7 +240,6 @@ GPT_NAMES: dict[str, tuple[str, Callable[[Tensor], Tensor]]] = {
     "transformer.ln_f.weight": ("transformer.ln_f.weight", _I),
     "transformer.ln_f.bias": ("transformer.ln_f.bias", _I),
 }
-GPT_TIED = {"lm_head.weight": "transformer.embeddings.word_embeddings.weight"}
 
 
 def _expand(template: str, n_layer: int) -> list[tuple[int | None, str]]:
