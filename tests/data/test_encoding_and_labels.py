@@ -93,3 +93,25 @@ def test_a_bad_label_names_task_row_and_problem(kind, row, problem):
     with pytest.raises(ValueError) as info:
         check_task_labels("t", kind, table)
     assert str(info.value).startswith("tasks.t: row 17: ") and problem in str(info.value), str(info.value)
+
+
+def test_a_gbk_file_is_named_with_the_encoding_it_reads_as(tmp_path):
+    """A People's Daily file saved in GBK instead of UTF-8: one line naming the file, the encoding found and the
+    params key that declares it; with ``encoding: gbk`` declared, the same file reads."""
+    from bertvsgpt.data.encoding import UndecodableError
+
+    f = tmp_path / "199801.txt"
+    f.write_bytes(("人民日报/nt  发表/v  社论/n  。/w\n" * 3).encode("gbk"))
+    cfg = SourceConfig(client="local", spec=str(f), format="peoples_daily")
+    with pytest.raises(UndecodableError) as err:
+        list(read_documents("pd", cfg, tmp_path / "raw"))
+    message = str(err.value)
+    assert "\n" not in message and str(f) in message and "not valid utf-8" in message
+    assert "reads as gbk (Chinese text)" in message and "data.sources.pd.encoding: gbk" in message
+    docs = list(read_documents("pd", SourceConfig(client="local", spec=str(f), format="peoples_daily", encoding="gbk"), tmp_path / "raw"))
+    assert docs[0].sentences[0] == "人民日报发表社论。"
+    # Latin-1 text is not taken for Chinese: the general message
+    g = tmp_path / "latin.txt"
+    g.write_bytes(LATIN1.encode("latin-1"))
+    with pytest.raises(UndecodableError, match="is not valid utf-8; if the file uses another encoding"):
+        list(read_documents("t", SourceConfig(client="local", spec=str(g), format="text"), tmp_path / "raw"))

@@ -67,3 +67,25 @@ def test_in_domain_documents_are_never_held_out():
     held = df.filter(pl.col("split") == "heldout")
     assert held.height > 0 and set(held["source"]) == {"g"}
     assert df.filter(pl.col("source") == "task:x").height == 200
+
+
+def test_chinese_task_texts_are_split_at_chinese_terminators():
+    """``data.language: zh``: a review's sentences are split by the Chinese rules (a closing quote stays with its
+    sentence, no split inside a book title); BlingFire, the English splitter, breaks both."""
+    table = pl.DataFrame({"id": [0], "text": ["他说：“好！”然后走了。《你好！李焕英》很好看。"], "label": ["positive"], "split": ["train"]})
+    [doc] = in_domain_documents({"sentiment_zh": table}, {"sentiment_zh": "classification"}, seed=0, language="zh")
+    assert doc.sentences == ["他说：“好！”", "然后走了。", "《你好！李焕英》很好看。"]
+    [doc] = in_domain_documents({"sentiment_zh": table}, {"sentiment_zh": "classification"}, seed=0)
+    assert doc.sentences[:2] == ["他说：“好！", "”然后走了。"]
+
+
+def test_a_task_whose_source_is_a_corpus_source_adds_no_in_domain_text():
+    """People's Daily is the Chinese corpus and the NER set: the NER training text is in the corpus already."""
+    from bertvsgpt.config import load_params
+    from bertvsgpt.data.prepare import corpus_holds_task_text
+    from tests.presets import makefile_preset
+
+    p = load_params("params.yaml", makefile_preset("ZH"))
+    assert corpus_holds_task_text(p, "ner_zh") and not corpus_holds_task_text(p, "sentiment_zh")
+    default = load_params("params.yaml")
+    assert not any(corpus_holds_task_text(default, t) for t in default.finetune.tasks)

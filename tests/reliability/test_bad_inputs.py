@@ -32,6 +32,7 @@ sources, training a tokenizer) runs in-process, which is the same code without t
 | task file with unexpected labels: `I-X` without `B-X` | prepare | `error: tasks.ner: row 0: tag 'I-PER' (token 0) follows 'O': an I-X tag must follow B-X or I-X of the same type ...` |
 | task file with unexpected labels: fewer tags than tokens | prepare | `error: tasks.ner: row 0: has 7 tokens but 6 tags (token_classification task)` |
 | task file with unexpected labels: QA answer outside its passage | prepare | `error: tasks.qa: row 0: answer_start 168 with a 7-character answer is outside the 148-character passage ...` |
+| GBK (Chinese) corpus under the default `encoding: utf-8` | prepare | `error: data/raw/tiny_corpus/corpus-gbk.txt: not valid utf-8 (byte 0xc8 at offset 0); it reads as gbk (Chinese text): set data.sources.tiny_corpus.encoding: gbk in params.yaml, or convert the file to UTF-8` |
 | Latin-1 corpus under the default `encoding: utf-8` | prepare | `error: data/raw/tiny_corpus/corpus-latin1.txt: byte 0xe9 at offset 3 is not valid utf-8; if the file uses another encoding, set data.sources.tiny_corpus.encoding in params.yaml (e.g. latin-1)` |
 | unknown encoding (`encoding: klingon`) | fetch | `error: data.sources.tiny_corpus.encoding: unknown encoding 'klingon' (e.g. utf-8, latin-1, cp1252)` |
 | registry client missing (`npm` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'npm' client, which is not on PATH: install Node.js/npm, or remove ...` |
@@ -299,6 +300,20 @@ def test_latin1_corpus_under_the_default_encoding(repo, env, tmp_path):
     line = fails_cleanly(repo, env, "prepare", override,
                          needles=("corpus-latin1.txt", "byte 0xe9 at offset 3", "not valid utf-8",
                                   "data.sources.tiny_corpus.encoding"))
+    assert "\ufffd" not in line
+    assert not (repo / "data" / "prepared").exists()
+
+
+def test_gbk_corpus_under_the_default_encoding(repo, env, tmp_path):
+    """A Chinese corpus saved in GBK (People's Daily as many copies ship it): the one line names the file, the
+    encoding it reads as and the key to set."""
+    corpus = tmp_path / "corpus-gbk.txt"
+    corpus.write_bytes("\n\n".join("人民日报今天发表社论。全国人民欢度新年。" for _ in range(40)).encode("gbk"))
+    override = f"data.sources.tiny_corpus.spec={corpus}"
+    fetch_in_process(repo, override)
+    line = fails_cleanly(repo, env, "prepare", override,
+                         needles=("corpus-gbk.txt", "not valid utf-8", "reads as gbk",
+                                  "data.sources.tiny_corpus.encoding: gbk"))
     assert "\ufffd" not in line
     assert not (repo / "data" / "prepared").exists()
 

@@ -49,6 +49,7 @@ def tiny_params(data_dir: Path, archs: tuple[str, ...] = ("bert",), tasks: tuple
         **sources,
     }
     params["data"]["heldout_fraction"] = 0.1
+    params["tasks"] = {t: params["tasks"][t] for t in TASK_SOURCES}  # the seven English tasks (not the zh preset's)
     for task, (source, sizes) in TASK_SOURCES.items():
         params["tasks"][task].update(source=source, dev_fraction=0.15, test_fraction=0.15, **sizes)
     params["tokenizer"].update(vocab_size=400, min_frequency=1)

@@ -37,3 +37,10 @@ def test_shared_ngram_counts_every_example_holding_it():
 def test_empty_inputs():
     assert contamination([], {"t": [["a b c d"]]}, n=2)[0].n_overlapping == 0
     assert contamination(["a b"], {}, n=2) == []
+
+
+def test_each_chinese_character_is_a_token_and_latin_words_stay_whole():
+    """Chinese has no spaces: without this a whole sentence would be one "word" and no n-gram would ever match."""
+    assert words("他说：Windows95很好，It's OK。") == ["他", "说", "windows95", "很", "好", "it", "s", "ok"]
+    [o] = contamination(["新华社北京一月一日电今天天气很好"], {"ner_zh": [["北京一月一日电今天"], ["上海的消息"]]}, n=8)
+    assert (o.n_overlapping, o.n_checkable) == (1, 1)

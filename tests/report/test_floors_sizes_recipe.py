@@ -135,3 +135,16 @@ def test_recipe_accepts_the_real_params_schema():
     assert all(s in text for s in p.data.corpus)
     if p.model.norm.bert != p.model.norm.gpt:
         assert "each objective learns only with its own block" in text
+
+
+def test_recipe_names_the_language_and_what_a_token_is_worth_in_characters():
+    """The budget is counted in tokens; the corpus's size in characters and in each tokenizer's tokens says what
+    a token is worth for each model (Chinese WordPiece: one character a token)."""
+    r = recipe_from(params(), PRETRAIN, corpus_characters=1_800_000, corpus_tokens={"bert": 1_800_000, "gpt": 1_200_000})
+    r.language = "zh"
+    text = recipe_paragraph(r)
+    assert "the same Chinese corpus (" in text
+    assert "1.80 M characters = 1.80 M WordPiece tokens for BERT (1.00 characters a token) and " \
+           "1.20 M byte-level BPE tokens for GPT (1.50 characters a token)" in text
+    r = recipe_from(params(), PRETRAIN)  # sizes unknown: no clause, no language when params lack it
+    assert "characters" not in recipe_paragraph(r)

@@ -301,3 +301,25 @@ def test_scratch_run_with_cap_and_aux_loss(tmp_path, table, tokenizers):
 def test_scratch_needs_a_config(tmp_path, table, tokenizers):
     with pytest.raises(ValueError, match="model_config"):
         finetune_token_classification(None, "bert", tokenizers["bert"], table, TASK, FT, 0, tmp_path / "x")
+
+
+def test_chinese_characters_get_no_space_between_them():
+    """Character-level Chinese NER: for GPT's byte-level BPE, no space goes between CJK characters (Chinese is
+    written without them, as the pre-training text is), so the pieces are those of the unspaced sentence;
+    a Latin word keeps its space only when neither side of the boundary is a CJK character."""
+    from tokenizers import decoders, models as tmodels, trainers
+
+    from bertvsgpt.tasks.token_classification import spaced
+
+    assert not spaced("北", "京") and not spaced("中", "Windows") and not spaced("95", "年")
+    assert spaced("Windows", "95") and spaced("new", "york")
+    tok = Tokenizer(tmodels.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(["张华今天访问北京。", "李明来到上海 Windows 95。"] * 20, trainers.BpeTrainer(
+        vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    words = list("李明来到上海") + ["Windows", "95", "。"]
+    [pieces] = word_pieces(tok, [words], "gpt")
+    spaced_ids = [tok.id_to_token(p[0]).startswith("Ġ") for p in pieces]
+    assert spaced_ids == [False] * 7 + [True, False]  # only "95" after "Windows" carries the space marker
+    assert [tok.decode(p) for p in pieces] == ["李", "明", "来", "到", "上", "海", "Windows", " 95", "。"]

@@ -46,6 +46,9 @@ class ConfigError(ValueError):
     """A value in params.yaml (or an override) is invalid; the message names the key."""
 
 
+LANGUAGES = ("en", "zh")
+
+
 def _require(cond: bool, key: str, msg: str) -> None:
     if not cond:
         raise ConfigError(f"{key}: {msg}")
@@ -91,6 +94,7 @@ class SourceConfig:
 
 @dataclass
 class DataConfig:
+    language: str = "en"  # en | zh: sentence splitting of task texts, the report's language line
     corpus: List[str] = field(default_factory=lambda: ["wikipedia", "sotu", "brown"])
     heldout_fraction: float = 0.05  # documents held out for intrinsic evaluation
     min_sentence_chars: int = 10
@@ -99,6 +103,7 @@ class DataConfig:
     sources: Dict[str, SourceConfig] = field(default_factory=dict)
 
     def validate(self) -> None:
+        _require(self.language in LANGUAGES, "data.language", f"'{self.language}' is not one of {LANGUAGES}")
         _require(len(self.corpus) > 0, "data.corpus", "name at least one source")
         for name in self.corpus:
             _require(name in self.sources, "data.corpus", f"unknown source '{name}' (not in data.sources)")

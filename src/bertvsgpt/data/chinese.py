@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import polars as pl
 
+from ..cjk import is_cjk
 from .encoding import decode
 from .fetch import SOURCE_FILE
 from .sentences import normalise_whitespace
@@ -59,15 +60,6 @@ LATIN_END = "!?"  # ASCII: end a sentence only right after a CJK character (Lati
 CLOSERS = "”’」』）)］]】〕\"'"  # closing quotes and brackets stay with the sentence they close
 CONTINUERS = "，、；：,;:"  # after these the sentence goes on ("“好！”、“走！”")
 TITLE_PAIRS = {"《": "》", "〈": "〉"}  # no split inside a (balanced) book or article title
-
-
-def is_cjk(ch: str) -> bool:
-    """A CJK ideograph (unified, extension A/B..., compatibility) or a kana/hangul syllable."""
-    cp = ord(ch)
-    return (
-        0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x3134F or 0xF900 <= cp <= 0xFAFF
-        or 0x3040 <= cp <= 0x30FF or 0xAC00 <= cp <= 0xD7AF
-    )
 
 
 def is_latin_alnum(ch: str) -> bool:

@@ -50,12 +50,15 @@ def _documents(kind: str, train: pl.DataFrame, seed: int) -> Iterator[tuple[str,
             yield f"{start // EXAMPLES_PER_DOCUMENT}:{column}", group.get_column(column).to_list()
 
 
-def in_domain_documents(tables: Mapping[str, pl.DataFrame], kinds: Mapping[str, str], seed: int) -> Iterator[Document]:
-    """Pre-training documents from the training split of each task table (``kinds``: task -> type)."""
+def in_domain_documents(
+    tables: Mapping[str, pl.DataFrame], kinds: Mapping[str, str], seed: int, language: str = "en"
+) -> Iterator[Document]:
+    """Pre-training documents from the training split of each task table (``kinds``: task -> type),
+    sentences split as ``language`` writes them (``data.language``)."""
     for task, table in tables.items():
         source = in_domain_source(task)
         for suffix, texts in _documents(kinds[task], table.filter(pl.col("split") == "train"), seed):
-            sentences = [s for t in texts if isinstance(t, str) for s in split_sentences(t)]
+            sentences = [s for t in texts if isinstance(t, str) for s in split_sentences(t, language)]
             if sentences:
                 yield Document(doc_id=f"{source}:{suffix}", source=source, sentences=sentences)
 

@@ -70,6 +70,17 @@ def prepare_tasks(params: Params, raw_dir: Path) -> dict[str, pl.DataFrame]:
     return tables
 
 
+def corpus_holds_task_text(params: Params, task: str) -> bool:
+    """True when the task's source is the same archive member as a corpus source (People's Daily is both
+    the Chinese corpus and the Chinese NER set): its training text is in the corpus already, and adding it
+    as in-domain text would only repeat it."""
+    def where(cfg: SourceConfig) -> tuple:
+        return (cfg.client, cfg.spec, tuple(sorted(cfg.members)))
+
+    source = params.data.sources[params.tasks[task].source]
+    return any(where(params.data.sources[name]) == where(source) for name in params.data.corpus)
+
+
 def prepare(params: Params, raw_dir: Path, out_dir: Path) -> dict:
     """Write ``corpus.parquet``, ``tasks/<task>.parquet`` and ``cards/<source>.{json,md}``; return stats."""
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
@@ -79,10 +90,10 @@ def prepare(params: Params, raw_dir: Path, out_dir: Path) -> dict:
     docs = itertools.chain.from_iterable(
         itertools.islice(read_documents(n, params.data.sources[n], raw_dir), cap) for n in params.data.corpus
     )
-    in_domain = tables if params.data.in_domain else {}
+    in_domain = {n: t for n, t in tables.items() if not corpus_holds_task_text(params, n)} if params.data.in_domain else {}
     kinds = {name: params.tasks[name].type for name in in_domain}
     corpus, corpus_stats = build_corpus(
-        itertools.chain(docs, in_domain_documents(in_domain, kinds, params.seed)),
+        itertools.chain(docs, in_domain_documents(in_domain, kinds, params.seed, params.data.language)),
         heldout_fraction=params.data.heldout_fraction,
         seed=params.seed,
         min_sentence_chars=params.data.min_sentence_chars,
@@ -101,6 +112,7 @@ def prepare(params: Params, raw_dir: Path, out_dir: Path) -> dict:
                 "documents": part.height,
                 "sentences": int(part.get_column("sentences").list.len().sum() or 0),
                 "words": int(part.get_column("sentences").list.join(" ").str.split(" ").list.len().sum() or 0),
+                "characters": int(part.get_column("sentences").list.join("").str.len_chars().sum() or 0),
                 "heldout_documents": part.filter(pl.col("split") == "heldout").height,
             }
             _write_card(tmp / "cards", source, data_card(source, params.data.sources[source], counts, None))

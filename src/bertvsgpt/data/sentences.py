@@ -1,4 +1,4 @@
-"""Sentence splitting with BlingFire.
+"""Sentence splitting: BlingFire for English, :func:`.chinese.split_chinese_sentences` for Chinese.
 
 Blank lines are hard paragraph boundaries (no sentence spans two paragraphs); single line
 breaks inside a paragraph are treated as spaces (hard-wrapped text), and all whitespace runs are
@@ -29,10 +29,15 @@ def split_paragraphs(text: str) -> list[str]:
     return out
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split ``text`` into sentences (BlingFire ``text_to_sentences``), whitespace-normalised."""
+def split_sentences(text: str, language: str = "en") -> list[str]:
+    """Split ``text`` into sentences, whitespace-normalised: BlingFire ``text_to_sentences`` for English
+    (``language="en"``), the Chinese terminators (。！？ and their closing quotes) for ``"zh"``."""
     if not text:
         return []
+    if language == "zh":
+        from .chinese import split_chinese_sentences  # chinese imports this module
+
+        return split_chinese_sentences(text)
     sentences: list[str] = []
     for para in split_paragraphs(text):
         for sent in blingfire.text_to_sentences(para).split("\n"):

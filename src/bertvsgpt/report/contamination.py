@@ -1,7 +1,8 @@
 """Contamination check: how many test examples share an n-gram with the pre-training corpus.
 
 Texts are lower-cased and split into word tokens (runs of letters, digits and underscores, so
-tokenisation differences such as ``It 's`` vs ``It's`` or punctuation do not matter). A test
+tokenisation differences such as ``It 's`` vs ``It's`` or punctuation do not matter); Chinese is
+written without spaces, so each CJK character is a token of its own (the zh preset sets a longer ``n``). A test
 example overlaps when any n-gram (default ``n = 8``) of any of its text fields (the input text,
 translation target, answer options) also occurs in a training-split document of the corpus
 (n-grams may span sentence boundaries inside a document). The prepare stage already drops corpus
@@ -15,7 +16,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-_WORD = re.compile(r"\w+")
+# a CJK ideograph or kana/hangul syllable alone (the ranges of bertvsgpt.cjk.is_cjk), else a run of word characters
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+_WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
 
 
 def words(text: str) -> list[str]:

@@ -180,6 +180,24 @@ def read_corpus_texts(path: Path) -> list[str]:
     return [" ".join(s) for s in frame.get_column("sentences").to_list()]
 
 
+def corpus_characters(path: Path) -> int | None:
+    """Characters in the sentences of the corpus's training split (what the tokenizers' ``train`` stores encode)."""
+    if not path.is_file():
+        return None
+    frame = pl.read_parquet(path, columns=["split", "sentences"]).filter(pl.col("split") == "train")
+    return int(frame.get_column("sentences").list.eval(pl.element().str.len_chars()).list.sum().sum() or 0)
+
+
+def tokenizer_tokens(tokenizers: Path, archs: list[str]) -> dict[str, int]:
+    """arch -> tokens of the encoded training corpus (``data/tokenizers/<arch>/stats.json``), where known."""
+    out = {}
+    for a in archs:
+        n = _json(Path(tokenizers) / a / "stats.json", {}).get("train", {}).get("n_tokens")
+        if isinstance(n, int):
+            out[a] = n
+    return out
+
+
 def _json(path: Path, default: Any) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
 
@@ -247,6 +265,7 @@ def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> Re
         baselines=read_baselines(root / "data" / "baselines", tasks),
         runs=read_run_records(root / "data" / "finetune", models, tasks),
         label_efficiency=read_label_efficiency(evaluation / "label_efficiency.parquet"),
-        recipe=recipe_from(params, pretrain),
+        recipe=recipe_from(params, pretrain, corpus_characters(prepared / "corpus.parquet"),
+                           tokenizer_tokens(root / "data" / "tokenizers", archs)),
         published=read_published(evaluation / PUBLISHED, models),
     )

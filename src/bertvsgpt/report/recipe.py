@@ -1,7 +1,8 @@
 """The report's first paragraph: how the comparison is controlled and which recipe each objective ran.
 
 Generated from params (and the parameter counts of the pre-training summaries), never written by hand:
-the same corpus, tokenizer vocabulary size, model size, token budget and fine-tuning protocol for both
+the language, the same corpus (with its size in characters and in each tokenizer's tokens, since the budget
+is counted in tokens), tokenizer vocabulary size, model size, token budget and fine-tuning protocol for both
 objectives, then the per-objective block (``model.norm``), masking rate and dropout. Every field is
 optional: a params object without it (an older run, a test's slice of params) leaves its clause out.
 """
@@ -16,11 +17,16 @@ from .labels import fmt_count
 
 NORM_TEXT = {"post": "the post-LN block of the paper", "pre": "the pre-LN block of GPT-2"}
 SIZE_TOLERANCE = 0.05  # the parameter counts of BERT and GPT may differ by this much
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
+TOKENIZER_NAMES = {"bert": "WordPiece", "gpt": "byte-level BPE"}
 
 
 @dataclass
 class Recipe:
+    language: str | None = None  # data.language
     corpus: list[str] = field(default_factory=list)  # data.corpus
+    corpus_characters: int | None = None  # characters of the corpus's training split
+    corpus_tokens: dict[str, int] = field(default_factory=dict)  # arch -> tokens of that split (its tokenizer)
     in_domain_tasks: list[str] = field(default_factory=list)  # finetune.tasks when data.in_domain, else []
     vocab_size: int | None = None  # tokenizer.vocab_size
     parameters: dict[str, int] = field(default_factory=dict)  # arch -> parameter count
@@ -42,8 +48,14 @@ def _get(obj: Any, path: str, default: Any = None) -> Any:
     return default if obj is None else obj
 
 
-def recipe_from(params: Any, pretrain: Mapping[str, Mapping[str, Any]]) -> Recipe:
-    """The recipe of this run from ``params`` and the pre-training summaries (``metrics/pretrain/<arch>.json``)."""
+def recipe_from(
+    params: Any,
+    pretrain: Mapping[str, Mapping[str, Any]],
+    corpus_characters: int | None = None,
+    corpus_tokens: Mapping[str, int] | None = None,
+) -> Recipe:
+    """The recipe of this run from ``params``, the pre-training summaries (``metrics/pretrain/<arch>.json``)
+    and the corpus's size in characters and in each architecture's tokens (its training split)."""
     norm = _get(params, "model.norm")
     if isinstance(norm, str):  # an older params: one block for both
         norm = {"bert": norm, "gpt": norm}
@@ -51,7 +63,10 @@ def recipe_from(params: Any, pretrain: Mapping[str, Mapping[str, Any]]) -> Recip
         norm = {a: v for a in ("bert", "gpt") if (v := _get(norm, a)) is not None}
     seeds = _get(params, "finetune.seeds")
     return Recipe(
+        language=_get(params, "data.language"),
         corpus=list(_get(params, "data.corpus", [])),
+        corpus_characters=corpus_characters,
+        corpus_tokens=dict(corpus_tokens or {}),
         in_domain_tasks=list(_get(params, "finetune.tasks", [])) if _get(params, "data.in_domain") is True else [],
         vocab_size=_get(params, "tokenizer.vocab_size"),
         parameters={a: int(s["parameters"]) for a, s in pretrain.items() if isinstance((s or {}).get("parameters"), (int, float))},
@@ -86,6 +101,16 @@ def _size_clause(parameters: Mapping[str, int]) -> str | None:
     return f"the same model size (BERT {fmt_count(b)} parameters, GPT {fmt_count(g)}: GPT/BERT = {ratio:.3f}, {verdict})"
 
 
+def _corpus_size(characters: int | None, tokens: Mapping[str, int]) -> str | None:
+    """``"12.3 M characters = 7.2 M WordPiece tokens for BERT (1.71 characters a token), ..."``: what a token of
+    the budget is worth in text, per tokenizer."""
+    if not characters:
+        return None
+    per = [f"{fmt_count(n)} {TOKENIZER_NAMES.get(a, a)} tokens for {a.upper()} ({characters / n:.2f} characters a token)"
+           for a, n in tokens.items() if n]
+    return f"{fmt_count(characters)} characters" + (f" = {_join(per)}" if per else "")
+
+
 def _norm_sentence(norm: Mapping[str, str]) -> str | None:
     b, g = norm.get("bert"), norm.get("gpt")
     if b is None or g is None:
@@ -100,10 +125,12 @@ def recipe_paragraph(r: Recipe) -> str:
     """One paragraph: what both objectives share, then what each one ran; ``""`` when nothing is known."""
     same: list[str] = []
     if r.corpus:
-        corpus = f"the same corpus ({_join(r.corpus)}"
+        language = LANGUAGE_NAMES.get(r.language or "", "")
+        corpus = f"the same {language + ' ' if language else ''}corpus ({_join(r.corpus)}"
         if r.in_domain_tasks:
             corpus += f", plus the training texts of the fine-tuned tasks {_join(r.in_domain_tasks)}, never their dev or test texts"
-        same.append(corpus + ")")
+        size = _corpus_size(r.corpus_characters, r.corpus_tokens)
+        same.append(corpus + (f"; {size}" if size else "") + ")")
     if r.vocab_size:
         same.append(f"the same tokenizer vocabulary size ({r.vocab_size:,}; WordPiece for BERT, byte-level BPE for GPT)")
     size = _size_clause(r.parameters)

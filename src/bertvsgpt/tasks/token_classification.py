@@ -13,7 +13,9 @@ pre-tokeniser splits on whitespace anyway, and for the byte-level BPE (trained w
 ``add_prefix_space=False``) every word after the first gets a leading space, so the sub-words
 of a sentence are those of ``" ".join(words)`` (as :mod:`..tokenization.encode` does for
 pre-training; with ``add_prefix_space=True`` the first word would get its space from the
-tokenizer in both cases). A word with no sub-words (BERT's normaliser drops e.g. a lone zero-width
+tokenizer in both cases). Chinese is written without spaces, so no space goes between two words
+where either side is a CJK character or CJK punctuation (the character-level People's Daily NER: each character a word,
+no leading space, as in the pre-training text). A word with no sub-words (BERT's normaliser drops e.g. a lone zero-width
 character) becomes ``[UNK]``, so every word has a first sub-word.
 
 Truncation keeps whole words from the start of the sentence while their sub-words fit into
@@ -45,6 +47,7 @@ from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
+from ..cjk import is_unspaced
 from ..config.schema import FinetuneConfig, TaskConfig
 from ..metrics.entities import entity_counts, entity_f1, entity_metrics
 from ..models import BertForPreTraining, GPTForPreTraining, ModelConfig, Transformer, init_weights
@@ -118,6 +121,12 @@ def tag_list(table: pl.DataFrame) -> list[str]:
     return sorted(table.get_column("tags").explode().unique().to_list())
 
 
+def spaced(previous: str, word: str) -> bool:
+    """Whether running text puts a space between ``previous`` and ``word``: not when either side of the
+    boundary is a CJK character or CJK / full-width punctuation (Chinese is written without spaces)."""
+    return not (previous and word and (is_unspaced(previous[-1]) or is_unspaced(word[0])))
+
+
 def word_pieces(tokenizer: Tokenizer, sentences: Sequence[Sequence[str]], arch: str) -> list[list[list[int]]]:
     """Sub-word ids of every word of every sentence, as the word tokenises in running text.
 
@@ -126,7 +135,11 @@ def word_pieces(tokenizer: Tokenizer, sentences: Sequence[Sequence[str]], arch: 
     sub-words becomes ``[UNK]`` (BERT); for GPT every non-empty word has at least one byte.
     """
     check_arch(arch)
-    flat = [w if (arch == "bert" or j == 0) else " " + w for words in sentences for j, w in enumerate(words)]
+    flat = [
+        w if (arch == "bert" or j == 0 or not spaced(words[j - 1], w)) else " " + w
+        for words in sentences
+        for j, w in enumerate(words)
+    ]
     encoded = tokenizer.encode_batch(flat, add_special_tokens=False) if flat else []
     unk = special_token_id(tokenizer, BERT_UNK) if arch == "bert" else None
     out: list[list[list[int]]] = []

@@ -1,0 +1,57 @@
+"""benchmarks/budget_curve.py: the default run's results as curve points, the paired tests, the figure."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import polars as pl
+
+from benchmarks.budget_curve import import_default, paired_tests, plot
+
+
+def _run(folder: Path, correct: list[int], seed: int = 0, score: float | None = None) -> None:
+    folder.mkdir(parents=True)
+    pl.DataFrame({"id": list(range(len(correct))), "correct": correct}).write_parquet(folder / "predictions.parquet")
+    acc = sum(correct) / len(correct)
+    (folder / "metrics.json").write_text(json.dumps({"primary_metric": "test_accuracy", "test_accuracy": acc if score is None else score,
+                                                    "train_seconds": 1.0, "steps_run": 10, "seed": seed}))
+
+
+class _Params:
+    class pretrain:
+        max_tokens = 4_000_000
+
+
+def test_default_results_become_points_and_budgets_are_tested_against_scratch_and_default(tmp_path):
+    default = tmp_path / "data" / "finetune"
+    n = 200
+    _run(default / "bert" / "intent" / "seed_0", [1] * 120 + [0] * 80)  # 4M: 60 %
+    _run(default / "bert-scratch" / "intent" / "seed_0", [1] * 180 + [0] * 20)  # scratch: 90 %
+    _run(default / "minilm" / "intent" / "seed_0", [1] * n)  # a published checkpoint: not a point of the curve
+    out = tmp_path / "out"
+    _run(out / "finetune" / "bert-16000000" / "intent" / "seed_0", [1] * 178 + [0] * 22)  # 16M: 89 %
+    out.mkdir(exist_ok=True)
+    scores = out / "scores.csv"
+    done: set = set()
+    import_default(default, _Params, scores, done)
+    rows = list(csv.DictReader(scores.open()))
+    assert {(r["model"], r["budget_tokens"], r["task"]) for r in rows} == {("bert-4000000", "4000000", "intent"), ("bert-0", "0", "intent")}
+    assert done == {("bert-4000000", "intent", 0), ("bert-0", "intent", 0)}
+    import_default(default, _Params, scores, done)  # already there: nothing appended twice
+    assert len(list(csv.DictReader(scores.open()))) == 2
+
+    tests = {(t["model"], t["against"]): t for t in paired_tests(out, default, 4_000_000, resamples=500)}
+    assert set(tests) == {("bert-16000000", "bert-0"), ("bert-16000000", "bert-4000000"), ("bert-4000000", "bert-0")}
+    assert abs(tests[("bert-4000000", "bert-0")]["delta"] + 0.30) < 1e-9 and tests[("bert-4000000", "bert-0")]["p_value"] < 0.01
+    assert abs(tests[("bert-16000000", "bert-0")]["delta"] + 0.01) < 1e-9 and tests[("bert-16000000", "bert-0")]["p_value"] > 0.05
+
+    _run(out / "finetune" / "bert-16000000" / "intent" / "seed_1", [1] * n, seed=1)
+    scores_16 = {"model": "bert-16000000", "arch": "bert", "budget_tokens": 16_000_000, "task": "intent", "seed": 0,
+                 "metric": "test_accuracy", "score": 0.89, "train_seconds": 1, "steps_run": 10}
+    with scores.open("a", newline="") as f:
+        csv.DictWriter(f, fieldnames=list(scores_16)).writerow(scores_16)
+    figure = tmp_path / "curve.png"
+    plot(scores, tmp_path / "no-baselines", figure)
+    assert figure.stat().st_size > 10_000
