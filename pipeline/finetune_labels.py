@@ -18,6 +18,7 @@ def main(args: StageArgs) -> None:
     with stage_run(p, "finetune_labels", run_name=f"finetune-labels-{model}", inputs=[model_dir], tags={"model": model}, resume_dir=resume) as run:
         import mlflow
 
+        trained = 0.0  # seconds of training the results cost (reused results keep their original time)
         for task in le.tasks_of(p.finetune.tasks):
             table = pl.read_parquet(Path("data/prepared/tasks") / f"{task}.parquet")
             main = main_run_training(table, p.tasks[task], p.finetune)
@@ -30,8 +31,11 @@ def main(args: StageArgs) -> None:
                         precision=p.finetune.precision,
                     )
                     write_json(out / where / "metrics.json", {**metrics, "label_fraction": fraction})
+                    trained += float(metrics.get("train_seconds") or 0.0)
                     if run is not None:
                         mlflow.log_metric(f"{task}_{metrics['primary_metric']}_frac_{fraction:g}", metrics[metrics["primary_metric"]])
+        if run is not None:
+            mlflow.log_metric("train_seconds", trained)
 
 
 if __name__ == "__main__":

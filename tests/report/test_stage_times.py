@@ -12,13 +12,14 @@ from bertvsgpt.report.stage_times import StageTime, latest_stage_runs, stage_tim
 
 
 def run(name: str, stage: str | None, start_s: float, end_s: float | None, status: str = "FINISHED", parent: str | None = None,
-        run_id: str | None = None):
+        run_id: str | None = None, train_seconds: float | None = None):
     tags = {} if stage is None else {"stage": stage}
     if parent:
         tags["mlflow.parentRunId"] = parent
     info = SimpleNamespace(run_id=run_id or f"{name}@{start_s}", run_name=name, status=status, start_time=int(start_s * 1000),
                            end_time=None if end_s is None else int(end_s * 1000))
-    return SimpleNamespace(info=info, data=SimpleNamespace(tags=tags))
+    metrics = {} if train_seconds is None else {"train_seconds": train_seconds}
+    return SimpleNamespace(info=info, data=SimpleNamespace(tags=tags, metrics=metrics))
 
 
 RUNS = [
@@ -44,6 +45,25 @@ def test_latest_finished_top_level_run_per_name():
     assert set(latest) == {"fetch", "prepare", "tokenizer-bert", "tokenizer-gpt", "pretrain-bert", "pretrain-gpt",
                            "finetune-bert-sentiment", "finetune-labels-bert", "evaluate", "custom"}
     assert latest["pretrain-bert"].info.start_time == 500_000 and latest["pretrain-gpt"].info.end_time == 1_200_000
+
+
+def test_a_run_that_reused_its_results_counts_by_the_run_that_computed_them():
+    """A re-run whose seeds reused finished results (each logs the original train_seconds, longer than the seed run
+    lasted) is not what the results cost: the earlier run that trained counts; with no such run, the reuse does."""
+    computed = [run("finetune-bert-ner", "finetune", 0, 700, run_id="A"),
+                run("seed-0", "finetune", 10, 350, parent="A", train_seconds=300), run("seed-1", "finetune", 350, 690, parent="A", train_seconds=310)]
+    reused = [run("finetune-bert-ner", "finetune", 5000, 5015, run_id="B"),
+              run("seed-0", "finetune", 5005, 5007, parent="B", train_seconds=300), run("seed-1", "finetune", 5008, 5010, parent="B", train_seconds=310)]
+    assert latest_stage_runs(computed + reused)["finetune-bert-ner"].info.run_id == "A"
+    assert stage_times(computed + reused)[0].seconds == 700
+    assert latest_stage_runs(reused)["finetune-bert-ner"].info.run_id == "B"  # nothing else known: the reuse counts
+    retrained = [run("finetune-bert-ner", "finetune", 6000, 6800, run_id="C"),
+                 run("seed-0", "finetune", 6010, 6400, parent="C", train_seconds=300)]  # trained again (lasted longer)
+    assert latest_stage_runs(computed + reused + retrained)["finetune-bert-ner"].info.run_id == "C"
+    # a stage run without per-seed runs (finetune_labels) logs its own train_seconds
+    labels = [run("finetune-labels-bert", "finetune_labels", 0, 400, run_id="L1", train_seconds=350),
+              run("finetune-labels-bert", "finetune_labels", 900, 902, run_id="L2", train_seconds=350)]
+    assert latest_stage_runs(labels)["finetune-labels-bert"].info.run_id == "L1"
 
 
 def test_groups_in_pipeline_order_with_their_seconds():

@@ -3,8 +3,12 @@
 Each stage run is one top-level MLflow run tagged ``stage`` (per-seed fine-tuning runs are nested in
 their stage's run and not counted again). For each run name (``pretrain-bert``, ``finetune-gpt-ner``,
 ...) the latest FINISHED run counts, from its start to its end (a run that was interrupted and resumed
-counts from its first start to its last end); the runs are summed per stage group. The report stage
-itself is still running when it reads them and is left out.
+counts from its first start to its last end); the runs are summed per stage group. A fine-tuning run that
+reused results finished earlier with the same inputs (``tasks/registry.py``'s resume: every per-seed run,
+or a stage run without per-seed runs such as ``finetune_labels``, logs a ``train_seconds`` longer than the
+run itself lasted) did not compute them: the latest run that
+did counts instead, so the table states what the results cost, not how fast they were copied. The report
+stage itself is still running when it reads them and is left out.
 """
 
 from __future__ import annotations
@@ -46,8 +50,27 @@ def _group_of(stage: str) -> str:
     return "other"
 
 
+def _seconds(info: Any) -> float:
+    return max(0.0, (info.end_time - info.start_time) / 1000.0)
+
+
+def reused_runs(runs: Iterable[Any]) -> set[str]:
+    """Ids of top-level runs that logged more ``train_seconds`` than they lasted, or whose every nested
+    (per-seed) run did: their results were reused from an earlier run, not computed."""
+    verdicts: dict[str, list[bool]] = {}
+    for run in runs:
+        parent = (run.data.tags or {}).get(PARENT_TAG)
+        trained = (getattr(run.data, "metrics", None) or {}).get("train_seconds")
+        if isinstance(trained, (int, float)) and run.info.start_time is not None and run.info.end_time:
+            verdicts.setdefault(parent or run.info.run_id, []).append(trained > _seconds(run.info))
+    return {parent for parent, reused in verdicts.items() if reused and all(reused)}
+
+
 def latest_stage_runs(runs: Iterable[Any]) -> dict[str, Any]:
-    """run name -> its latest FINISHED top-level stage run (``runs``: ``mlflow.entities.Run`` objects)."""
+    """run name -> its latest FINISHED top-level stage run that computed its results (``runs``:
+    ``mlflow.entities.Run`` objects); a name whose runs all reused results keeps its latest one."""
+    runs = list(runs)
+    reused = reused_runs(runs)
     latest: dict[str, Any] = {}
     for run in runs:
         info, tags = run.info, run.data.tags or {}
@@ -55,7 +78,9 @@ def latest_stage_runs(runs: Iterable[Any]) -> dict[str, Any]:
         if stage is None or stage in EXCLUDED or PARENT_TAG in tags or info.status != "FINISHED" or info.start_time is None or not info.end_time:
             continue
         name = info.run_name or tags.get("mlflow.runName") or info.run_id
-        if name not in latest or info.start_time > latest[name].info.start_time:
+        key = (info.run_id not in reused, info.start_time)  # a run that computed beats one that reused, then the latest
+        best = latest.get(name)
+        if best is None or key > (best.info.run_id not in reused, best.info.start_time):
             latest[name] = run
     return latest
 
@@ -68,7 +93,7 @@ def stage_times(runs: Iterable[Any]) -> list[StageTime]:
     for run in latest_stage_runs(runs).values():
         stage = run.data.tags["stage"]
         group = _group_of(stage)
-        seconds[group] = seconds.get(group, 0.0) + max(0.0, (run.info.end_time - run.info.start_time) / 1000.0)
+        seconds[group] = seconds.get(group, 0.0) + _seconds(run.info)
         count[group] = count.get(group, 0) + 1
         stages.setdefault(group, set()).add(stage)
     order = [g for g, _ in STAGE_GROUPS] + ["other"]
@@ -95,6 +120,7 @@ def stage_times_section(times: Sequence[StageTime] | None) -> list[str]:
             for t in times]
     rows.append(["**total**", "", f"{sum(t.runs for t in times):,}", f"**{fmt_seconds(total)}**", "100 %" if total else "—"])
     return ["Wall time of each stage group: the latest finished MLflow run of each stage run (tag `stage`; nested per-seed "
-            "runs are inside their stage's run), summed; a resumed run counts from its first start to its last end, and "
+            "runs are inside their stage's run), summed; a resumed run counts from its first start to its last end, a run "
+            "that reused results finished earlier with the same inputs counts by the run that computed them, and "
             "the report stage itself is not counted.", "",
             md_table(["stage group", "stages", "runs", "wall time", "share"], rows, align=["l", "l", "r", "r", "r"]), ""]
