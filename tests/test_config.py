@@ -124,3 +124,17 @@ def test_the_chinese_preset_in_the_makefile_is_valid_params():
 def test_language_is_validated():
     with pytest.raises(ConfigError, match=r"^data\.language: 'fr' is not one of"):
         load_params(PARAMS, ["data.language=fr"])
+
+
+def test_dvc_applies_the_chinese_preset_as_make_zh_passes_it(tmp_path):
+    """``make zh`` hands its overrides to ``dvc exp run -S``: DVC's own override parser (Hydra's grammar: quoted
+    Chinese prompts) writes them into params.yaml, and the result loads."""
+    import shutil
+
+    from dvc.utils.hydra import apply_overrides
+
+    params = tmp_path / "params.yaml"
+    shutil.copy(PARAMS, params)
+    apply_overrides(str(params), makefile_preset("ZH"))
+    p = load_params(params)
+    assert p.data.language == "zh" and p.evaluate.prompts[0] == "北京是中国的___。" and p.report.ngram == 16
