@@ -292,28 +292,24 @@ def _latin1_corpus(path: Path) -> None:
     path.write_bytes("\n\n".join(LATIN1_TEXT for _ in range(40)).encode("latin-1"))
 
 
-def test_latin1_corpus_under_the_default_encoding(repo, env, tmp_path):
-    corpus = tmp_path / "corpus-latin1.txt"
-    _latin1_corpus(corpus)
-    override = f"data.sources.tiny_corpus.spec={corpus}"
-    fetch_in_process(repo, override)
-    line = fails_cleanly(repo, env, "prepare", override,
-                         needles=("corpus-latin1.txt", "byte 0xe9 at offset 3", "not valid utf-8",
-                                  "data.sources.tiny_corpus.encoding"))
-    assert "\ufffd" not in line
-    assert not (repo / "data" / "prepared").exists()
+def _gbk_corpus(path: Path) -> None:
+    path.write_bytes("\n\n".join("人民日报今天发表社论。全国人民欢度新年。" for _ in range(40)).encode("gbk"))
 
 
-def test_gbk_corpus_under_the_default_encoding(repo, env, tmp_path):
-    """A Chinese corpus saved in GBK (People's Daily as many copies ship it): the one line names the file, the
-    encoding it reads as and the key to set."""
-    corpus = tmp_path / "corpus-gbk.txt"
-    corpus.write_bytes("\n\n".join("人民日报今天发表社论。全国人民欢度新年。" for _ in range(40)).encode("gbk"))
+@pytest.mark.parametrize("name, write, needles", [
+    # Latin-1 text: the byte and offset, and the key to set
+    ("corpus-latin1.txt", _latin1_corpus,
+     ("byte 0xe9 at offset 3", "not valid utf-8", "data.sources.tiny_corpus.encoding")),
+    # a Chinese corpus saved in GBK (People's Daily as many copies ship it): the encoding it reads as, the key to set
+    ("corpus-gbk.txt", _gbk_corpus,
+     ("not valid utf-8", "reads as gbk", "data.sources.tiny_corpus.encoding: gbk")),
+])
+def test_corpus_not_in_the_default_encoding(repo, env, tmp_path, name, write, needles):
+    corpus = tmp_path / name
+    write(corpus)
     override = f"data.sources.tiny_corpus.spec={corpus}"
     fetch_in_process(repo, override)
-    line = fails_cleanly(repo, env, "prepare", override,
-                         needles=("corpus-gbk.txt", "not valid utf-8", "reads as gbk",
-                                  "data.sources.tiny_corpus.encoding: gbk"))
+    line = fails_cleanly(repo, env, "prepare", override, needles=(name, *needles))
     assert "\ufffd" not in line
     assert not (repo / "data" / "prepared").exists()
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import codecs
 
+from ..cjk import is_unspaced
+
 
 class UndecodableError(ValueError):
     """A source file holds bytes that are not valid in the declared encoding."""
@@ -43,7 +45,7 @@ def guess_chinese_encoding(data: bytes, sample: int = 1 << 16) -> str | None:
                 continue
             text = head[: exc.start].decode(codec)
         non_ascii = [c for c in text if ord(c) > 0x7F]
-        cjk = sum(0x4E00 <= ord(c) <= 0x9FFF or 0x3000 <= ord(c) <= 0x303F or 0xFF00 <= ord(c) <= 0xFFEF for c in non_ascii)
+        cjk = sum(map(is_unspaced, non_ascii))
         if non_ascii and cjk >= 0.8 * len(non_ascii):
             return codec
     return None
