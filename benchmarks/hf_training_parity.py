@@ -20,8 +20,8 @@ For each of BERT and GPT the script
 3. trains both for ``--steps`` steps, fp32, on the *same* batches in the same order, built from the project's
    pre-training data by the pipeline's own code: the encoded corpus ``data/tokenizers/<arch>/train`` (the
    corpus ``data/prepared/corpus.parquet`` tokenised by ``data/tokenizers/<arch>/tokenizer.json``), turned
-   into MLM+NSP instances / packed LM windows by :func:`bertvsgpt.pretraining.run.build_dataset` and
-   ordered by its :class:`~bertvsgpt.pretraining.run.EpochSampler` (epoch 0, seed ``seed``), at
+   into MLM+NSP instances / packed LM windows by :func:`bertvsgpt.pretraining.datasets.build_dataset` and
+   ordered by its :class:`~bertvsgpt.pretraining.datasets.EpochSampler` (epoch 0, seed ``seed``), at
    ``pretrain.seq_len`` and ``--batch`` sequences per step (default 16, half of ``pretrain.batch_size``, so that
    the default run fits ~10 min of one CPU thread; the pipeline's 32, ``--batch 32``, takes about twice as long);
 4. with one optimiser for both, the pipeline's: :func:`bertvsgpt.optim.adamw_with_schedule` (AdamW, lr
@@ -103,9 +103,9 @@ from bertvsgpt.models import load_pretrained, save_pretrained
 from bertvsgpt.models.bert import BertForPreTraining
 from bertvsgpt.models.gpt import GPTForPreTraining
 from bertvsgpt.optim import adamw_with_schedule
-from bertvsgpt.pretraining.run import EpochSampler, build_dataset
+from bertvsgpt.pretraining.datasets import EpochSampler, build_dataset
 from bertvsgpt.pretraining.scratch import model_config
-from bertvsgpt.pretraining.token_store import TokenStore
+from bertvsgpt.tokenization.token_store import TokenStore
 from bertvsgpt.tokenization.special import PAD_TOKEN
 from bertvsgpt.tokenization.train import load_tokenizer
 

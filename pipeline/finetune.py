@@ -6,6 +6,7 @@ import polars as pl
 
 from bertvsgpt.cli import StageArgs, run_stage
 from bertvsgpt.tasks.registry import finetune_task
+from bertvsgpt.tasks.trainer import RunOptions
 from bertvsgpt.tracking import lightning_logger, stage_run
 
 
@@ -27,7 +28,7 @@ def main(args: StageArgs) -> None:
                 metrics = finetune_task(
                     model_dir, table, p.tasks[task], p.finetune, seed, out_dir=out / f"seed_{seed}",
                     resume_dir=resume / f"seed_{seed}",
-                    precision=p.finetune.precision, logger=lightning_logger(p, run),
+                    options=RunOptions(precision=p.finetune.precision, logger=lightning_logger(p, run)),
                 )
                 if run is not None:
                     mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})

@@ -8,6 +8,7 @@ from bertvsgpt.cli import StageArgs, run_stage
 from bertvsgpt.evaluation.label_efficiency import FRACTION_DIR, with_label_fraction
 from bertvsgpt.io import write_json
 from bertvsgpt.tasks.registry import finetune_task, main_run_training
+from bertvsgpt.tasks.trainer import RunOptions
 from bertvsgpt.tracking import stage_run
 
 
@@ -28,7 +29,7 @@ def main(args: StageArgs) -> None:
                     where = Path(task) / FRACTION_DIR.format(fraction) / f"seed_{seed}"
                     metrics = finetune_task(
                         model_dir, part, p.tasks[task], p.finetune, seed, out / where, resume_dir=resume / where,
-                        precision=p.finetune.precision,
+                        options=RunOptions(precision=p.finetune.precision),
                     )
                     write_json(out / where / "metrics.json", {**metrics, "label_fraction": fraction})
                     trained += float(metrics.get("train_seconds") or 0.0)

@@ -3,7 +3,7 @@ a prepared corpus (the prepare stage's output) for tests that start at the token
 
 Every writer is deterministic (seeded) and writes a few dozen rows in the layout a local
 ``jsonl`` / ``parquet`` / ``csv`` source needs for its task kind (see
-``bertvsgpt.data.prepare.KIND_COLUMNS``). The data is learnable in principle but nothing relies
+``bertvsgpt.kinds.SPECS``). The data is learnable in principle but nothing relies
 on that: the end-to-end test checks that every stage runs and writes its outputs.
 """
 

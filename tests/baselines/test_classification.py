@@ -7,7 +7,7 @@ import pytest
 from bertvsgpt.baselines.classification import C_GRID, label_list, majority, run, tfidf_logreg
 from tests.baselines.helpers import frames_of
 
-COLUMNS = ["id", "text", "label", "pred", "prob", "correct"]  # as finetune_classification's predictions.parquet
+COLUMNS = ["id", "text", "label", "pred", "prob", "correct"]  # as the classification kind's predictions.parquet
 
 
 def test_majority_predicts_the_most_frequent_training_label():
@@ -73,3 +73,13 @@ def test_tfidf_logreg_with_one_training_class_predicts_it():
 
 def test_run_gives_the_reference_baseline_first():
     assert [r.name for r in run(sentiment_frames())] == ["majority", "tfidf-lr"]
+
+
+def test_tfidf_logreg_reads_both_texts_of_a_pair():
+    """The label depends on the second text only: the bag of words must include it."""
+    frames = frames_of({"text": ["same evidence"] * 4, "text_b": ["yes true", "no false", "yes right", "no wrong"], "label": ["T", "F", "T", "F"]},
+                       {"text": ["same evidence"] * 2, "text_b": ["yes", "no"], "label": ["T", "F"]},
+                       {"text": ["same evidence"] * 2, "text_b": ["no", "yes"], "label": ["F", "T"]})
+    r = tfidf_logreg(frames)
+    assert r.metrics["test_accuracy"] == 1.0
+    assert r.predictions.get_column("text_b").to_list() == ["no", "yes"]

@@ -19,7 +19,7 @@ from bertvsgpt.metrics.qa import squad_scores
 from tests.baselines.helpers import frames_of
 
 PASSAGE = "Alice Smith founded the bakery in Paris. Bob Jones sold bread."
-COLUMNS = ["id", "question", "answer", "pred", "exact_match", "f1"]  # as finetune_extractive_qa's
+COLUMNS = ["id", "question", "answer", "pred", "exact_match", "f1"]  # as the extractive QA kind's
 
 
 def test_sliding_window_on_a_two_sentence_passage():

@@ -7,7 +7,7 @@ import pytest
 from bertvsgpt.baselines.multiple_choice import chance, majority, run, tfidf_similarity
 from tests.baselines.helpers import frames_of
 
-COLUMNS = ["id", "text", "choices", "label", "pred", "prob", "correct"]  # as finetune_multiple_choice's
+COLUMNS = ["id", "text", "choices", "label", "pred", "prob", "correct"]  # as the multiple-choice kind's
 
 
 def frames():

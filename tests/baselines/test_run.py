@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from bertvsgpt.baselines.run import KINDS, run_baselines, task_splits, write_baselines
-from bertvsgpt.tasks.registry import cap_splits
+from bertvsgpt.kinds import TASK_TYPES
+from bertvsgpt.tasks.data import cap_splits
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +35,7 @@ def cfg(max_train=None, max_eval=None, kind="classification"):
 def test_splits_are_the_fine_tunings_capped_rows(task_caps, ft_caps, caps):
     t = table()
     frames = task_splits(t, cfg(*task_caps), cfg(*ft_caps))
-    expected = cap_splits(t, *caps)  # what _finetune passes on: the smaller of the task's and finetune's caps
+    expected = cap_splits(t, *caps)  # what the fine-tuning driver keeps: the smaller of the task's and finetune's caps
     for split in ("train", "dev", "test"):
         assert frames[split].get_column("id").to_list() == expected.filter(pl.col("split") == split).get_column("id").to_list()
     if caps[0] is not None:
@@ -42,7 +43,7 @@ def test_splits_are_the_fine_tunings_capped_rows(task_caps, ft_caps, caps):
 
 
 def test_every_task_kind_has_baselines_with_one_reference():
-    assert set(KINDS) == {"classification", "multiple_choice", "token_classification", "extractive_qa", "translation"}
+    assert set(KINDS) == set(TASK_TYPES)
     results = run_baselines(task_splits(table(), cfg(), cfg()), "classification")
     assert [r.metrics["reference"] for r in results] == [True, False]
 

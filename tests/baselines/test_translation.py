@@ -8,7 +8,7 @@ from sacrebleu.metrics import BLEU, CHRF
 from bertvsgpt.baselines.translation import copy_source, nearest_pair, run
 from tests.baselines.helpers import frames_of
 
-COLUMNS = ["id", "source", "reference", "hypothesis", "chrf"]  # as finetune_translation's
+COLUMNS = ["id", "source", "reference", "hypothesis", "chrf"]  # as the translation kind's
 TRAIN = {"text": ["Das Haus ist groß.", "Ich habe einen Hund.", "Es regnet heute."],
          "target": ["The house is big.", "I have a dog.", "It is raining today."]}
 TEST = {"text": ["Ich habe einen kleinen Hund.", "Berlin ist groß."], "target": ["I have a small dog.", "Berlin is big."]}

@@ -81,13 +81,16 @@ def test_unknown_encoding_is_a_config_error():
     ("extractive_qa", {"text": "q", "context": "abc def", "answer": "def", "answer_start": 6}, "outside the 7-character passage"),
     ("extractive_qa", {"text": "q", "context": "abc def", "answer": "", "answer_start": 0}, "empty answer"),
     ("translation", {"text": "Haus", "target": ""}, "empty target"),
+    ("pair_classification", {"text": "evidence", "text_b": "", "label": "True"}, "empty text_b"),
+    ("pair_classification", {"text": "evidence", "text_b": "claim", "label": ""}, "missing or empty label"),
 ])
 def test_a_bad_label_names_task_row_and_problem(kind, row, problem):
     good = {"classification": {"text": "fine", "label": "x"},
             "multiple_choice": {"text": "q", "choices": ["a", "b", "c"], "label": 2},
             "token_classification": {"text": "a b c", "tokens": ["a", "b", "c"], "tags": ["B-PER", "I-PER", "O"]},
             "extractive_qa": {"text": "q", "context": "abc def", "answer": "def", "answer_start": 4},
-            "translation": {"text": "Haus", "target": "house"}}[kind]
+            "translation": {"text": "Haus", "target": "house"},
+            "pair_classification": {"text": "evidence", "text_b": "claim", "label": "True"}}[kind]
     table = pl.DataFrame([{"id": 0, **good}, {"id": 17, **row}])
     check_task_labels("t", kind, table.head(1))  # the good row passes
     with pytest.raises(ValueError) as info:

@@ -89,3 +89,10 @@ def test_a_task_whose_source_is_a_corpus_source_adds_no_in_domain_text():
     assert corpus_holds_task_text(p, "ner_zh") and not corpus_holds_task_text(p, "sentiment_zh")
     default = load_params("params.yaml")
     assert not any(corpus_holds_task_text(default, t) for t in default.finetune.tasks)
+
+
+def test_a_sentence_pair_task_contributes_both_texts():
+    nli = pl.DataFrame({"id": [0, 1], "split": ["train", "test"], "text": ["Evidence one.", "Held out."],
+                        "text_b": ["Claim one.", "Held claim."], "label": ["True", "False"]})
+    docs = list(in_domain_documents({"nli": nli}, {"nli": "pair_classification"}, seed=0))
+    assert sorted(d.sentences for d in docs) == [["Claim one."], ["Evidence one."]]

@@ -82,3 +82,9 @@ def test_groups_never_straddle_splits():
         assert round(0.1 * n) <= counts[name] < round(0.1 * n) + 5
     again = split_examples(df.reverse(), 0.1, 0.1, seed=0)
     assert dict(zip(again["text"], again["split"])) == dict(zip(out["text"], out["split"]))
+
+
+def test_sentence_pairs_are_duplicates_only_when_both_texts_are():
+    df = pl.DataFrame({"text": ["ev", "ev", "ev", "other"], "text_b": ["c1", "c2", "c1", "c1"], "label": ["T", "F", "F", "T"]})
+    out = split_examples(df, 0.2, 0.2, seed=0)
+    assert sorted(zip(out["text"], out["text_b"], out["label"])) == [("ev", "c1", "T"), ("ev", "c2", "F"), ("other", "c1", "T")]

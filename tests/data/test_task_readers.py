@@ -19,6 +19,7 @@ from bertvsgpt.data.task_readers import (
     read_bigbench_intent,
     read_bigbench_quoref,
     read_bigbench_social_iqa,
+    read_bigbench_vitaminc,
     read_ding_de_en,
     read_wnut_bio,
     resolve_answer,
@@ -42,7 +43,7 @@ def _task_json(tmp_path: Path, examples: list[dict], name: str = "task.json") ->
 
 def test_task_readers_registry():
     assert set(TASK_READERS) == {
-        "bbc_news", "bigbench_intent", "wnut_bio", "bigbench_quoref", "bigbench_social_iqa", "ding_de_en"
+        "bbc_news", "bigbench_intent", "wnut_bio", "bigbench_quoref", "bigbench_social_iqa", "ding_de_en", "bigbench_vitaminc"
     }
 
 
@@ -357,3 +358,27 @@ def test_ding_malformed_line(tmp_path):
     p = _write(tmp_path / "de-en", "# header\nHaus {n} :: house\nkein Trenner hier\n")
     with pytest.raises(ValueError, match=r"de-en: line 3: expected one 'German :: English' separator"):
         read_ding_de_en([p])
+
+
+# --------------------------------------------------------------------------------------------
+# bigbench_vitaminc
+
+
+def test_bigbench_vitaminc_evidence_claim_label_and_the_claim_as_group(tmp_path):
+    scores = lambda t: {"True": int(t == "True"), "False": int(t == "False"), "Neither": int(t == "Neither")}  # noqa: E731
+    path = _task_json(tmp_path, [
+        {"input": "Westlife: sold  23 million .\nClaim: Westlife sold under 23.5 million .", "target_scores": scores("True")},
+        {"input": "Westlife: sold 24 million .\nClaim: Westlife sold under 23.5 million .", "target_scores": scores("False")},
+    ])
+    df = read_bigbench_vitaminc([path])
+    assert df.columns == ["text", "text_b", "label", "group"]
+    assert df.get_column("text").to_list() == ["Westlife: sold 23 million .", "Westlife: sold 24 million ."]
+    assert df.get_column("text_b").to_list() == ["Westlife sold under 23.5 million ."] * 2
+    assert df.get_column("label").to_list() == ["True", "False"]
+    assert df.get_column("group").to_list() == df.get_column("text_b").to_list()
+
+
+def test_bigbench_vitaminc_without_a_claim_names_the_example(tmp_path):
+    path = _task_json(tmp_path, [{"input": "just evidence", "target_scores": {"True": 1, "False": 0}}])
+    with pytest.raises(ValueError, match=r"example 0 is not 'evidence\\nClaim: claim'"):
+        read_bigbench_vitaminc([path])

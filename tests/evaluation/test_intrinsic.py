@@ -14,8 +14,8 @@ from safetensors.torch import load_model
 from bertvsgpt.config import load_params
 from bertvsgpt.evaluation.intrinsic import at_evaluation_masking, intrinsic_metrics
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
-from bertvsgpt.pretraining.run import build_dataset
-from bertvsgpt.pretraining.token_store import TokenStore
+from bertvsgpt.pretraining.datasets import build_dataset
+from bertvsgpt.tokenization.token_store import TokenStore
 from bertvsgpt.tokenization.build import build_tokenizer
 from bertvsgpt.tokenization.special import BERT_PAD, GPT_EOT, GPT_PAD
 from bertvsgpt.tokenization.train import load_tokenizer

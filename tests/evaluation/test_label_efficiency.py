@@ -31,7 +31,8 @@ def test_keeps_ceil_of_fraction_times_the_train_size(fraction, n_a, n_b, expecte
 
 def test_the_fraction_is_a_subset_of_the_main_runs_capped_training_rows():
     from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
-    from bertvsgpt.tasks.registry import cap_splits, main_run_training
+    from bertvsgpt.tasks.data import cap_splits
+    from bertvsgpt.tasks.registry import main_run_training
 
     table = task_table(60, 20)
     main = main_run_training(table, TaskConfig(max_train_examples=40), FinetuneConfig())

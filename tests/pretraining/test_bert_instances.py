@@ -16,7 +16,7 @@ from bertvsgpt.pretraining.bert_instances import (
     num_predictions,
     truncate_seq_pair,
 )
-from bertvsgpt.pretraining.token_store import TokenStore, write_token_store
+from bertvsgpt.tokenization.token_store import TokenStore, write_token_store
 
 PAD, CLS, SEP, MASK = 0, 1, 2, 3
 SPECIAL = {PAD, CLS, SEP, MASK}

@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from bertvsgpt.pretraining.datasets import BertPretrainingDataset, GPTPackedDataset, packed_token_count
-from bertvsgpt.pretraining.token_store import TokenStore, write_token_store
+from bertvsgpt.tokenization.token_store import TokenStore, write_token_store
 
 PAD, CLS, SEP, MASK, EOS = 0, 1, 2, 3, 4
 VOCAB = 1000

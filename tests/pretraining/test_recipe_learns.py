@@ -25,7 +25,7 @@ from bertvsgpt.models import ModelConfig
 from bertvsgpt.optim import adamw_with_schedule
 from bertvsgpt.pretraining.datasets import BertPretrainingDataset, GPTPackedDataset
 from bertvsgpt.pretraining.module import build_pretraining_model
-from bertvsgpt.pretraining.token_store import TokenStore, write_token_store
+from bertvsgpt.tokenization.token_store import TokenStore, write_token_store
 
 PARAMS = load_params(Path(__file__).resolve().parents[2] / "params.yaml")
 N_WORDS, SPECIAL = 48, 4  # ids 0-3: [PAD] [CLS] [SEP] [MASK] (GPT: 0 is <|endoftext|>)

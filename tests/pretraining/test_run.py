@@ -19,7 +19,8 @@ from bertvsgpt.pretraining import run as run_module
 from bertvsgpt.pretraining.callbacks import BudgetCheckpoints
 from bertvsgpt.optim import adamw_param_groups, linear_warmup_decay
 from bertvsgpt.pretraining.module import PretrainModule, steps_for_budget
-from bertvsgpt.pretraining.run import fingerprint, prepare_resume_dir, pretrain, write_scratch_model
+from bertvsgpt.pretraining.run import fingerprint, prepare_resume_dir, pretrain
+from bertvsgpt.pretraining.scratch import write_scratch_model
 from bertvsgpt.tokenization.build import build_tokenizer
 from tests.e2e_data import write_prepared_corpus
 

@@ -138,7 +138,7 @@ FT_BATCH = 16
 def finetune_workspace(path: Path, tokenizer: Path) -> Path:
     """data/models/gpt-scratch (the scratch twin: random init from the fine-tuning seed) and a task table."""
     from bertvsgpt.config import load_params
-    from bertvsgpt.pretraining.run import write_scratch_model
+    from bertvsgpt.pretraining.scratch import write_scratch_model
 
     raw = params(**{"finetune.seeds": [0], "finetune.max_epochs": 2, "finetune.batch_size": FT_BATCH,
                     "finetune.precision": "32-true", "tasks.sentiment.max_length": 24})

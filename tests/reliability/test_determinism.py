@@ -38,6 +38,7 @@ import yaml
 from bertvsgpt.config import load_params
 from bertvsgpt.pretraining.run import pretrain
 from bertvsgpt.tasks.registry import finetune_task
+from bertvsgpt.tasks.trainer import RunOptions
 from tests.reliability import tiny_stage as ts
 
 STEPS = 40
@@ -95,7 +96,7 @@ def twice(request, tmp_path_factory, params):
     table = ts.task_table()
     for i in (1, 2):
         metrics = finetune_task(model_dir, table, params.tasks["sentiment"], params.finetune, 0,
-                                ws / "finetune" / "seed_0", enable_progress_bar=False)
+                                ws / "finetune" / "seed_0", options=RunOptions(enable_progress_bar=False))
         res.ft.append(SimpleNamespace(metrics=metrics, root=move_aside(ws, f"finetune{i}") / "finetune" / "seed_0"))
     return res
 

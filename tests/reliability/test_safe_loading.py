@@ -269,6 +269,7 @@ def test_fine_tuned_weights_are_exported_as_safetensors(pretrained, tmp_path):
     import polars as pl
 
     from bertvsgpt.tasks.registry import finetune_task
+    from bertvsgpt.tasks.trainer import RunOptions
 
     p = pretrained.params
     table = pl.read_parquet(pretrained.data / "prepared" / "tasks" / "sentiment.parquet")
@@ -277,7 +278,7 @@ def test_fine_tuned_weights_are_exported_as_safetensors(pretrained, tmp_path):
     torch.set_num_threads(1)
     try:
         finetune_task(pretrained.model, table, p.tasks["sentiment"], p.finetune, 0, out_dir=out,
-                      resume_dir=tmp_path / "resume" / "seed_0", precision="32-true", enable_progress_bar=False)
+                      resume_dir=tmp_path / "resume" / "seed_0", options=RunOptions(precision="32-true", enable_progress_bar=False))
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(det)

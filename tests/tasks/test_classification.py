@@ -10,8 +10,10 @@ import pytest
 
 from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
-from bertvsgpt.tasks.classification import finetune_classification
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
+from bertvsgpt.tasks.classification import CLASSIFICATION
+from bertvsgpt.tasks.finetune import finetune
+from bertvsgpt.tasks.trainer import RunOptions
 
 POSITIVE = ["good", "great", "lovely", "superb"]
 NEGATIVE = ["bad", "awful", "dull", "poor"]
@@ -77,7 +79,7 @@ def run(tmp_path, name, arch, tok, table, seed=0, pretrained=True, task=TASK):
         model = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
         model_dir = save_pretrained(model, cfg, tmp_path / f"{name}-pretrained")
     out = tmp_path / name
-    metrics = finetune_classification(
+    metrics = finetune(CLASSIFICATION, 
         model_dir,
         arch,
         tok,
@@ -86,7 +88,7 @@ def run(tmp_path, name, arch, tok, table, seed=0, pretrained=True, task=TASK):
         FT,
         seed=seed,
         out_dir=out,
-        enable_progress_bar=False,
+        options=RunOptions(enable_progress_bar=False),
         model_config=None if pretrained else cfg,
     )
     return metrics, out
@@ -145,7 +147,7 @@ def test_same_seed_same_result_and_train_cap(tmp_path, table, tokenizers):
 
 def test_scratch_needs_a_config(tmp_path, table, tokenizers):
     with pytest.raises(ValueError, match="model_config"):
-        finetune_classification(None, "bert", tokenizers["bert"], table, TASK, FT, 0, tmp_path / "x")
+        finetune(CLASSIFICATION, None, "bert", tokenizers["bert"], table, TASK, FT, 0, tmp_path / "x")
 
 
 class Interrupt(Exception):
@@ -167,7 +169,7 @@ def test_interrupted_finetune_resumes_to_the_same_result(tmp_path, table, tokeni
     task = TaskConfig(type="classification", source="synthetic", max_length=16)
 
     def run(name, resume):
-        return finetune_task(model_dir, table, task, ft, 1, tmp_path / name, resume_dir=resume, enable_progress_bar=False)
+        return finetune_task(model_dir, table, task, ft, 1, tmp_path / name, resume_dir=resume, options=RunOptions(enable_progress_bar=False))
 
     straight = run("straight", None)
 

@@ -15,17 +15,19 @@ from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig,
 from bertvsgpt.tasks.extractive_qa import (
     QACollator,
     QADataset,
-    SpanExtractor,
     best_spans,
     char_span_to_tokens,
     decode_answers,
     encode_qa,
-    finetune_extractive_qa,
     max_context_windows,
     split_qa_table,
     window_spans,
 )
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
+from bertvsgpt.tasks.extractive_qa import EXTRACTIVE_QA
+from bertvsgpt.tasks.finetune import finetune
+from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.heads import SpanExtractor
 
 FILLER = ["the", "river", "town", "was", "near", "old", "a", "house", "and", "with", "small", "road", "he", "saw"]
 COLORS = ["red", "blue", "green", "yellow"]
@@ -175,9 +177,9 @@ def test_bad_inputs(tokenizers, table):
         split_qa_table(table.drop("answer_start"))
     with pytest.raises(ValueError, match="no 'dev' rows"):
         split_qa_table(table.filter(pl.col("split") != "dev"))
-    capped = split_qa_table(table, max_train_examples=50)
-    assert capped["train"].height == 50 and capped["test"].height == 30
-    assert capped["train"].get_column("id").is_sorted()
+    frames = split_qa_table(table)
+    assert {s: f.height for s, f in frames.items()} == {s: table.filter(pl.col("split") == s).height for s in frames}
+    assert frames["train"].get_column("id").is_sorted()
 
 
 # --- span decoding by hand -------------------------------------------------------------------
@@ -257,8 +259,8 @@ def run(tmp_path, name, arch, tok, table, pretrained=True):
         model = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
         model_dir = save_pretrained(model, cfg, tmp_path / f"{name}-pretrained")
     out = tmp_path / name
-    metrics = finetune_extractive_qa(
-        model_dir, arch, tok, table, TASK, FT, seed=0, out_dir=out, enable_progress_bar=False,
+    metrics = finetune(EXTRACTIVE_QA, 
+        model_dir, arch, tok, table, TASK, FT, seed=0, out_dir=out, options=RunOptions(enable_progress_bar=False),
         model_config=None if pretrained else cfg,
     )
     return metrics, out

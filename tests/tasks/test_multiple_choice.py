@@ -11,8 +11,11 @@ import torch
 
 from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, save_pretrained
-from bertvsgpt.tasks.multiple_choice import ChoiceCollator, ChoiceDataset, check_choice_table, finetune_multiple_choice
+from bertvsgpt.tasks.multiple_choice import ChoiceCollator, ChoiceDataset, check_choice_table
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
+from bertvsgpt.tasks.multiple_choice import MULTIPLE_CHOICE
+from bertvsgpt.tasks.finetune import finetune
+from bertvsgpt.tasks.trainer import RunOptions
 
 from .test_classification import tiny_config
 
@@ -101,9 +104,9 @@ def test_finetune_learns_to_pick_the_right_option(tmp_path, table, tokenizers, a
     if pretrained:
         model_dir = save_pretrained(BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg), cfg, tmp_path / "pre")
     torch.manual_seed(0)
-    metrics = finetune_multiple_choice(
+    metrics = finetune(MULTIPLE_CHOICE, 
         model_dir, arch, tok, table, TASK, FT, seed=0, out_dir=tmp_path / "out",
-        enable_progress_bar=False, model_config=None if pretrained else cfg,
+        options=RunOptions(enable_progress_bar=False), model_config=None if pretrained else cfg,
     )
     assert metrics["test_accuracy"] >= 0.9, metrics
     assert metrics["n_choices"] == 3 and metrics["pretrained"] is pretrained

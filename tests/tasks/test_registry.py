@@ -1,4 +1,5 @@
-"""The task registry: every kind dispatches, caps are paired across models, scratch dirs build random models."""
+"""The task registry and driver: every kind is registered, caps are paired across models and applied
+once, scratch dirs build random models."""
 
 from __future__ import annotations
 
@@ -7,17 +8,21 @@ import json
 import polars as pl
 import pytest
 
-from bertvsgpt.config.schema import TASK_TYPES, FinetuneConfig, TaskConfig
+from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+from bertvsgpt.kinds import TASK_TYPES
 from bertvsgpt.tasks import registry
-from bertvsgpt.tasks.registry import KINDS, cap_splits, finetune_function, finetune_task
+from bertvsgpt.tasks.data import cap_splits
+from bertvsgpt.tasks.registry import KINDS, finetune_task, kind_of
 
 
-def test_every_task_type_has_a_finetune_function():
+def test_every_task_type_has_a_kind():
     assert set(KINDS) == set(TASK_TYPES)
-    for kind in TASK_TYPES:
-        assert callable(finetune_function(kind))
+    for name in TASK_TYPES:
+        kind = kind_of(name)
+        assert all(callable(getattr(kind, m)) for m in ("encode", "build", "score"))
+        assert kind.primary_metric.startswith("test_")
     with pytest.raises(ValueError, match="unknown task type 'regression'"):
-        finetune_function("regression")
+        kind_of("regression")
 
 
 def _table() -> pl.DataFrame:
@@ -55,22 +60,43 @@ def test_stratified_quota_rounds_by_largest_remainder_and_keeps_every_label():
     assert sum(stratified_quota({"x": 7, "y": 11, "z": 13}, 10).values()) == 10
 
 
-def test_finetune_task_applies_the_smaller_cap_and_builds_scratch_models(tmp_path, monkeypatch):
+def test_finetune_task_builds_scratch_models_and_applies_the_task_floor(tmp_path, monkeypatch):
     seen = {}
 
-    def fake(model_dir, arch, tokenizer, table, task_cfg, ft_cfg, seed, out_dir, model_config=None, **kw):
-        seen.update(model_dir=model_dir, arch=arch, n=dict(table.group_by("split").len().iter_rows()), config=model_config)
+    def fake(kind, model_dir, arch, tokenizer, table, task_cfg, ft_cfg, seed, out_dir, model_config=None, options=None):
+        seen.update(kind=kind, model_dir=model_dir, arch=arch, config=model_config, min_steps=ft_cfg.min_steps)
         return {}
 
-    monkeypatch.setitem(KINDS, "classification", ("classification", "fake"))
-    monkeypatch.setattr(registry.importlib, "import_module", lambda name: type("M", (), {"fake": staticmethod(fake)}))
+    monkeypatch.setattr(registry, "finetune", fake)
     monkeypatch.setattr(registry, "load_tokenizer", lambda d: "tok")
     d = tmp_path / "gpt-scratch"
     d.mkdir()
     cfg = {"architecture": "gpt", "scratch": True, "vocab_size": 50, "n_layer": 1, "n_head": 1, "d_model": 8,
            "d_ff": 16, "max_seq_len": 16, "type_vocab_size": 0, "causal": True}
     (d / "config.json").write_text(json.dumps(cfg))
-    task = TaskConfig(type="classification", source="x", max_train_examples=30)
-    finetune_task(d, _table(), task, FinetuneConfig(max_train_examples=40, max_eval_examples=7), 0, tmp_path / "out")
+    task = TaskConfig(type="classification", source="x", min_steps=123)
+    finetune_task(d, _table(), task, FinetuneConfig(min_steps=7), 0, tmp_path / "out")
+    assert seen["kind"] is KINDS["classification"]
     assert seen["model_dir"] is None and seen["arch"] == "gpt" and seen["config"].d_model == 8
+    assert seen["min_steps"] == 123
+
+
+def test_the_driver_applies_the_smaller_cap_once_before_encoding(tmp_path):
+    from bertvsgpt.tasks.finetune import finetune
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    class Recorder:
+        primary_metric = "test_accuracy"
+
+        def encode(self, table, ctx):
+            seen["n"] = dict(table.group_by("split").len().iter_rows())
+            raise Stop
+
+    task = TaskConfig(type="classification", source="x", max_train_examples=30, max_eval_examples=9)
+    with pytest.raises(Stop):
+        finetune(Recorder(), None, "gpt", None, _table(), task, FinetuneConfig(max_train_examples=40, max_eval_examples=7), 0, tmp_path)
     assert seen["n"] == {"train": 30, "dev": 7, "test": 7}

@@ -13,20 +13,23 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, save_pretrained
 from bertvsgpt.tasks.token_classification import (
-    IGNORE,
+    IGNORE_INDEX,
     TaggedCollator,
     TaggedDataset,
     TokenClassificationModule,
-    TokenClassifier,
     check_tagged_table,
     decode_tags,
     encode_words,
-    finetune_token_classification,
     split_frames,
     tag_list,
     word_pieces,
 )
 from bertvsgpt.tokenization.special import BERT_SPECIAL_TOKENS
+from bertvsgpt.tasks.token_classification import TOKEN_CLASSIFICATION
+from bertvsgpt.tasks.finetune import finetune
+from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.data import cap_splits
+from bertvsgpt.tasks.heads import TokenClassifier
 
 # the tiny test model (d_model 32, 2 layers) and the tokenizers fixture (trained on this module's `table`)
 from .test_classification import tiny_config, tokenizers  # noqa: F401
@@ -148,13 +151,13 @@ def test_labels_sit_on_first_subwords_and_collate():
     ids, starts, _ = encode_words(tok, [["playing", "new", "york"], ["new", "york"]], "bert", max_length=5)
     gold = [["O", "B-LOC", "I-LOC"], ["B-LOC", "I-LOC"]]
     ds = TaggedDataset(["a", "b"], ids, starts, gold, {t: i for i, t in enumerate(tags)})
-    assert ds[0]["labels"] == [IGNORE, 2, IGNORE, 0, IGNORE]  # [CLS] play ##ing new [SEP]; "york" cut
-    assert ds[1]["labels"] == [IGNORE, 0, 1, IGNORE]
+    assert ds[0]["labels"] == [IGNORE_INDEX, 2, IGNORE_INDEX, 0, IGNORE_INDEX]  # [CLS] play ##ing new [SEP]; "york" cut
+    assert ds[1]["labels"] == [IGNORE_INDEX, 0, 1, IGNORE_INDEX]
     assert ds.n_kept == [2, 2] and ds.n_truncated_words == 1
     batch = TaggedCollator(pad_id=0)([ds[0], ds[1]])
     assert batch["input_ids"].tolist()[1] == [*ids[1], 0]
     assert batch["attention_mask"].tolist() == [[1] * 5, [1, 1, 1, 1, 0]]
-    assert batch["labels"].tolist()[1] == [IGNORE, 0, 1, IGNORE, IGNORE]
+    assert batch["labels"].tolist()[1] == [IGNORE_INDEX, 0, 1, IGNORE_INDEX, IGNORE_INDEX]
     assert batch["tags"] == [["O", "B-LOC", "I-LOC"], ["B-LOC", "I-LOC"]]
     # decoding: argmax at first sub-words, "O" for the truncated word
     logits = torch.zeros(2, 5, 3)
@@ -187,13 +190,13 @@ def test_table_checks_and_tag_list(table):
         check_tagged_table(good.drop("tags"))
 
 
-def test_split_frames_caps_train(table):
-    frames = split_frames(table, 50)
+def test_capped_splits_keep_table_order(table):
+    frames = split_frames(cap_splits(table, 50, None))
     assert frames["train"].height == 50 and frames["dev"].height == 40
     ids = frames["train"].get_column("id").to_list()
     assert ids == sorted(ids)  # table order kept
-    assert split_frames(table, 50)["train"].equals(frames["train"])  # fixed subsample
-    assert split_frames(table, None)["train"].height == 160
+    assert split_frames(cap_splits(table, 50, None))["train"].equals(frames["train"])  # fixed subsample
+    assert split_frames(table)["train"].height == 160
 
 
 # ----------------------------------------------------------------------------- model
@@ -220,10 +223,10 @@ def test_loss_ignores_non_first_subwords_and_survives_an_all_truncated_batch():
     model = TokenClassifier.from_pretrained(BertForPreTraining(tiny_config("bert", 50)), "bert", n_labels=3)
     module = TokenClassificationModule(model, ["B-X", "I-X", "O"], backbone=model.backbone)
     logits = torch.randn(2, 4, 3)
-    labels = torch.tensor([[IGNORE, 2, IGNORE, IGNORE], [IGNORE, 0, 1, IGNORE]])
+    labels = torch.tensor([[IGNORE_INDEX, 2, IGNORE_INDEX, IGNORE_INDEX], [IGNORE_INDEX, 0, 1, IGNORE_INDEX]])
     expected = torch.nn.functional.cross_entropy(logits[[0, 1, 1], [1, 1, 2]], torch.tensor([2, 0, 1]))
     assert torch.allclose(module._loss(logits, labels), expected)
-    assert module._loss(logits, torch.full_like(labels, IGNORE)).item() == 0.0
+    assert module._loss(logits, torch.full_like(labels, IGNORE_INDEX)).item() == 0.0
 
 
 def test_gpt_tags_see_only_the_left_context():
@@ -250,8 +253,8 @@ def run(tmp_path, name, arch, tok, table, pretrained=True, task=TASK, ft=FT):
         model = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
         model_dir = save_pretrained(model, cfg, tmp_path / f"{name}-pretrained")
     out = tmp_path / name
-    metrics = finetune_token_classification(
-        model_dir, arch, tok, table, task, ft, seed=0, out_dir=out, enable_progress_bar=False,
+    metrics = finetune(TOKEN_CLASSIFICATION, 
+        model_dir, arch, tok, table, task, ft, seed=0, out_dir=out, options=RunOptions(enable_progress_bar=False),
         model_config=None if pretrained else cfg,
     )
     return metrics, out
@@ -300,7 +303,7 @@ def test_scratch_run_with_cap_and_aux_loss(tmp_path, table, tokenizers):
 
 def test_scratch_needs_a_config(tmp_path, table, tokenizers):
     with pytest.raises(ValueError, match="model_config"):
-        finetune_token_classification(None, "bert", tokenizers["bert"], table, TASK, FT, 0, tmp_path / "x")
+        finetune(TOKEN_CLASSIFICATION, None, "bert", tokenizers["bert"], table, TASK, FT, 0, tmp_path / "x")
 
 
 def test_chinese_characters_get_no_space_between_them():

@@ -68,7 +68,7 @@ def test_early_stopping_cannot_end_a_run_before_the_step_floor(tmp_path):
 
     from bertvsgpt.config.schema import FinetuneConfig
     from bertvsgpt.tasks.base import MONITOR
-    from bertvsgpt.tasks.trainer import fit_and_predict
+    from bertvsgpt.tasks.trainer import RunOptions, fit_and_predict
 
     class Stuck(L.LightningModule):
         def __init__(self):
@@ -91,7 +91,7 @@ def test_early_stopping_cannot_end_a_run_before_the_step_floor(tmp_path):
     data = TensorDataset(torch.randn(8, 2), torch.randn(8))
     ft = FinetuneConfig(max_epochs=1, min_steps=12, patience=1, batch_size=4, grad_clip=0.0)
     result = fit_and_predict(Stuck(), data, data, data, default_collate, ft, seed=0, out_dir=tmp_path,
-                             enable_progress_bar=False)
+                             options=RunOptions(enable_progress_bar=False))
     assert result.steps_per_epoch == 2 and result.max_epochs == 6
     assert result.epochs_run == 6, f"stopped after {result.epochs_run} epochs, before the 12-step floor"
 

@@ -16,7 +16,7 @@ from torch import nn
 from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
 from bertvsgpt.tasks.translation import (
-    IGNORE,
+    IGNORE_INDEX,
     BertTranslator,
     GPTTranslator,
     TranslationCollator,
@@ -26,13 +26,15 @@ from bertvsgpt.tasks.translation import (
     detokenize_wordpiece,
     encode_translation,
     end_token_id,
-    finetune_translation,
     pieces_per_word,
     scored_translations,
     source_budget,
 )
 from bertvsgpt.tokenization.special import BERT_SPECIAL_TOKENS
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
+from bertvsgpt.tasks.translation import TRANSLATION
+from bertvsgpt.tasks.finetune import finetune
+from bertvsgpt.tasks.trainer import RunOptions
 
 # A German-like toy language translated word by word: "der hund ist rot." -> "The dog is red."
 NOUNS = {"hund": "dog", "katze": "cat", "haus": "house", "baum": "tree", "auto": "car", "buch": "book"}
@@ -153,7 +155,7 @@ def test_collators_by_hand():
     gpt = TranslationCollator("gpt", pad_id=0)(examples)
     assert gpt["input_ids"].tolist() == [[1, 10, 11, 2, 20, 21, 9], [1, 12, 2, 22, 9, 0, 0]]
     assert gpt["attention_mask"].tolist() == [[1] * 7, [1] * 5 + [0, 0]]
-    X = IGNORE
+    X = IGNORE_INDEX
     # the delimiter's position predicts the first target token; the end token is a target too
     assert gpt["labels"].tolist() == [[X, X, X, 20, 21, 9, X], [X, X, 22, 9, X, X, X]]
     assert gpt["prompt_ids"].tolist() == [[1, 10, 11, 2], [0, 1, 12, 2]]  # left-padded
@@ -339,9 +341,9 @@ def run(tmp_path, name, arch, tok, table, pretrained=True, task=None, seed=0):
         model = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
         model_dir = save_pretrained(model, cfg, tmp_path / f"{name}-pretrained")
     out = tmp_path / name
-    metrics = finetune_translation(
+    metrics = finetune(TRANSLATION, 
         model_dir, arch, tok, table, task or task_config(), FT, seed=seed, out_dir=out,
-        enable_progress_bar=False, model_config=None if pretrained else cfg,
+        options=RunOptions(enable_progress_bar=False), model_config=None if pretrained else cfg,
     )
     return metrics, out
 
@@ -419,4 +421,4 @@ def test_scratch_run_with_beam_search_and_caps(tmp_path, table, tokenizers):
 
 def test_scratch_needs_a_config(tmp_path, table, tokenizers):
     with pytest.raises(ValueError, match="model_config"):
-        finetune_translation(None, "gpt", tokenizers["gpt"], table, task_config(), FT, 0, tmp_path / "x")
+        finetune(TRANSLATION, None, "gpt", tokenizers["gpt"], table, task_config(), FT, 0, tmp_path / "x")

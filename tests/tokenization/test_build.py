@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from bertvsgpt.config import load_params
-from bertvsgpt.pretraining.token_store import TokenStore
+from bertvsgpt.tokenization.token_store import TokenStore
 from bertvsgpt.tokenization.build import build_tokenizer
 from bertvsgpt.tokenization.special import BERT_UNK
 from bertvsgpt.tokenization.train import load_tokenizer

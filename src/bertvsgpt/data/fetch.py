@@ -540,11 +540,3 @@ def fetch_all(names: Iterable[str], sources: Mapping[str, SourceConfig], dest: P
             bar.set_postfix_str(name)
             records[name] = fetch_source(name, sources[name], dest, archives)
     return records
-
-
-def read_source_record(source_dir: Path) -> dict | None:
-    """The ``SOURCE.json`` record of a fetched source folder, or None if there is none."""
-    p = Path(source_dir) / SOURCE_FILE
-    if not p.is_file():
-        return None
-    return json.loads(p.read_text(encoding="utf-8"))

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 
 import polars as pl
 
+from ..kinds import SPECS
 from .readers import Document
 from .sentences import split_sentences
 
@@ -43,7 +44,7 @@ def _documents(kind: str, train: pl.DataFrame, seed: int) -> Iterator[tuple[str,
             yield i, [context]
         return
     shuffled = train.sample(fraction=1.0, shuffle=True, seed=seed)
-    columns = ("text", "target") if kind == "translation" else ("text",)
+    columns = SPECS[kind].in_domain
     for start in range(0, shuffled.height, EXAMPLES_PER_DOCUMENT):
         group = shuffled.slice(start, EXAMPLES_PER_DOCUMENT)
         for column in columns:

@@ -11,6 +11,7 @@ import polars as pl
 from ..config import Params
 from ..config.schema import SourceConfig, TaskConfig
 from ..io import atomic_path, write_json
+from ..kinds import SPECS
 from .cards import card_markdown, data_card
 from .checks import check_task_labels
 from .chinese import PEOPLES_DAILY_PER_LOC_ORG
@@ -23,21 +24,13 @@ from .task_readers import WNUT_PER_LOC_ORG, map_entity_types
 log = logging.getLogger(__name__)
 
 
-# Columns each task kind needs from its source (besides ``text``).
-KIND_COLUMNS = {
-    "classification": ("label",),
-    "multiple_choice": ("choices", "label"),
-    "token_classification": ("tokens", "tags"),
-    "extractive_qa": ("context", "question", "answer", "answer_start"),
-    "translation": ("target",),
-}
 # The PER/LOC/ORG view of each NER source format's entity types.
 ENTITY_VIEWS = {"wnut_bio": WNUT_PER_LOC_ORG, "peoples_daily_ner": PEOPLES_DAILY_PER_LOC_ORG}
 
 
 def task_examples(name: str, task: TaskConfig, source: SourceConfig, examples: pl.DataFrame) -> pl.DataFrame:
     """Check a task's raw examples against its kind and apply the kind's view of them."""
-    missing = [c for c in ("text", *KIND_COLUMNS[task.type]) if c not in examples.columns]
+    missing = [c for c in ("text", *SPECS[task.type].columns) if c not in examples.columns]
     if missing:
         raise ValueError(
             f"tasks.{name}: source '{task.source}' gives columns {examples.columns}, a {task.type} task needs {missing}"

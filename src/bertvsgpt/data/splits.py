@@ -1,7 +1,8 @@
 """Deterministic, stratified train/dev/test splits of labelled examples.
 
 1. Exact duplicate texts are removed first (the first occurrence is kept), so the same text can
-   never be on two sides of a split.
+   never be on two sides of a split; a sentence-pair task's examples are duplicates when both
+   ``text`` and ``text_b`` are.
 2. Each label's examples are ordered by SHA-256 of ``(seed, text)`` (independent of input order)
    and cut into test, dev and train by the given fractions (rounded per label; a label with at
    least 3 examples gets at least one dev and one test example; train always keeps at least one).
@@ -51,10 +52,11 @@ def split_examples(df: pl.DataFrame, dev_fraction: float, test_fraction: float, 
         raise ValueError("no examples to split")
 
     n_in = df.height
-    deduped = df.unique(subset=["text"], keep="first", maintain_order=True)
+    key = [c for c in ("text", "text_b") if c in df.columns]
+    deduped = df.unique(subset=key, keep="first", maintain_order=True)
     if deduped.height < n_in:
         conflicts = (
-            df.group_by("text").agg(pl.col("label").n_unique().alias("n")).filter(pl.col("n") > 1).height
+            df.group_by(key).agg(pl.col("label").n_unique().alias("n")).filter(pl.col("n") > 1).height
             if "label" in df.columns
             else 0
         )

@@ -14,6 +14,7 @@ format                        columns
 ``bigbench_quoref``           ``context``, ``question``, ``answer``, ``answer_start``, ``text``, ``group``
 ``bigbench_social_iqa``       ``text`` (context and question), ``choices``, ``label`` (index of the answer)
 ``ding_de_en``                ``text`` (German sentence), ``target`` (English sentence)
+``bigbench_vitaminc``         ``text`` (evidence), ``text_b`` (claim), ``label`` (True/False/Neither), ``group`` (claim)
 ============================  ===========================================================================
 
 Duplicates are kept here; :func:`bertvsgpt.data.splits.split_examples` removes them by ``text``.
@@ -473,6 +474,34 @@ def read_ding_de_en(paths: list[Path], encoding: str = "utf-8") -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
+# 7. VitaminC fact verification (BIG-bench vitaminc_fact_verification)
+
+
+_CLAIM = "\nClaim:"
+
+
+def read_bigbench_vitaminc(paths: list[Path], encoding: str = "utf-8") -> pl.DataFrame:
+    """BIG-bench ``vitaminc_fact_verification/task.json`` -> ``text`` (the Wikipedia evidence, "Title: sentence"),
+    ``text_b`` (the claim), ``label`` (``True`` / ``False`` / ``Neither``: does the evidence support, refute or
+    not decide the claim) and ``group`` (the claim: VitaminC pairs one claim with contrasting evidence, and
+    those examples must share a split)."""
+    files = _data_files(paths, "bigbench_vitaminc", (".json",))
+    rows: dict[str, list[str]] = {"text": [], "text_b": [], "label": []}
+    for path in files:
+        for i, ex in enumerate(_bigbench_examples(path, encoding)):
+            keys, correct = _correct_choice(path, i, ex)
+            evidence, sep, claim = ex["input"].rpartition(_CLAIM)
+            evidence, claim = normalise_whitespace(evidence), normalise_whitespace(claim)
+            if not sep or not evidence or not claim:
+                raise ValueError(f"{path}: example {i} is not 'evidence\\nClaim: claim'")
+            rows["text"].append(evidence)
+            rows["text_b"].append(claim)
+            rows["label"].append(keys[correct])
+    df = pl.DataFrame(rows, schema={"text": pl.Utf8, "text_b": pl.Utf8, "label": pl.Utf8})
+    return _require_rows(df.with_columns(pl.col("text_b").alias("group")), files, "claims")
+
+
+# --------------------------------------------------------------------------------------------
 
 
 TASK_READERS: dict[str, Callable[..., pl.DataFrame]] = {
@@ -482,4 +511,5 @@ TASK_READERS: dict[str, Callable[..., pl.DataFrame]] = {
     "bigbench_quoref": read_bigbench_quoref,
     "bigbench_social_iqa": read_bigbench_social_iqa,
     "ding_de_en": read_ding_de_en,
+    "bigbench_vitaminc": read_bigbench_vitaminc,
 }

@@ -22,8 +22,9 @@ from torch.utils.data import DataLoader, Subset
 
 from ..config import Params
 from ..models import load_pretrained
-from ..pretraining.run import build_dataset
-from ..pretraining.token_store import TokenStore
+from ..models.config import IGNORE_INDEX
+from ..pretraining.datasets import build_dataset
+from ..tokenization.token_store import TokenStore
 from ..tokenization.train import load_tokenizer
 from .floors import unigram_counts, unigram_floors
 
@@ -78,7 +79,7 @@ def _bert(model, loader, nsp: bool, targets: list[torch.Tensor]) -> dict[str, An
             masked_labels=batch["masked_labels"],
             nsp_labels=batch["nsp_label"] if nsp else None,
         )
-        targets.append(batch["masked_labels"][batch["masked_labels"] != -100])
+        targets.append(batch["masked_labels"][batch["masked_labels"] != IGNORE_INDEX])
         k = float(out["mlm_count"])
         loss_sum += float(out["mlm_loss"]) * k
         correct += float(out["mlm_correct"])
@@ -101,9 +102,9 @@ def _gpt(model, loader, targets: list[torch.Tensor]) -> dict[str, Any]:
     loss_sum = correct = count = 0.0
     for batch in loader:
         logits = model(input_ids=batch["input_ids"])["logits"]
-        valid = batch["targets"] != -100
+        valid = batch["targets"] != IGNORE_INDEX
         loss = torch.nn.functional.cross_entropy(
-            logits.flatten(0, 1), batch["targets"].flatten(), ignore_index=-100, reduction="sum"
+            logits.flatten(0, 1), batch["targets"].flatten(), ignore_index=IGNORE_INDEX, reduction="sum"
         )
         targets.append(batch["targets"][valid])
         loss_sum += float(loss)

@@ -18,10 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ModelConfig
+from .config import IGNORE_INDEX, ModelConfig
 from .transformer import Transformer, init_weights
 
-IGNORE_INDEX = -100
 
 
 class BertPooler(nn.Module):

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+IGNORE_INDEX = -100  # the label a loss skips (PyTorch's cross_entropy default): padding, unmasked and non-target positions
+
 
 NORMS = ("post", "pre")
 

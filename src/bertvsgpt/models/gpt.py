@@ -15,10 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import KVCache
-from .config import ModelConfig
+from .config import IGNORE_INDEX, ModelConfig
 from .transformer import Transformer
 
-IGNORE_INDEX = -100
 
 
 class GPTForPreTraining(nn.Module):

@@ -28,7 +28,7 @@ import numpy as np
 
 
 class _SentenceDocuments(Protocol):
-    """Anything like :class:`~bertvsgpt.pretraining.token_store.TokenStore`."""
+    """Anything like :class:`~bertvsgpt.tokenization.token_store.TokenStore`."""
 
     @property
     def n_docs(self) -> int: ...

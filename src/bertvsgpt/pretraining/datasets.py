@@ -7,6 +7,9 @@
 * :class:`GPTPackedDataset`: documents concatenated with an end-of-text token
   after each one and cut into fixed-length windows (Radford et al., 2018/2019
   style packing), read straight from the memory map.
+
+:func:`build_dataset` picks one for an architecture from the params, :class:`EpochSampler` orders an
+epoch and :class:`BertBatch` collates; the pre-training run and the intrinsic evaluation share them.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..config import Params
+from ..models.config import IGNORE_INDEX
+from ..tokenization.encode import word_start_mask
+from ..tokenization.special import BERT_CLS, BERT_MASK, BERT_PAD, BERT_SEP, BERT_SPECIAL_TOKENS, GPT_EOT
+from ..tokenization.token_store import TokenStore
 from .bert_instances import TrainingInstance, create_instances, mask_tokens
-from .token_store import TokenStore
 
 logger = logging.getLogger(__name__)
 
-IGNORE_INDEX = -100
 
 
 class BertPretrainingDataset(Dataset):
@@ -211,3 +217,52 @@ class GPTPackedDataset(Dataset):
         input_ids[:n] = window[:-1]
         targets[:n] = window[1:]
         return {"input_ids": input_ids, "targets": targets}
+
+
+def build_dataset(arch: str, store: TokenStore, tokenizer, params: Params, seed: int) -> Dataset:
+    """BERT: MLM+NSP instances (dynamic masking); GPT: packed causal-LM windows."""
+    seq_len = params.pretrain.seq_len
+    if arch == "bert":
+        b = params.pretrain.bert
+        ids = {t: tokenizer.token_to_id(t) for t in BERT_SPECIAL_TOKENS}
+        return BertPretrainingDataset(
+            store,
+            cls_id=ids[BERT_CLS],
+            sep_id=ids[BERT_SEP],
+            mask_id=ids[BERT_MASK],
+            pad_id=ids[BERT_PAD],
+            vocab_size=tokenizer.get_vocab_size(),
+            max_seq_length=seq_len,
+            short_seq_prob=b.short_seq_prob,
+            masked_lm_prob=b.masked_lm_prob,
+            max_predictions_per_seq=b.max_predictions_per_seq,
+            special_ids=set(ids.values()),
+            whole_word_starts=word_start_mask(tokenizer) if b.whole_word_mask else None,
+            seed=seed,
+        )
+    return GPTPackedDataset(store, seq_len, eos_id=tokenizer.token_to_id(GPT_EOT), drop_last=True)
+
+
+class EpochSampler(torch.utils.data.DistributedSampler):
+    """One process's order: epoch e is randperm(n, seed + e), the order Lightning's DistributedSampler
+    gives under DDP; ``skip`` drops the first indices of the next epoch only (a mid-epoch resume)."""
+
+    skip = 0
+
+    def __iter__(self):
+        indices = list(super().__iter__())
+        skip, self.skip = self.skip, 0
+        return iter(indices[skip:])
+
+
+class BertBatch:
+    """Drop the NSP labels when NSP is switched off (RoBERTa's MLM-only ablation)."""
+
+    def __init__(self, nsp: bool) -> None:
+        self.nsp = nsp
+
+    def __call__(self, items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        batch = torch.utils.data.default_collate(items)
+        if not self.nsp:
+            batch.pop("nsp_label", None)
+        return batch

@@ -15,72 +15,22 @@ from typing import Any
 
 import polars as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from ..config import Params
 from ..hardware import autocast_dtype, resolve_precision
 from ..io import atomic_path, write_json
 from ..resume import fingerprint_of, prepare_resume_dir
 from ..models import save_pretrained
-from ..tokenization.encode import word_start_mask
-from ..tokenization.special import BERT_CLS, BERT_MASK, BERT_PAD, BERT_SEP, BERT_SPECIAL_TOKENS, GPT_EOT, GPT_PAD
+from ..tokenization.special import BERT_PAD, GPT_PAD
 from ..tokenization.train import load_tokenizer
-from .datasets import BertPretrainingDataset, GPTPackedDataset
+from .datasets import BertBatch, EpochSampler, build_dataset
 from .bert_instances import num_predictions
 from .flops import flops_per_token, measure_matmul_peak_flops, output_projection_params
-from .scratch import model_config, write_scratch_model  # noqa: F401  (the torch-free part, re-exported)
-from .token_store import TokenStore
+from .scratch import model_config
+from ..tokenization.token_store import TokenStore
 
 log = logging.getLogger(__name__)
-
-
-def build_dataset(arch: str, store: TokenStore, tokenizer, params: Params, seed: int) -> Dataset:
-    """BERT: MLM+NSP instances (dynamic masking); GPT: packed causal-LM windows."""
-    seq_len = params.pretrain.seq_len
-    if arch == "bert":
-        b = params.pretrain.bert
-        ids = {t: tokenizer.token_to_id(t) for t in BERT_SPECIAL_TOKENS}
-        return BertPretrainingDataset(
-            store,
-            cls_id=ids[BERT_CLS],
-            sep_id=ids[BERT_SEP],
-            mask_id=ids[BERT_MASK],
-            pad_id=ids[BERT_PAD],
-            vocab_size=tokenizer.get_vocab_size(),
-            max_seq_length=seq_len,
-            short_seq_prob=b.short_seq_prob,
-            masked_lm_prob=b.masked_lm_prob,
-            max_predictions_per_seq=b.max_predictions_per_seq,
-            special_ids=set(ids.values()),
-            whole_word_starts=word_start_mask(tokenizer) if b.whole_word_mask else None,
-            seed=seed,
-        )
-    return GPTPackedDataset(store, seq_len, eos_id=tokenizer.token_to_id(GPT_EOT), drop_last=True)
-
-
-class EpochSampler(torch.utils.data.DistributedSampler):
-    """One process's order: epoch e is randperm(n, seed + e), the order Lightning's DistributedSampler
-    gives under DDP; ``skip`` drops the first indices of the next epoch only (a mid-epoch resume)."""
-
-    skip = 0
-
-    def __iter__(self):
-        indices = list(super().__iter__())
-        skip, self.skip = self.skip, 0
-        return iter(indices[skip:])
-
-
-class BertBatch:
-    """Drop the NSP labels when NSP is switched off (RoBERTa's MLM-only ablation)."""
-
-    def __init__(self, nsp: bool) -> None:
-        self.nsp = nsp
-
-    def __call__(self, items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-        batch = torch.utils.data.default_collate(items)
-        if not self.nsp:
-            batch.pop("nsp_label", None)
-        return batch
 
 
 def fingerprint(arch: str, params: Params, tokenizer_stats: dict[str, Any]) -> str:

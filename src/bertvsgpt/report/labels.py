@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from ..kinds import groups
+
 MODEL_LABELS = {"bert": "BERT", "gpt": "GPT", "bert-scratch": "BERT-scratch", "gpt-scratch": "GPT-scratch"}
 METRIC_LABELS = {
     "test_accuracy": "accuracy",
@@ -26,12 +28,7 @@ METRIC_LABELS = {
 SCALE_100 = frozenset({"test_bleu", "test_chrf"})  # sacreBLEU reports 0-100; the rest are fractions
 
 # Task kinds grouped as the comparison's seed article contrasts them (order = report order).
-GROUPS: dict[str, tuple[str, ...]] = {
-    "classification": ("classification",),
-    "token-level": ("token_classification",),
-    "span/choice": ("extractive_qa", "multiple_choice"),
-    "generation": ("translation",),
-}
+GROUPS: dict[str, tuple[str, ...]] = groups()
 # The scratch twin of each pre-trained model.
 TWINS = {"bert": "bert-scratch", "gpt": "gpt-scratch"}
 # The classical baselines (src/bertvsgpt/baselines): the evaluation names each ``baseline:<name>``.

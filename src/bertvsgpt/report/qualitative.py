@@ -53,7 +53,7 @@ def _entities(tokens: list[str], tags: list[str]) -> str:
 
 
 def _wrong(kind: str, frame: pl.DataFrame) -> np.ndarray:
-    if kind in ("classification", "multiple_choice") and "correct" in frame.columns:
+    if kind in ("classification", "pair_classification", "multiple_choice") and "correct" in frame.columns:
         return ~frame.get_column("correct").fill_null(False).to_numpy().astype(bool)
     if kind == "token_classification" and "exact_match" in frame.columns:
         return ~frame.get_column("exact_match").fill_null(False).to_numpy().astype(bool)
@@ -68,6 +68,9 @@ def _view(kind: str, row: dict[str, Any]) -> tuple[str, str, str]:
     """(input, gold, prediction) of one prediction row."""
     if kind == "classification":
         return shorten(row.get("text", "")), shorten(str(row.get("label"))), shorten(str(row.get("pred")))
+    if kind == "pair_classification":
+        text = f"{shorten(row.get('text', ''))} / {shorten(row.get('text_b', ''))}"
+        return text, shorten(str(row.get("label"))), shorten(str(row.get("pred")))
     if kind == "multiple_choice":
         choices = row.get("choices") or []
 

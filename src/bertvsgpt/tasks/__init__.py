@@ -1,31 +1,8 @@
-"""Downstream tasks: input formats, classifiers and fine-tuning.
+"""Downstream tasks: input formats, heads, the task kinds and the fine-tuning driver they share.
 
-The Lightning-based parts (``ClassificationModule``, ``finetune_classification``) are imported on
-first use so that formatting and data code stay cheap to import.
+``finetune.py`` is the driver and the :class:`~bertvsgpt.tasks.finetune.TaskKind` protocol; each kind
+is one file (``classification.py``, ``multiple_choice.py``, ``token_classification.py``,
+``extractive_qa.py``, ``translation.py``) registered in ``registry.py``, whose ``finetune_task`` is
+what the pipeline's stages call. Importing this package stays cheap (no Lightning): import the
+modules you need.
 """
-
-from typing import Any
-
-from .classifier import SequenceClassifier
-from .data import ClassificationDataset, Collator, TaskData, build_task_data, label_list
-from .formatting import encode_classification
-
-__all__ = [
-    "ClassificationDataset",
-    "Collator",
-    "ClassificationModule",
-    "SequenceClassifier",
-    "TaskData",
-    "build_task_data",
-    "encode_classification",
-    "finetune_classification",
-    "label_list",
-]
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("ClassificationModule", "finetune_classification"):
-        from . import classification
-
-        return getattr(classification, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,16 +20,7 @@ from .formatting import check_arch
 
 PretrainedModel = Union[BertForPreTraining, GPTForPreTraining]
 
-SCRATCH_SUFFIX = "-scratch"
 ARCH_CLASSES = {"bert": BertForPreTraining, "gpt": GPTForPreTraining}
-
-
-def split_model_name(name: str) -> tuple[str, bool]:
-    """``"gpt-scratch"`` -> ``("gpt", False)``; ``"bert"`` -> ``("bert", True)`` (arch, pretrained)."""
-    arch, scratch = (name[: -len(SCRATCH_SUFFIX)], True) if name.endswith(SCRATCH_SUFFIX) else (name, False)
-    if arch not in ("bert", "gpt"):
-        raise ValueError(f"unknown model '{name}' (known: bert, gpt, bert-scratch, gpt-scratch)")
-    return arch, not scratch
 
 
 def load_backbone(
@@ -106,10 +97,15 @@ def check_backbone(backbone, arch: str) -> None:
         raise ValueError(f"arch='{arch}' does not match the backbone (causal={backbone.config.causal})")
 
 
+def unwrapped(model: nn.Module, expected: type, user: str):
+    """``model`` without ``torch.compile``'s wrapper, which must be an ``expected`` (``user`` names who needs it)."""
+    model = getattr(model, "_orig_mod", model)
+    if not isinstance(model, expected):
+        raise TypeError(f"{user} needs a {expected.__name__}, got {type(model).__name__}")
+    return model
+
+
 def backbone_for(model: PretrainedModel, arch: str):
     """The backbone of a pre-training model that must be of architecture ``arch``."""
     check_arch(arch)
-    expected = ARCH_CLASSES[arch]
-    if not isinstance(getattr(model, "_orig_mod", model), expected):
-        raise TypeError(f"arch='{arch}' needs a {expected.__name__}, got {type(model).__name__}")
-    return backbone_of(model)
+    return backbone_of(unwrapped(model, ARCH_CLASSES[arch], f"arch='{arch}'"))

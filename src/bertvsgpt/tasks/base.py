@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models import Transformer
+from ..models.config import IGNORE_INDEX
 from ..optim import adamw_with_schedule
 from ..resume import restore_rng_states, rng_states
 
@@ -99,8 +100,8 @@ class TaskModule(L.LightningModule):
         logits = self._lm_head[0](hidden[:, :-1]).float()
         targets = input_ids[:, 1:].clone()
         if attention_mask is not None:
-            targets[attention_mask[:, 1:] == 0] = -100
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
+            targets[attention_mask[:, 1:] == 0] = IGNORE_INDEX
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX)
         return self.aux_lm_weight * loss
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -1,33 +1,27 @@
-"""Sequence classification (sentiment, news topic, intent): module and fine-tuning run.
+"""Sequence classification (sentiment, news topic, intent): the module and the task kind.
 
-Cross-entropy on the label; the dev metric is macro-F1. GPT may add its auxiliary LM loss on
-the input (``finetune.aux_lm_weight``). Outputs in ``out_dir``: ``checkpoints/`` (the best dev
-epoch), ``predictions.parquet`` (one row per test example) and ``metrics.json``.
+Cross-entropy on the label; the dev metric is macro-F1, the test metrics accuracy and macro-F1.
+GPT may add its auxiliary LM loss on the input (``finetune.aux_lm_weight``).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import polars as pl
 import torch
 import torch.nn.functional as F
-from tokenizers import Tokenizer
+from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from ..config.schema import FinetuneConfig, TaskConfig
 from ..metrics.classification import classification_metrics
 from ..models import ModelConfig
-from .backbone import load_for_task
 from .base import MONITOR, TaskModule, protocol_kwargs
-from .classifier import SequenceClassifier
+from .heads import SequenceClassifier
 from .data import build_task_data
-from .trainer import check_order, fit_and_predict, run_record, write_outputs
-
-log = logging.getLogger(__name__)
+from .finetune import TaskContext, TaskInputs, test_ids, warn_truncated
+from .trainer import FitResult
 
 
 class ClassificationModule(TaskModule):
@@ -76,10 +70,12 @@ def scored_predictions(
     ids = {lab: i for i, lab in enumerate(labels)}
     gold = [ids[g] for g in test.get_column("label").to_list()]
     scores = classification_metrics(list(pred_ids), gold, len(labels))
+    pair = {"text_b": test.get_column("text_b")} if "text_b" in test.columns else {}
     predictions = pl.DataFrame(
         {
             "id": test.get_column("id"),
             "text": test.get_column("text"),
+            **pair,
             "label": test.get_column("label"),
             "pred": pl.Series("pred", [labels[i] for i in pred_ids], dtype=test.schema["label"]),
             "prob": pl.Series("prob", [float(p) for p in probs], dtype=pl.Float32),
@@ -89,65 +85,31 @@ def scored_predictions(
     return predictions, {"test_accuracy": scores["accuracy"], "test_macro_f1": scores["macro_f1"]}
 
 
-def finetune_classification(
-    model_dir: Optional[Path],
-    arch: str,
-    tokenizer: Tokenizer,
-    table: pl.DataFrame,
-    task_cfg: TaskConfig,
-    ft_cfg: FinetuneConfig,
-    seed: int,
-    out_dir: Path,
-    model_config: Optional[ModelConfig] = None,
-    **run: Any,
-) -> dict[str, Any]:
-    """Fine-tune, pick the best dev epoch, score the test split; returns the metrics dict.
+class Classification:
+    """Sequence classification as a :class:`~bertvsgpt.tasks.finetune.TaskKind`: one label per text."""
 
-    Args:
-        model_dir: a ``save_pretrained`` directory, or ``None`` for the scratch baseline
-            (then ``model_config`` gives the architecture's size).
-        arch: ``"bert"`` or ``"gpt"``; must match the saved model.
-        tokenizer: the model's tokenizer (its special tokens define the input format).
-        table: columns ``id``, ``split`` (train/dev/test), ``text``, ``label``.
-        run: :func:`~bertvsgpt.tasks.trainer.fit_and_predict`'s options (``precision``, ``logger``,
-            ``enable_progress_bar``, ``num_workers``, ``resume_dir``, ``fingerprint``).
-    """
-    import lightning as L
+    primary_metric = "test_accuracy"
 
-    L.seed_everything(seed, workers=True)
-    data = build_task_data(table, tokenizer, arch, task_cfg.max_length, task_cfg.max_train_examples)
-    n_truncated = sum(data.n_truncated.values())
-    if n_truncated:
-        log.warning("%d example(s) truncated to max_length=%d (by split: %s)", n_truncated, task_cfg.max_length, data.n_truncated)
+    def encode(self, table: pl.DataFrame, ctx: TaskContext) -> TaskInputs:
+        data = build_task_data(table, ctx.tokenizer, ctx.arch, ctx.task_cfg.max_length)
+        warn_truncated(data.n_truncated, "example(s)", ctx.task_cfg.max_length)
+        datasets = {"train": data.train, "dev": data.dev, "test": data.test}
+        return TaskInputs(data.frames, datasets, data.collator(), data.n_truncated, state={"labels": data.labels})
 
-    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length, ft_cfg.dropout)
-    model = SequenceClassifier.from_pretrained(pretrained, arch, data.n_labels, config.dropout, ft_cfg.pooling)
-    module = ClassificationModule(model, data.n_labels, **protocol_kwargs(ft_cfg, pretrained))
-    fit = fit_and_predict(
-        module, data.train, data.dev, data.test, data.collator(), ft_cfg, seed, out_dir, **run,
-    )
+    def build(self, pretrained: nn.Module, config: ModelConfig, inputs: TaskInputs, ctx: TaskContext) -> TaskModule:
+        n_labels = len(inputs.state["labels"])
+        model = SequenceClassifier.from_pretrained(pretrained, ctx.arch, n_labels, config.dropout, ctx.ft_cfg.pooling)
+        return ClassificationModule(model, n_labels, **protocol_kwargs(ctx.ft_cfg, pretrained))
 
-    ids = [i for b in fit.batches for i in b["id"]]
-    pred = torch.cat([b["pred"] for b in fit.batches])
-    probs = torch.cat([b["probs"] for b in fit.batches])
-    test_frame = data.frames["test"]
-    check_order(ids, test_frame)
-    predictions, test_metrics = scored_predictions(test_frame, data.labels, pred.tolist(), probs.gather(1, pred[:, None]).squeeze(1).tolist())
-    sizes = {"train": len(data.train), "dev": len(data.dev), "test": len(data.test)}
-    metrics: dict[str, Any] = {
-        **run_record(arch, model_dir, seed, "test_accuracy", fit, sizes, data.n_truncated, task_cfg.max_length),
-        **test_metrics,
-        "best_dev_macro_f1": fit.best_dev_score,
-        "n_labels": data.n_labels,
-        "labels": data.labels,
-    }
-    write_outputs(Path(out_dir), predictions, metrics)
-    return metrics
+    def score(self, fit: FitResult, inputs: TaskInputs, ctx: TaskContext) -> tuple[pl.DataFrame, dict[str, Any]]:
+        test_ids(fit, inputs.frames["test"])
+        pred = torch.cat([b["pred"] for b in fit.batches])
+        probs = torch.cat([b["probs"] for b in fit.batches])
+        labels = inputs.state["labels"]
+        predictions, test_metrics = scored_predictions(
+            inputs.frames["test"], labels, pred.tolist(), probs.gather(1, pred[:, None]).squeeze(1).tolist()
+        )
+        return predictions, {**test_metrics, "best_dev_macro_f1": fit.best_dev_score, "n_labels": len(labels), "labels": labels}
 
 
-def check_fits(tokenizer: Tokenizer, config: ModelConfig, max_length: int) -> None:
-    """The tokenizer's ids and the task's sequence length must fit the model."""
-    if tokenizer.get_vocab_size() > config.vocab_size:
-        raise ValueError(f"tokenizer has {tokenizer.get_vocab_size()} tokens but the model only {config.vocab_size}")
-    if max_length > config.max_seq_len:
-        raise ValueError(f"task max_length={max_length} exceeds the model's max_seq_len={config.max_seq_len}")
+CLASSIFICATION = Classification()

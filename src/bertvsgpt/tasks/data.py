@@ -1,8 +1,9 @@
-"""Datasets and batching for classification tasks.
+"""Task tables (splits, caps) for every kind; datasets and batching for classification.
 
 A task table is a polars DataFrame with columns ``id``, ``split`` (``train`` / ``dev`` /
-``test``), ``text`` and ``label``. Labels map to ids by their position in the sorted list of
-all labels in the table, so the mapping is the same for every model and seed.
+``test``) and the kind's columns (:data:`bertvsgpt.kinds.SPECS`); a classification table has
+``text`` and ``label`` (and a sentence-pair one ``text_b``). Labels map to ids by their position
+in the sorted list of all labels in the table, so the mapping is the same for every model and seed.
 """
 
 from __future__ import annotations
@@ -36,13 +37,23 @@ def check_task_table(table: pl.DataFrame, columns: Sequence[str], what: str = "t
             raise ValueError(f"{what} has no '{split}' rows")
 
 
-def split_frames(
-    table: pl.DataFrame, max_train_examples: int | None, subsample_seed: int = 0
-) -> dict[str, pl.DataFrame]:
-    """The three splits; the training split capped by :func:`subsample_train`."""
-    frames = {s: table.filter(pl.col("split") == s) for s in SPLITS}
-    frames["train"] = subsample_train(frames["train"], max_train_examples, subsample_seed)
-    return frames
+def split_frames(table: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The three splits, each in table order."""
+    return {s: table.filter(pl.col("split") == s) for s in SPLITS}
+
+
+def min_cap(*caps: int | None) -> int | None:
+    """The smallest of the given caps (``None`` = no cap)."""
+    given = [c for c in caps if c is not None]
+    return min(given) if given else None
+
+
+def cap_splits(table: pl.DataFrame, max_train: int | None, max_eval: int | None, seed: int = 0) -> pl.DataFrame:
+    """Keep at most ``max_train`` training rows and ``max_eval`` dev and test rows each: a fixed,
+    seeded subset (:func:`subsample_train`), the same for every model and fine-tuning seed, so
+    comparisons stay paired."""
+    caps = {"train": max_train, "dev": max_eval, "test": max_eval}
+    return pl.concat([subsample_train(table.filter(pl.col("split") == s), caps[s], seed) for s in SPLITS])
 
 
 def check_table(table: pl.DataFrame) -> None:
@@ -98,11 +109,27 @@ class ClassificationDataset(Dataset):
         unknown = set(frame.get_column("label").unique().to_list()) - set(label_to_id)
         if unknown:
             raise ValueError(f"labels {sorted(unknown)} are not in the label list {list(labels)}")
-        input_ids, type_ids, n_truncated = encode_classification(
-            tokenizer, frame.get_column("text").to_list(), arch, max_length
-        )
+        texts = frame.get_column("text").to_list()
+        if "text_b" in frame.columns:  # a sentence pair: [CLS] a [SEP] b [SEP] / <s> a <d> b <e>
+            texts = list(zip(texts, frame.get_column("text_b").to_list()))
+        input_ids, type_ids, n_truncated = encode_classification(tokenizer, texts, arch, max_length)
         label_ids = [label_to_id[lab] for lab in frame.get_column("label").to_list()]
         return cls(frame.get_column("id").to_list(), input_ids, type_ids, label_ids), n_truncated
+
+
+def pad_inputs(input_ids: Sequence[Sequence[int]], token_type_ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded ``(B, T)`` ``input_ids`` (``pad_id``), ``token_type_ids`` (0) and ``attention_mask``
+    (1 = real token), ``T`` the longest row: the input tensors of every kind's batches."""
+    B, T = len(input_ids), max(len(row) for row in input_ids)
+    ids = torch.full((B, T), pad_id, dtype=torch.long)
+    types = torch.zeros((B, T), dtype=torch.long)
+    mask = torch.zeros((B, T), dtype=torch.long)
+    for i, (row, type_row) in enumerate(zip(input_ids, token_type_ids)):
+        n = len(row)
+        ids[i, :n] = torch.tensor(row, dtype=torch.long)
+        types[i, :n] = torch.tensor(type_row, dtype=torch.long)
+        mask[i, :n] = 1
+    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
 
 
 @dataclass
@@ -112,21 +139,9 @@ class Collator:
     pad_id: int
 
     def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        T = max(len(e["input_ids"]) for e in examples)
-        B = len(examples)
-        input_ids = torch.full((B, T), self.pad_id, dtype=torch.long)
-        token_type_ids = torch.zeros((B, T), dtype=torch.long)
-        attention_mask = torch.zeros((B, T), dtype=torch.long)
-        for i, e in enumerate(examples):
-            n = len(e["input_ids"])
-            input_ids[i, :n] = torch.tensor(e["input_ids"], dtype=torch.long)
-            token_type_ids[i, :n] = torch.tensor(e["token_type_ids"], dtype=torch.long)
-            attention_mask[i, :n] = 1
         return {
             "id": [e["id"] for e in examples],
-            "input_ids": input_ids,
-            "token_type_ids": token_type_ids,
-            "attention_mask": attention_mask,
+            **pad_inputs([e["input_ids"] for e in examples], [e["token_type_ids"] for e in examples], self.pad_id),
             "labels": torch.tensor([e["label"] for e in examples], dtype=torch.long),
         }
 
@@ -198,25 +213,13 @@ def stratified_quota(counts: dict[Any, int], total: int) -> dict[Any, int]:
     return quota
 
 
-def build_task_data(
-    table: pl.DataFrame,
-    tokenizer: Tokenizer,
-    arch: str,
-    max_length: int,
-    max_train_examples: int | None = None,
-    subsample_seed: int = 0,
-) -> TaskData:
-    """Split, (optionally) subsample the training split, and encode a task table.
-
-    ``max_train_examples`` keeps a random subset of the training rows drawn with
-    ``subsample_seed`` (fixed by default, so every model and training seed sees the same
-    subset), in table order.
-    """
+def build_task_data(table: pl.DataFrame, tokenizer: Tokenizer, arch: str, max_length: int) -> TaskData:
+    """Split and encode a classification table (labels: every label of every split, sorted)."""
     check_table(table)
     labels = label_list(table)
     if len(labels) < 2:
         raise ValueError(f"task has {len(labels)} label(s); classification needs at least 2")
-    frames = split_frames(table, max_train_examples, subsample_seed)
+    frames = split_frames(table)
     datasets: dict[str, ClassificationDataset] = {}
     n_truncated: dict[str, int] = {}
     for s in SPLITS:

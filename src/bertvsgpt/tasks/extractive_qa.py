@@ -1,4 +1,4 @@
-"""Extractive question answering (Quoref-style reading comprehension): span heads and fine-tuning.
+"""Extractive question answering (Quoref-style reading comprehension): span heads and the task kind.
 
 The answer is a span of the passage. Both models read the question and a window of the passage
 and score every token as the answer's start and end with one linear layer on the last layer's
@@ -32,7 +32,6 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
@@ -43,19 +42,20 @@ from tokenizers import Tokenizer
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..config.schema import FinetuneConfig, TaskConfig
+from ..kinds import SPECS
 from ..metrics.qa import squad_example_scores, squad_scores
-from ..models import BertForPreTraining, GPTForPreTraining, ModelConfig, Transformer, init_weights
+from ..models import ModelConfig
 from ..tokenization.special import BERT_CLS, BERT_SEP, GPT_DELIM, GPT_EXTRACT, GPT_START
-from .backbone import backbone_for, check_backbone, load_for_task
 from .base import MONITOR, TaskModule, protocol_kwargs
-from .data import SPLITS, check_task_table, split_frames
+from .data import SPLITS, check_task_table, pad_inputs, split_frames
+from .finetune import TaskContext, TaskInputs
 from .formatting import check_arch, pad_token_id, special_token_id
-from .trainer import fit_and_predict, run_record, write_outputs
+from .heads import SpanExtractor
+from .trainer import FitResult
 
 log = logging.getLogger(__name__)
 
-QA_COLUMNS = ("id", "split", "context", "question", "answer", "answer_start")
+QA_COLUMNS = SPECS["extractive_qa"].table
 N_SPECIAL = 3  # [CLS] q [SEP] p [SEP]  /  <|start|> q <|delim|> p <|extract|>
 DEFAULT_DOC_STRIDE = 64  # tokens between window starts (run_squad.py uses 128 at length 384)
 MAX_ANSWER_TOKENS = 30  # run_squad.py's max_answer_length
@@ -315,25 +315,17 @@ class QACollator:
     pad_id: int
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        B, T = len(items), max(len(x["input_ids"]) for x in items)
-        input_ids = torch.full((B, T), self.pad_id, dtype=torch.long)
-        token_type_ids = torch.zeros((B, T), dtype=torch.long)
-        attention_mask = torch.zeros((B, T), dtype=torch.long)
+        inputs = pad_inputs([x["input_ids"] for x in items], [x["token_type_ids"] for x in items], self.pad_id)
+        B, T = inputs["input_ids"].shape
         start_mask = torch.zeros((B, T), dtype=torch.bool)
         end_mask = torch.zeros((B, T), dtype=torch.bool)
         for i, x in enumerate(items):
-            n = len(x["input_ids"])
-            input_ids[i, :n] = torch.tensor(x["input_ids"], dtype=torch.long)
-            token_type_ids[i, :n] = torch.tensor(x["token_type_ids"], dtype=torch.long)
-            attention_mask[i, :n] = 1
             a, length = x["passage"]
             end_mask[i, a : a + length] = True
             start_mask[i, a : a + length] = torch.from_numpy(np.asarray(x["max_context"], dtype=bool))
         return {
             "feature": torch.tensor([x["feature"] for x in items], dtype=torch.long),
-            "input_ids": input_ids,
-            "token_type_ids": token_type_ids,
-            "attention_mask": attention_mask,
+            **inputs,
             "start_mask": start_mask,
             "end_mask": end_mask,
             "start_positions": torch.tensor([x["start_position"] for x in items], dtype=torch.long),
@@ -343,50 +335,6 @@ class QACollator:
 
 # ----------------------------------------------------------------------------------------------
 # Span head and decoding
-
-
-class SpanExtractor(nn.Module):
-    """Backbone + one linear layer ``d_model -> 2``: start and end logits per token (BERT §4.2)."""
-
-    def __init__(self, backbone: Transformer, arch: str) -> None:
-        super().__init__()
-        check_backbone(backbone, arch)
-        self.arch = arch
-        self.config: ModelConfig = backbone.config
-        self.backbone = backbone
-        self.qa_outputs = nn.Linear(self.config.d_model, 2)
-        init_weights(self.qa_outputs)
-
-    @classmethod
-    def from_pretrained(cls, model: BertForPreTraining | GPTForPreTraining, arch: str) -> "SpanExtractor":
-        """The span extractor on a pre-training model's backbone (its pre-training heads are dropped)."""
-        return cls(backbone_for(model, arch), arch)
-
-    def hidden(
-        self,
-        input_ids: torch.Tensor,
-        token_type_ids: Optional[torch.Tensor] = None,
-        attention_mask: Optional[torch.Tensor] = None,
-    ) -> torch.Tensor:
-        """The backbone's ``(B, T, d_model)`` states (GPT has no segment table: type ids are ignored)."""
-        return self.backbone(input_ids, token_type_ids if self.arch == "bert" else None, attention_mask)
-
-    def span_logits(
-        self, hidden: torch.Tensor, attention_mask: Optional[torch.Tensor] = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(start, end)`` float32 logits, each ``(B, T)``; padding positions get the lowest float."""
-        logits = self.qa_outputs(hidden).float()
-        if attention_mask is not None:
-            logits = logits.masked_fill((attention_mask == 0)[..., None], torch.finfo(logits.dtype).min)
-        return logits[..., 0], logits[..., 1]
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        token_type_ids: Optional[torch.Tensor] = None,
-        attention_mask: Optional[torch.Tensor] = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.span_logits(self.hidden(input_ids, token_type_ids, attention_mask), attention_mask)
 
 
 def span_loss(
@@ -512,104 +460,79 @@ class ExtractiveQAModule(TaskModule):
         return self._best(batch, start, end)
 
 
-def split_qa_table(
-    table: pl.DataFrame, max_train_examples: Optional[int] = None, subsample_seed: int = 0
-) -> dict[str, pl.DataFrame]:
-    """Check a QA table and split it; ``max_train_examples`` keeps a seeded subset of the train rows
-    (:func:`~bertvsgpt.tasks.data.subsample_train`: the same rows for every model and seed)."""
+def split_qa_table(table: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Check a QA table and split it."""
     check_task_table(table, QA_COLUMNS, "QA table")
     for c in ("context", "question", "answer", "answer_start"):
         if table.get_column(c).null_count():
             raise ValueError(f"QA table has null values in column '{c}'")
-    return split_frames(table, max_train_examples, subsample_seed)
+    return split_frames(table)
 
 
-def finetune_extractive_qa(
-    model_dir: Optional[Path],
-    arch: str,
-    tokenizer: Tokenizer,
-    table: pl.DataFrame,
-    task_cfg: TaskConfig,
-    ft_cfg: FinetuneConfig,
-    seed: int,
-    out_dir: Path,
-    model_config: Optional[ModelConfig] = None,
-    **run: Any,
-) -> dict[str, Any]:
-    """Fine-tune a span extractor, pick the best dev epoch (F1), score the test split; returns the metrics.
+class ExtractiveQA:
+    """Span extraction as a :class:`~bertvsgpt.tasks.finetune.TaskKind`: the answer is a passage span.
 
-    Args:
-        model_dir: a ``save_pretrained`` directory, or ``None`` for the scratch baseline
-            (then ``model_config`` gives the architecture's size).
-        arch: ``"bert"`` or ``"gpt"``; must match the saved model.
-        tokenizer: the model's tokenizer (its special tokens define the input format).
-        table: columns ``id``, ``split`` (train/dev/test), ``context``, ``question``, ``answer``,
-            ``answer_start`` (character offset of ``answer`` in ``context``).
-        task_cfg: ``max_length`` (tokens per window), ``doc_stride`` (tokens between window
-            starts, default 64) and ``max_train_examples`` (caps the train examples, not windows).
-        run: :func:`~bertvsgpt.tasks.trainer.fit_and_predict`'s options (``precision``, ``logger``,
-            ``enable_progress_bar``, ``num_workers``, ``resume_dir``, ``fingerprint``).
+    ``tasks.<task>.max_length`` is tokens per window and ``doc_stride`` tokens between window starts;
+    a split's size in ``metrics.json`` counts questions, not windows.
     """
-    import lightning as L
 
-    L.seed_everything(seed, workers=True)
-    doc_stride = getattr(task_cfg, "doc_stride", DEFAULT_DOC_STRIDE)
-    max_length = task_cfg.max_length
-    frames = split_qa_table(table, task_cfg.max_train_examples)
-    max_question = default_max_question_tokens(max_length)
-    data = {s: QADataset.from_frame(frames[s], tokenizer, arch, max_length, doc_stride) for s in SPLITS}
-    truncated = {s: d.n_truncated_questions for s, d in data.items()}
-    n_truncated = sum(truncated.values())
-    if n_truncated:
-        log.warning("%d question(s) truncated to %d tokens (by split: %s)", n_truncated, max_question, truncated)
-    unlocated = {s: d.n_unlocated_answers for s, d in data.items()}
-    if sum(unlocated.values()):
-        log.warning("%d answer(s) overlap no passage token (by split: %s)", sum(unlocated.values()), unlocated)
-    multi = {s: d.n_multi_window for s, d in data.items()}
-    windows = {s: len(d) for s, d in data.items()}
-    log.info(
-        "windows by split: %s; examples with >1 window: %s; train windows without the answer: %d",
-        windows, multi, data["train"].n_windows_without_answer,
-    )
+    primary_metric = "test_f1"
 
-    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, max_length, ft_cfg.dropout)
-    model = SpanExtractor.from_pretrained(pretrained, arch)
-    module = ExtractiveQAModule(
-        model, data["dev"], MAX_ANSWER_TOKENS, **protocol_kwargs(ft_cfg, pretrained)
-    )
-    fit = fit_and_predict(
-        module, data["train"], data["dev"], data["test"], QACollator(pad_token_id(tokenizer, arch)), ft_cfg, seed,
-        out_dir, **run,
-    )
+    def encode(self, table: pl.DataFrame, ctx: TaskContext) -> TaskInputs:
+        max_length, doc_stride = ctx.task_cfg.max_length, ctx.task_cfg.doc_stride
+        frames = split_qa_table(table)
+        data = {s: QADataset.from_frame(frames[s], ctx.tokenizer, ctx.arch, max_length, doc_stride) for s in SPLITS}
+        truncated = {s: d.n_truncated_questions for s, d in data.items()}
+        n_truncated = sum(truncated.values())
+        if n_truncated:
+            log.warning("%d question(s) truncated to %d tokens (by split: %s)", n_truncated, default_max_question_tokens(max_length), truncated)
+        unlocated = {s: d.n_unlocated_answers for s, d in data.items()}
+        if sum(unlocated.values()):
+            log.warning("%d answer(s) overlap no passage token (by split: %s)", sum(unlocated.values()), unlocated)
+        multi = {s: d.n_multi_window for s, d in data.items()}
+        windows = {s: len(d) for s, d in data.items()}
+        log.info(
+            "windows by split: %s; examples with >1 window: %s; train windows without the answer: %d",
+            windows, multi, data["train"].n_windows_without_answer,
+        )
+        collate = QACollator(pad_token_id(ctx.tokenizer, ctx.arch))
+        sizes = {s: d.n_examples for s, d in data.items()}
+        state = {"windows": windows, "multi": multi, "unlocated": unlocated}
+        return TaskInputs(frames, data, collate, truncated, sizes=sizes, state=state)  # type: ignore[arg-type]
 
-    test = data["test"]
-    preds = decode_answers(test, **_cat_spans(fit.batches))
-    scores = squad_scores(preds, test.answers)
-    exact, f1 = squad_example_scores(preds, test.answers)
-    predictions = pl.DataFrame(
-        {
-            "id": frames["test"].get_column("id"),
-            "question": test.questions,
-            "answer": test.answers,
-            "pred": preds,
-            "exact_match": exact,
-            "f1": f1,
+    def build(self, pretrained: nn.Module, config: ModelConfig, inputs: TaskInputs, ctx: TaskContext) -> TaskModule:
+        model = SpanExtractor.from_pretrained(pretrained, ctx.arch)
+        return ExtractiveQAModule(model, inputs.datasets["dev"], MAX_ANSWER_TOKENS, **protocol_kwargs(ctx.ft_cfg, pretrained))
+
+    def score(self, fit: FitResult, inputs: TaskInputs, ctx: TaskContext) -> tuple[pl.DataFrame, dict[str, Any]]:
+        test: QADataset = inputs.datasets["test"]  # type: ignore[assignment]
+        preds = decode_answers(test, **_cat_spans(fit.batches))
+        scores = squad_scores(preds, test.answers)
+        exact, f1 = squad_example_scores(preds, test.answers)
+        predictions = pl.DataFrame(
+            {
+                "id": inputs.frames["test"].get_column("id"),
+                "question": test.questions,
+                "answer": test.answers,
+                "pred": preds,
+                "exact_match": exact,
+                "f1": f1,
+            }
+        )
+        multi, unlocated = inputs.state["multi"], inputs.state["unlocated"]
+        return predictions, {
+            "test_f1": scores["f1"],
+            "test_exact_match": scores["exact_match"],
+            "best_dev_f1": fit.best_dev_score,
+            "n_windows_by_split": inputs.state["windows"],
+            "n_multi_window": sum(multi.values()),
+            "n_multi_window_by_split": multi,
+            "n_train_windows_without_answer": inputs.datasets["train"].n_windows_without_answer,  # type: ignore[attr-defined]
+            "n_unlocated_answers": sum(unlocated.values()),
+            "doc_stride": ctx.task_cfg.doc_stride,
+            "max_question_tokens": default_max_question_tokens(ctx.task_cfg.max_length),
+            "max_answer_tokens": MAX_ANSWER_TOKENS,
         }
-    )
-    sizes = {s: d.n_examples for s, d in data.items()}
-    metrics: dict[str, Any] = {
-        **run_record(arch, model_dir, seed, "test_f1", fit, sizes, truncated, max_length),
-        "test_f1": scores["f1"],
-        "test_exact_match": scores["exact_match"],
-        "best_dev_f1": fit.best_dev_score,
-        "n_windows_by_split": windows,
-        "n_multi_window": sum(multi.values()),
-        "n_multi_window_by_split": multi,
-        "n_train_windows_without_answer": data["train"].n_windows_without_answer,
-        "n_unlocated_answers": sum(unlocated.values()),
-        "doc_stride": doc_stride,
-        "max_question_tokens": max_question,
-        "max_answer_tokens": MAX_ANSWER_TOKENS,
-    }
-    write_outputs(Path(out_dir), predictions, metrics)
-    return metrics
+
+
+EXTRACTIVE_QA = ExtractiveQA()

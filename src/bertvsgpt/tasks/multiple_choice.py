@@ -14,31 +14,28 @@ A task table has columns ``id``, ``split``, ``text`` (context and question), ``c
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import polars as pl
 import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
+from torch import nn
 from torch.utils.data import Dataset
 from torchmetrics.classification import MulticlassAccuracy
 
-from ..config.schema import FinetuneConfig, TaskConfig
+from ..kinds import SPECS
 from ..metrics.classification import classification_metrics
 from ..models import ModelConfig
-from .backbone import load_for_task
 from .base import MONITOR, TaskModule, protocol_kwargs
-from .classifier import SequenceClassifier
-from .data import SPLITS, check_task_table, split_frames
+from .heads import SequenceClassifier
+from .data import SPLITS, check_task_table, pad_inputs, split_frames
+from .finetune import TaskContext, TaskInputs, test_ids, warn_truncated
 from .formatting import encode_examples, pad_token_id
-from .trainer import check_order, fit_and_predict, run_record, write_outputs
+from .trainer import FitResult
 
-log = logging.getLogger(__name__)
-
-COLUMNS = ("id", "split", "text", "choices", "label")
+COLUMNS = SPECS["multiple_choice"].table
 
 
 def check_choice_table(table: pl.DataFrame) -> int:
@@ -86,20 +83,12 @@ class ChoiceCollator:
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
         B, C = len(examples), len(examples[0]["input_ids"])
-        T = max(len(s) for e in examples for s in e["input_ids"])
-        input_ids = torch.full((B, C, T), self.pad_id, dtype=torch.long)
-        token_type_ids = torch.zeros((B, C, T), dtype=torch.long)
-        attention_mask = torch.zeros((B, C, T), dtype=torch.long)
-        for i, e in enumerate(examples):
-            for j, (ids, types) in enumerate(zip(e["input_ids"], e["token_type_ids"])):
-                input_ids[i, j, : len(ids)] = torch.tensor(ids)
-                token_type_ids[i, j, : len(ids)] = torch.tensor(types)
-                attention_mask[i, j, : len(ids)] = 1
+        flat = pad_inputs(
+            [ids for e in examples for ids in e["input_ids"]], [t for e in examples for t in e["token_type_ids"]], self.pad_id
+        )
         return {
             "id": [e["id"] for e in examples],
-            "input_ids": input_ids,
-            "token_type_ids": token_type_ids,
-            "attention_mask": attention_mask,
+            **{k: v.view(B, C, -1) for k, v in flat.items()},
             "labels": torch.tensor([e["label"] for e in examples], dtype=torch.long),
         }
 
@@ -139,55 +128,39 @@ class MultipleChoiceModule(TaskModule):
         return {"id": list(batch["id"]), "pred": probs.argmax(-1).cpu(), "probs": probs.cpu()}
 
 
-def finetune_multiple_choice(
-    model_dir: Optional[Path],
-    arch: str,
-    tokenizer: Tokenizer,
-    table: pl.DataFrame,
-    task_cfg: TaskConfig,
-    ft_cfg: FinetuneConfig,
-    seed: int,
-    out_dir: Path,
-    model_config: Optional[ModelConfig] = None,
-    **run: Any,
-) -> dict[str, Any]:
-    """Fine-tune on a multiple-choice table, score the best-dev epoch on test; returns the metrics."""
-    import lightning as L
+class MultipleChoice:
+    """Multiple choice as a :class:`~bertvsgpt.tasks.finetune.TaskKind`: one option index per question."""
 
-    L.seed_everything(seed, workers=True)
-    n_choices = check_choice_table(table)
-    frames = split_frames(table, task_cfg.max_train_examples)
-    datasets, n_truncated = {}, {}
-    for s in SPLITS:
-        datasets[s], n_truncated[s] = ChoiceDataset.from_frame(frames[s], tokenizer, arch, task_cfg.max_length)
-    if sum(n_truncated.values()):
-        log.warning("%d question(s) with an option truncated to max_length=%d (by split: %s)",
-                    sum(n_truncated.values()), task_cfg.max_length, n_truncated)
+    primary_metric = "test_accuracy"
 
-    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length, ft_cfg.dropout)
-    model = SequenceClassifier.from_pretrained(pretrained, arch, 1, config.dropout, ft_cfg.pooling)
-    module = MultipleChoiceModule(model, n_choices, **protocol_kwargs(ft_cfg, pretrained))
-    fit = fit_and_predict(
-        module, datasets["train"], datasets["dev"], datasets["test"], ChoiceCollator(pad_token_id(tokenizer, arch)),
-        ft_cfg, seed, out_dir, **run,
-    )
+    def encode(self, table: pl.DataFrame, ctx: TaskContext) -> TaskInputs:
+        n_choices = check_choice_table(table)
+        frames = split_frames(table)
+        datasets, n_truncated = {}, {}
+        for s in SPLITS:
+            datasets[s], n_truncated[s] = ChoiceDataset.from_frame(frames[s], ctx.tokenizer, ctx.arch, ctx.task_cfg.max_length)
+        warn_truncated(n_truncated, "question(s) with an option", ctx.task_cfg.max_length)
+        collate = ChoiceCollator(pad_token_id(ctx.tokenizer, ctx.arch))
+        return TaskInputs(frames, datasets, collate, n_truncated, state={"n_choices": n_choices})
 
-    test = frames["test"]
-    pred = torch.cat([b["pred"] for b in fit.batches])
-    probs = torch.cat([b["probs"] for b in fit.batches])
-    check_order([i for b in fit.batches for i in b["id"]], test)
-    gold = torch.tensor(test.get_column("label").to_list(), dtype=torch.long)
-    scores = classification_metrics(pred, gold, n_choices)
-    predictions = test.select("id", "text", "choices", "label").with_columns(
-        pl.Series("pred", pred.tolist(), dtype=pl.Int64),
-        pl.Series("prob", probs.gather(1, pred[:, None]).squeeze(1).numpy()),
-        pl.Series("correct", (pred == gold).numpy()),
-    )
-    sizes = {s: len(d) for s, d in datasets.items()}
-    metrics: dict[str, Any] = {
-        **run_record(arch, model_dir, seed, "test_accuracy", fit, sizes, n_truncated, task_cfg.max_length),
-        "test_accuracy": scores["accuracy"],
-        "n_choices": n_choices,
-    }
-    write_outputs(Path(out_dir), predictions, metrics)
-    return metrics
+    def build(self, pretrained: nn.Module, config: ModelConfig, inputs: TaskInputs, ctx: TaskContext) -> TaskModule:
+        model = SequenceClassifier.from_pretrained(pretrained, ctx.arch, 1, config.dropout, ctx.ft_cfg.pooling)
+        return MultipleChoiceModule(model, inputs.state["n_choices"], **protocol_kwargs(ctx.ft_cfg, pretrained))
+
+    def score(self, fit: FitResult, inputs: TaskInputs, ctx: TaskContext) -> tuple[pl.DataFrame, dict[str, Any]]:
+        test = inputs.frames["test"]
+        n_choices = inputs.state["n_choices"]
+        pred = torch.cat([b["pred"] for b in fit.batches])
+        probs = torch.cat([b["probs"] for b in fit.batches])
+        test_ids(fit, test)
+        gold = torch.tensor(test.get_column("label").to_list(), dtype=torch.long)
+        scores = classification_metrics(pred, gold, n_choices)
+        predictions = test.select("id", "text", "choices", "label").with_columns(
+            pl.Series("pred", pred.tolist(), dtype=pl.Int64),
+            pl.Series("prob", probs.gather(1, pred[:, None]).squeeze(1).numpy()),
+            pl.Series("correct", (pred == gold).numpy()),
+        )
+        return predictions, {"test_accuracy": scores["accuracy"], "n_choices": n_choices}
+
+
+MULTIPLE_CHOICE = MultipleChoice()

@@ -1,66 +1,64 @@
-"""One entry point for every task kind: ``finetune_task`` picks the kind's fine-tuning function.
+"""One entry point for every task kind: ``finetune_task`` runs the kind's fine-tuning with resume.
 
-Every kind's ``finetune_<kind>`` has the same signature and writes the same files
-(``metrics.json`` with a ``primary_metric``, ``predictions.parquet``, ``checkpoints/``), so the
-pipeline, the evaluation and the report treat all tasks alike.
+Every kind (:data:`KINDS`) goes through the same driver (:func:`~bertvsgpt.tasks.finetune.finetune`)
+and writes the same files (``metrics.json`` with a ``primary_metric``, ``predictions.parquet``,
+``checkpoints/``), so the pipeline, the evaluation and the report treat all tasks alike.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Optional
 
 import polars as pl
 
 from ..config.schema import FinetuneConfig, TaskConfig
 from ..distributed import is_global_zero
 from ..io import atomic_path
+from ..kinds import SPECS
 from ..models import load_config
 from ..resume import clear_resume_dir, fingerprint_of, stamped
 from ..tokenization.train import load_tokenizer
-from .data import SPLITS, subsample_train
+from .classification import CLASSIFICATION
+from .data import cap_splits, min_cap
+from .extractive_qa import EXTRACTIVE_QA
+from .finetune import TaskKind, finetune
+from .multiple_choice import MULTIPLE_CHOICE
+from .pair_classification import PAIR_CLASSIFICATION
+from .token_classification import TOKEN_CLASSIFICATION
+from .trainer import RunOptions
+from .translation import TRANSLATION
 
 log = logging.getLogger(__name__)
 
-# kind -> (module, function), imported on first use
-KINDS: dict[str, tuple[str, str]] = {
-    "classification": ("classification", "finetune_classification"),
-    "multiple_choice": ("multiple_choice", "finetune_multiple_choice"),
-    "token_classification": ("token_classification", "finetune_token_classification"),
-    "extractive_qa": ("extractive_qa", "finetune_extractive_qa"),
-    "translation": ("translation", "finetune_translation"),
+# tasks.<name>.type -> the kind's fine-tuning (its data contract: bertvsgpt.kinds.SPECS)
+KINDS: dict[str, TaskKind] = {
+    "classification": CLASSIFICATION,
+    "multiple_choice": MULTIPLE_CHOICE,
+    "token_classification": TOKEN_CLASSIFICATION,
+    "extractive_qa": EXTRACTIVE_QA,
+    "translation": TRANSLATION,
+    "pair_classification": PAIR_CLASSIFICATION,
 }
+assert set(KINDS) == set(SPECS), "every kind in bertvsgpt.kinds.SPECS needs its fine-tuning here"
 
 
-def finetune_function(kind: str) -> Callable[..., dict[str, Any]]:
-    if kind not in KINDS:
-        raise ValueError(f"unknown task type '{kind}' (known: {', '.join(KINDS)})")
-    module, name = KINDS[kind]
-    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
-
-
-def _min_cap(*caps: int | None) -> int | None:
-    given = [c for c in caps if c is not None]
-    return min(given) if given else None
-
-
-def cap_splits(table: pl.DataFrame, max_train: int | None, max_eval: int | None, seed: int = 0) -> pl.DataFrame:
-    """Keep at most ``max_train`` training rows and ``max_eval`` dev and test rows each: a fixed,
-    seeded subset, the same for every model and fine-tuning seed, so comparisons stay paired."""
-    caps = {"train": max_train, "dev": max_eval, "test": max_eval}
-    return pl.concat([subsample_train(table.filter(pl.col("split") == s), caps[s], seed) for s in SPLITS])
+def kind_of(name: str) -> TaskKind:
+    if name not in KINDS:
+        raise ValueError(f"unknown task type '{name}' (known: {', '.join(KINDS)})")
+    return KINDS[name]
 
 
 def main_run_training(table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig) -> pl.DataFrame:
     """``table`` with its training split cut to the rows the main fine-tuning run trains on (the same
-    seeded, stratified cap as :func:`_finetune`); dev and test untouched (fine-tuning caps them itself)."""
-    return cap_splits(table, _min_cap(task_cfg.max_train_examples, ft_cfg.max_train_examples), None)
+    seeded, stratified cap as :func:`~bertvsgpt.tasks.finetune.finetune`); dev and test untouched
+    (fine-tuning caps them itself)."""
+    return cap_splits(table, min_cap(task_cfg.max_train_examples, ft_cfg.max_train_examples), None)
 
 
 def run_fingerprint(model_dir: Path, table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig, seed: int) -> str:
@@ -78,14 +76,15 @@ def finetune_task(
     ft_cfg: FinetuneConfig,
     seed: int,
     out_dir: Path,
-    resume_dir: Path | None = None,
-    **kwargs: Any,
+    resume_dir: Optional[Path] = None,
+    options: RunOptions = RunOptions(),
 ) -> dict[str, Any]:
     """Fine-tune the model in ``model_dir`` (pre-trained, or a scratch twin's directory) on a task table.
 
     ``model_dir`` holds ``config.json`` and ``tokenizer.json``, plus ``model.safetensors`` unless
     it is a scratch twin (``"scratch": true`` in its config), which is initialised at random
-    with the fine-tuning seed.
+    with the fine-tuning seed. The task's own step floor (``tasks.<task>.min_steps``) replaces
+    ``finetune.min_steps`` where it sets one.
 
     ``resume_dir`` (a DVC ``persist`` folder, one per seed) makes the run resumable: a finished
     run's outputs are kept in ``resume_dir/result`` and reused, an unfinished one continues from
@@ -93,26 +92,26 @@ def finetune_task(
     runs this; only global rank 0 copies and clears.
     """
     model_dir, out_dir = Path(model_dir), Path(out_dir)
-    if resume_dir is not None:
-        resume_dir = Path(resume_dir)
-        fp = run_fingerprint(model_dir, table, task_cfg, ft_cfg, seed)
-        done = resume_dir / "result"
-        if stamped(resume_dir, fp) and (done / "metrics.json").is_file():
-            log.info("%s: finished earlier with the same inputs; reusing %s", out_dir, done)
-            if is_global_zero():
-                if out_dir.exists():
-                    shutil.rmtree(out_dir)
-                shutil.copytree(done, out_dir)
-            return json.loads((done / "metrics.json").read_text())
-        kwargs.update(resume_dir=resume_dir / "training", fingerprint=fp)
-        metrics = _finetune(model_dir, table, task_cfg, ft_cfg, seed, out_dir, **kwargs)
-        if not is_global_zero():
-            return metrics
-        clear_resume_dir(resume_dir, fp)  # the training state is no longer needed; keep the result
-        with atomic_path(done) as tmp:
-            shutil.copytree(out_dir, tmp)
+    if resume_dir is None:
+        return _finetune(model_dir, table, task_cfg, ft_cfg, seed, out_dir, options)
+    resume_dir = Path(resume_dir)
+    fp = run_fingerprint(model_dir, table, task_cfg, ft_cfg, seed)
+    done = resume_dir / "result"
+    if stamped(resume_dir, fp) and (done / "metrics.json").is_file():
+        log.info("%s: finished earlier with the same inputs; reusing %s", out_dir, done)
+        if is_global_zero():
+            if out_dir.exists():
+                shutil.rmtree(out_dir)
+            shutil.copytree(done, out_dir)
+        return json.loads((done / "metrics.json").read_text())
+    options = dataclasses.replace(options, resume_dir=resume_dir / "training", fingerprint=fp)
+    metrics = _finetune(model_dir, table, task_cfg, ft_cfg, seed, out_dir, options)
+    if not is_global_zero():
         return metrics
-    return _finetune(model_dir, table, task_cfg, ft_cfg, seed, out_dir, **kwargs)
+    clear_resume_dir(resume_dir, fp)  # the training state is no longer needed; keep the result
+    with atomic_path(done) as tmp:
+        shutil.copytree(out_dir, tmp)
+    return metrics
 
 
 def with_task_floor(ft_cfg: FinetuneConfig, task_cfg: TaskConfig) -> FinetuneConfig:
@@ -123,19 +122,12 @@ def with_task_floor(ft_cfg: FinetuneConfig, task_cfg: TaskConfig) -> FinetuneCon
 
 
 def _finetune(
-    model_dir: Path, table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig, seed: int, out_dir: Path, **kwargs: Any
+    model_dir: Path, table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig, seed: int, out_dir: Path, options: RunOptions
 ) -> dict[str, Any]:
     config, arch = load_config(model_dir)
     scratch = bool(json.loads((model_dir / "config.json").read_text()).get("scratch", False))
     tokenizer = load_tokenizer(model_dir)
-    table = cap_splits(
-        table,
-        _min_cap(task_cfg.max_train_examples, ft_cfg.max_train_examples),
-        _min_cap(task_cfg.max_eval_examples, ft_cfg.max_eval_examples),
-    )
-    ft_cfg = with_task_floor(ft_cfg, task_cfg)
-    fn = finetune_function(task_cfg.type)
-    return fn(
-        None if scratch else model_dir, arch, tokenizer, table, task_cfg, ft_cfg, seed, out_dir,
-        model_config=config if scratch else None, **kwargs,
+    return finetune(
+        kind_of(task_cfg.type), None if scratch else model_dir, arch, tokenizer, table, task_cfg,
+        with_task_floor(ft_cfg, task_cfg), seed, out_dir, model_config=config if scratch else None, options=options,
     )

@@ -1,4 +1,4 @@
-"""Token classification (named entities, BIO tags): encoding, model, module and fine-tuning run.
+"""Token classification (named entities, BIO tags): encoding, model, module and the task kind.
 
 Input format. BERT (Devlin et al., 2019, §5.3): ``[CLS] w1 w2 ... [SEP]`` where each word is
 split into sub-words; the word's tag goes on its FIRST sub-word, the other sub-words and the
@@ -25,19 +25,15 @@ and are never silently dropped.
 
 Head: dropout + linear over the last layer's state at every position; loss: cross-entropy over
 first sub-words (plus GPT's auxiliary LM loss when ``finetune.aux_lm_weight > 0``). The dev
-metric is entity-level micro F1 (seqeval, :mod:`..metrics.entities`). Outputs in ``out_dir``:
-``checkpoints/`` (the best dev epoch), ``predictions.parquet`` (one row per test sentence)
-and ``metrics.json``.
+metric is entity-level micro F1 (seqeval, :mod:`..metrics.entities`).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import polars as pl
 import torch
@@ -48,20 +44,19 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from ..cjk import is_unspaced
-from ..config.schema import FinetuneConfig, TaskConfig
+from ..kinds import SPECS
 from ..metrics.entities import entity_counts, entity_f1, entity_metrics
-from ..models import BertForPreTraining, GPTForPreTraining, ModelConfig, Transformer, init_weights
+from ..models import ModelConfig
+from ..models.config import IGNORE_INDEX
 from ..tokenization.special import BERT_CLS, BERT_SEP, BERT_UNK, GPT_EXTRACT, GPT_START
-from .backbone import backbone_for, check_backbone, load_for_task
 from .base import MONITOR, TaskModule, protocol_kwargs
 from .data import SPLITS, check_task_table, split_frames
+from .finetune import TaskContext, TaskInputs, test_ids, warn_truncated
 from .formatting import check_arch, pad_token_id, special_token_id
-from .trainer import check_order, fit_and_predict, run_record, write_outputs
+from .heads import TokenClassifier
+from .trainer import FitResult
 
-log = logging.getLogger(__name__)
-
-IGNORE = -100  # label of sub-words that are not a word's first, of specials and of padding
-TABLE_COLUMNS = ("id", "split", "tokens", "tags")
+TABLE_COLUMNS = SPECS["token_classification"].table
 TAG_PATTERN = re.compile(r"^(O|[BI]-.+)$")
 
 
@@ -212,7 +207,7 @@ class TaggedDataset(Dataset):
         self.tags = [list(t) for t in tags]  # all words' gold tags, truncated ones included
         self.labels = []
         for ids_, starts, tags_ in zip(self.input_ids, word_starts, self.tags):
-            labels = [IGNORE] * len(ids_)
+            labels = [IGNORE_INDEX] * len(ids_)
             for pos, tag in zip(starts, tags_):
                 labels[pos] = tag_to_id[tag]
             self.labels.append(labels)
@@ -257,47 +252,12 @@ class TaggedCollator:
             "attention_mask": pad_sequence(
                 [torch.ones(len(e["input_ids"]), dtype=torch.long) for e in examples], batch_first=True
             ),
-            "labels": pad("labels", IGNORE),
+            "labels": pad("labels", IGNORE_INDEX),
             "tags": [e["tags"] for e in examples],
         }
 
 
 # ----------------------------------------------------------------------------- model
-
-
-class TokenClassifier(nn.Module):
-    """Backbone + dropout + linear tag classifier at every position (both architectures)."""
-
-    def __init__(self, backbone: Transformer, arch: str, n_labels: int, dropout: float = 0.1) -> None:
-        super().__init__()
-        check_backbone(backbone, arch)
-        if n_labels < 2:
-            raise ValueError(f"n_labels={n_labels} must be >= 2")
-        self.arch = arch
-        self.n_labels = n_labels
-        self.config: ModelConfig = backbone.config
-        self.backbone = backbone
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(self.config.d_model, n_labels)
-        init_weights(self.classifier)
-
-    @classmethod
-    def from_pretrained(
-        cls, model: BertForPreTraining | GPTForPreTraining, arch: str, n_labels: int, dropout: float = 0.1
-    ) -> "TokenClassifier":
-        """Take the backbone of a pre-training model; its pre-training heads (and BERT's pooler) are dropped."""
-        return cls(backbone_for(model, arch), arch, n_labels, dropout)
-
-    def hidden(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """The backbone's ``(B, T, d_model)`` states (one segment: BERT's type ids are all 0)."""
-        return self.backbone(input_ids, None, attention_mask)
-
-    def classify(self, hidden: torch.Tensor) -> torch.Tensor:
-        """``(B, T, n_labels)`` logits from the backbone's states."""
-        return self.classifier(self.dropout(hidden))
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return self.classify(self.hidden(input_ids, attention_mask))
 
 
 def decode_tags(
@@ -309,7 +269,7 @@ def decode_tags(
     truncated words.
     """
     pred = logits.argmax(-1).cpu()
-    starts = (labels != IGNORE).cpu()
+    starts = (labels != IGNORE_INDEX).cpu()
     out = []
     for row, is_start, gold in zip(pred, starts, tags):
         words = [tag_names[i] for i in row[is_start].tolist()]
@@ -332,9 +292,9 @@ class TokenClassificationModule(TaskModule):
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy over first sub-words; 0 (not NaN) for a batch whose words were all truncated."""
         total = F.cross_entropy(
-            logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=IGNORE, reduction="sum"
+            logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
         )
-        return total / (labels != IGNORE).sum().clamp(min=1)
+        return total / (labels != IGNORE_INDEX).sum().clamp(min=1)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         hidden = self.model.hidden(batch["input_ids"], batch["attention_mask"])
@@ -367,76 +327,49 @@ class TokenClassificationModule(TaskModule):
 # ----------------------------------------------------------------------------- fine-tuning run
 
 
-def finetune_token_classification(
-    model_dir: Optional[Path],
-    arch: str,
-    tokenizer: Tokenizer,
-    table: pl.DataFrame,
-    task_cfg: TaskConfig,
-    ft_cfg: FinetuneConfig,
-    seed: int,
-    out_dir: Path,
-    model_config: Optional[ModelConfig] = None,
-    **run: Any,
-) -> dict[str, Any]:
-    """Fine-tune a tagger, pick the best dev epoch, score the test split; returns the metrics dict.
+class TokenClassification:
+    """Tagging as a :class:`~bertvsgpt.tasks.finetune.TaskKind`: one BIO tag per word.
 
-    Args:
-        model_dir: a ``save_pretrained`` directory, or ``None`` for the scratch baseline
-            (then ``model_config`` gives the architecture's size).
-        arch: ``"bert"`` or ``"gpt"``; must match the saved model.
-        tokenizer: the model's tokenizer (its special tokens define the input format).
-        table: columns ``id``, ``split`` (train/dev/test), ``tokens`` (words), ``tags`` (one BIO
-            tag per word); the tag set is every tag of every split.
-        run: :func:`~bertvsgpt.tasks.trainer.fit_and_predict`'s options (``precision``, ``logger``,
-            ``enable_progress_bar``, ``num_workers``, ``resume_dir``, ``fingerprint``).
-
-    Words cut off by ``task_cfg.max_length`` are predicted ``O``, so the test score still counts
-    their gold entities (as misses); ``n_truncated*`` report how many sentences and words that is.
+    The tag set is every tag of every split. Words cut off by ``max_length`` are predicted ``O``, so
+    the test score still counts their gold entities (as misses); ``n_truncated*`` in ``metrics.json``
+    report how many sentences and words that is.
     """
-    import lightning as L
 
-    L.seed_everything(seed, workers=True)
-    check_tagged_table(table)
-    tags = tag_list(table)
-    if len(tags) < 2:
-        raise ValueError(f"task has {len(tags)} tag(s); tagging needs at least 2")
-    frames = split_frames(table, task_cfg.max_train_examples)
-    datasets: dict[str, TaggedDataset] = {}
-    n_truncated_by_split: dict[str, int] = {}
-    for s in SPLITS:
-        datasets[s], n_truncated_by_split[s] = TaggedDataset.from_frame(
-            frames[s], tokenizer, arch, task_cfg.max_length, tags
-        )
-    n_truncated = sum(n_truncated_by_split.values())
-    if n_truncated:
-        log.warning(
-            "%d sentence(s) truncated to max_length=%d (by split: %s); their cut-off words are predicted 'O'",
-            n_truncated, task_cfg.max_length, n_truncated_by_split,
-        )
+    primary_metric = "test_entity_f1"
 
-    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length, ft_cfg.dropout)
-    model = TokenClassifier.from_pretrained(pretrained, arch, len(tags), config.dropout)
-    module = TokenClassificationModule(model, tags, **protocol_kwargs(ft_cfg, pretrained))
-    fit = fit_and_predict(
-        module, datasets["train"], datasets["dev"], datasets["test"], TaggedCollator(pad_token_id(tokenizer, arch)),
-        ft_cfg, seed, out_dir, **run,
-    )
+    def encode(self, table: pl.DataFrame, ctx: TaskContext) -> TaskInputs:
+        check_tagged_table(table)
+        tags = tag_list(table)
+        if len(tags) < 2:
+            raise ValueError(f"task has {len(tags)} tag(s); tagging needs at least 2")
+        frames = split_frames(table)
+        datasets: dict[str, TaggedDataset] = {}
+        n_truncated: dict[str, int] = {}
+        for s in SPLITS:
+            datasets[s], n_truncated[s] = TaggedDataset.from_frame(frames[s], ctx.tokenizer, ctx.arch, ctx.task_cfg.max_length, tags)
+        warn_truncated(n_truncated, "sentence(s)", ctx.task_cfg.max_length, "; their cut-off words are predicted 'O'")
+        collate = TaggedCollator(pad_token_id(ctx.tokenizer, ctx.arch))
+        return TaskInputs(frames, datasets, collate, n_truncated, state={"tags": tags})
 
-    ids = [i for b in fit.batches for i in b["id"]]
-    pred = [p for b in fit.batches for p in b["pred"]]
-    test = frames["test"]
-    check_order(ids, test)
-    truncated = [k < len(g) for k, g in zip(datasets["test"].n_kept, test.get_column("tags").to_list())]
-    predictions, test_metrics = scored_predictions(test, pred, truncated)
-    sizes = {s: len(d) for s, d in datasets.items()}
-    metrics: dict[str, Any] = {
-        **run_record(arch, model_dir, seed, "test_entity_f1", fit, sizes, n_truncated_by_split, task_cfg.max_length),
-        **test_metrics,
-        "best_dev_entity_f1": fit.best_dev_score,
-        "n_labels": len(tags),
-        "labels": tags,
-        "n_truncated_words_by_split": {s: datasets[s].n_truncated_words for s in SPLITS},
-    }
-    write_outputs(Path(out_dir), predictions, metrics)
-    return metrics
+    def build(self, pretrained: nn.Module, config: ModelConfig, inputs: TaskInputs, ctx: TaskContext) -> TaskModule:
+        tags = inputs.state["tags"]
+        model = TokenClassifier.from_pretrained(pretrained, ctx.arch, len(tags), config.dropout)
+        return TokenClassificationModule(model, tags, **protocol_kwargs(ctx.ft_cfg, pretrained))
+
+    def score(self, fit: FitResult, inputs: TaskInputs, ctx: TaskContext) -> tuple[pl.DataFrame, dict[str, Any]]:
+        test, tags = inputs.frames["test"], inputs.state["tags"]
+        test_ids(fit, test)
+        pred = [p for b in fit.batches for p in b["pred"]]
+        kept = inputs.datasets["test"].n_kept  # type: ignore[attr-defined]
+        truncated = [k < len(g) for k, g in zip(kept, test.get_column("tags").to_list())]
+        predictions, test_metrics = scored_predictions(test, pred, truncated)
+        return predictions, {
+            **test_metrics,
+            "best_dev_entity_f1": fit.best_dev_score,
+            "n_labels": len(tags),
+            "labels": tags,
+            "n_truncated_words_by_split": {s: inputs.datasets[s].n_truncated_words for s in SPLITS},  # type: ignore[attr-defined]
+        }
+
+
+TOKEN_CLASSIFICATION = TokenClassification()

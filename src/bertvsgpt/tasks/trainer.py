@@ -104,6 +104,23 @@ def epochs_for(ft_cfg: FinetuneConfig, steps_per_epoch: int) -> int:
     return max(ft_cfg.max_epochs, math.ceil(ft_cfg.min_steps / max(1, steps_per_epoch)))
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a fine-tuning run executes (not what it computes): the same options for every task kind.
+
+    ``resume_dir`` (with the run's ``fingerprint``) makes the run resumable, see the module doc;
+    :func:`~bertvsgpt.tasks.registry.finetune_task` sets both from its own ``resume_dir``.
+    """
+
+    precision: str = "32-true"
+    logger: Any = None
+    enable_progress_bar: bool = True
+    num_workers: int = 0
+    eval_batch_size: Optional[int] = None
+    resume_dir: Optional[Path] = None
+    fingerprint: str = ""
+
+
 def fit_and_predict(
     module: L.LightningModule,
     train: Dataset,
@@ -113,20 +130,15 @@ def fit_and_predict(
     ft_cfg: FinetuneConfig,
     seed: int,
     out_dir: Path,
-    precision: str = "32-true",
-    logger: Any = None,
-    enable_progress_bar: bool = True,
-    num_workers: int = 0,
-    eval_batch_size: Optional[int] = None,
-    resume_dir: Optional[Path] = None,
-    fingerprint: str = "",
+    options: RunOptions = RunOptions(),
 ) -> FitResult:
     """Fit with early stopping on ``val_score``; reload the best epoch; predict ``test``.
 
     ``out_dir/checkpoints`` receives the best checkpoint (any stale one is removed first).
-    ``resume_dir`` (with the run's ``fingerprint``) makes the run resumable, see the module doc.
     """
     out_dir = Path(out_dir)
+    precision, logger, num_workers = options.precision, options.logger, options.num_workers
+    resume_dir, eval_batch_size = options.resume_dir, options.eval_batch_size
     zero = is_global_zero()
     best_dir = out_dir / "checkpoints"
     if zero:
@@ -136,7 +148,7 @@ def fit_and_predict(
     resume_from = None
     if resume_dir is not None:
         ckpt_dir = Path(resume_dir)
-        resume_from = prepare_resume_dir(ckpt_dir, fingerprint)
+        resume_from = prepare_resume_dir(ckpt_dir, options.fingerprint)
     else:
         ckpt_dir = out_dir / ".training"
         if zero:
@@ -169,7 +181,7 @@ def fit_and_predict(
         callbacks=[checkpoint, early_stop],
         logger=logger if logger is not None else False,
         deterministic=True,
-        enable_progress_bar=enable_progress_bar,
+        enable_progress_bar=options.enable_progress_bar,
         enable_model_summary=False,
         log_every_n_steps=max(1, min(50, math.ceil(len(train) / ft_cfg.batch_size))),
         default_root_dir=out_dir,

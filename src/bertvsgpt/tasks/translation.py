@@ -36,7 +36,6 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional
 
 import polars as pl
@@ -46,20 +45,21 @@ from tokenizers import Tokenizer
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..config.schema import FinetuneConfig, TaskConfig
+from ..kinds import SPECS
 from ..metrics.generation import metric_signatures, sentence_chrf, translation_metrics
 from ..models import BertForPreTraining, GPTForPreTraining, KVCache, ModelConfig, TransformerDecoder, beam_search
+from ..models.config import IGNORE_INDEX
 from ..tokenization.special import BERT_CLS, BERT_SEP, BERT_UNK, GPT_DELIM, GPT_EOT, GPT_START
-from .backbone import load_for_task
+from .backbone import unwrapped
 from .base import MONITOR, TaskModule, protocol_kwargs
 from .data import check_task_table, split_frames
+from .finetune import TaskContext, TaskInputs, test_ids
 from .formatting import ARCHS, check_arch, pad_token_id, special_token_id
-from .trainer import check_order, fit_and_predict, run_record, write_outputs
+from .trainer import FitResult
 
 log = logging.getLogger(__name__)
 
-TABLE_COLUMNS = ("id", "split", "text", "target")
-IGNORE = -100
+TABLE_COLUMNS = SPECS["translation"].table
 DEFAULT_MAX_TARGET_LENGTH = 48
 DEFAULT_DECODER_LAYERS = 2
 DEFAULT_MAX_DEV_GENERATE = 200
@@ -238,11 +238,11 @@ class TranslationCollator:
         if self.arch == "bert":
             batch["src_ids"], batch["src_mask"] = _pad(srcs, self.pad_id)
             batch["decoder_ids"], _ = _pad([[self.bos_id, *t[:-1]] for t in tgts], self.pad_id)
-            batch["labels"], _ = _pad(tgts, IGNORE)
+            batch["labels"], _ = _pad(tgts, IGNORE_INDEX)
         else:
             batch["input_ids"], batch["attention_mask"] = _pad([s + t for s, t in zip(srcs, tgts)], self.pad_id)
             # position p predicts token p + 1; the first target token is predicted at the delimiter
-            batch["labels"], _ = _pad([[IGNORE] * (len(s) - 1) + t + [IGNORE] for s, t in zip(srcs, tgts)], IGNORE)
+            batch["labels"], _ = _pad([[IGNORE_INDEX] * (len(s) - 1) + t + [IGNORE_INDEX] for s, t in zip(srcs, tgts)], IGNORE_INDEX)
             batch["prompt_ids"], batch["prompt_mask"] = _pad(srcs, self.pad_id, left=True)
         return batch
 
@@ -255,9 +255,7 @@ class GPTTranslator(nn.Module):
 
     def __init__(self, gpt: GPTForPreTraining) -> None:
         super().__init__()
-        gpt = getattr(gpt, "_orig_mod", gpt)
-        if not isinstance(gpt, GPTForPreTraining):
-            raise TypeError(f"GPTTranslator needs a GPTForPreTraining, got {type(gpt).__name__}")
+        gpt = unwrapped(gpt, GPTForPreTraining, "GPTTranslator")
         self.config: ModelConfig = gpt.config
         self.transformer = gpt.transformer
         self.lm_head = gpt.lm_head
@@ -298,9 +296,7 @@ class BertTranslator(nn.Module):
 
     def __init__(self, bert: BertForPreTraining, decoder_layers: int = DEFAULT_DECODER_LAYERS) -> None:
         super().__init__()
-        bert = getattr(bert, "_orig_mod", bert)
-        if not isinstance(bert, BertForPreTraining):
-            raise TypeError(f"BertTranslator needs a BertForPreTraining, got {type(bert).__name__}")
+        bert = unwrapped(bert, BertForPreTraining, "BertTranslator")
         self.config: ModelConfig = bert.config
         self.encoder = bert.bert
         self.decoder = TransformerDecoder(bert.config, decoder_layers, self.encoder.embeddings)
@@ -374,7 +370,7 @@ class TranslationModule(TaskModule):
     def loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """(target cross-entropy, the hidden states the GPT auxiliary LM loss reads)."""
         logits, hidden = self.model(batch)
-        loss = F.cross_entropy(logits.float().flatten(0, 1), batch["labels"].flatten(), ignore_index=IGNORE)
+        loss = F.cross_entropy(logits.float().flatten(0, 1), batch["labels"].flatten(), ignore_index=IGNORE_INDEX)
         return loss, hidden
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
@@ -449,93 +445,72 @@ def scored_translations(test: pl.DataFrame, hyps: Sequence[str]) -> tuple[pl.Dat
     return predictions, metrics
 
 
-def finetune_translation(
-    model_dir: Optional[Path],
-    arch: str,
-    tokenizer: Tokenizer,
-    table: pl.DataFrame,
-    task_cfg: TaskConfig,
-    ft_cfg: FinetuneConfig,
-    seed: int,
-    out_dir: Path,
-    model_config: Optional[ModelConfig] = None,
-    **run: Any,
-) -> dict[str, Any]:
-    """Fine-tune, pick the best dev epoch (dev chrF), translate and score the test split; returns the metrics dict.
+class Translation:
+    """Translation as a :class:`~bertvsgpt.tasks.finetune.TaskKind`: a target sentence per source sentence.
 
-    Args:
-        model_dir: a ``save_pretrained`` directory, or ``None`` for the scratch baseline
-            (then ``model_config`` gives the architecture's size).
-        arch: ``"bert"`` or ``"gpt"``; must match the saved model.
-        tokenizer: the model's tokenizer, used for both languages.
-        table: columns ``id``, ``split`` (train/dev/test), ``text`` (German), ``target`` (English).
-        task_cfg: ``max_length``, ``max_train_examples`` and the optional ``max_target_length``
-            (48), ``decoder_layers`` (2, BERT), ``num_beams`` (1 = greedy), ``max_dev_generate`` (200).
-        run: :func:`~bertvsgpt.tasks.trainer.fit_and_predict`'s options (``precision``, ``logger``,
-            ``enable_progress_bar``, ``num_workers``, ``resume_dir``, ``fingerprint``).
+    Options (``tasks.<task>``): ``max_target_length``, ``decoder_layers`` (BERT's randomly
+    initialised decoder blocks), ``num_beams`` (1 = greedy) and ``max_dev_generate`` (dev examples
+    decoded per epoch for the dev metric, chrF); the test split is translated whole.
     """
-    import lightning as L
 
-    L.seed_everything(seed, workers=True)
-    max_target_length = int(getattr(task_cfg, "max_target_length", DEFAULT_MAX_TARGET_LENGTH))
-    decoder_layers = int(getattr(task_cfg, "decoder_layers", DEFAULT_DECODER_LAYERS))
-    num_beams = int(getattr(task_cfg, "num_beams", 1))
-    max_dev_generate = int(getattr(task_cfg, "max_dev_generate", DEFAULT_MAX_DEV_GENERATE))
+    primary_metric = "test_bleu"
 
-    check_translation_table(table)
-    frames = split_frames(table, task_cfg.max_train_examples)
-    datasets: dict[str, TranslationDataset] = {}
-    truncated: dict[str, dict[str, int]] = {"pairs": {}, "source": {}, "target": {}}
-    for s, frame in frames.items():
-        sources, refs = frame.get_column("text").to_list(), frame.get_column("target").to_list()
-        enc = encode_translation(tokenizer, sources, refs, arch, task_cfg.max_length, max_target_length)
-        datasets[s] = TranslationDataset(frame.get_column("id").to_list(), sources, refs, enc)
-        truncated["pairs"][s] = enc.n_truncated
-        truncated["source"][s], truncated["target"][s] = sum(enc.source_truncated), sum(enc.target_truncated)
-    n_truncated = sum(truncated["pairs"].values())
-    if n_truncated:
-        log.warning(
-            "%d pair(s) truncated (max_length=%d, max_target_length=%d; by split: %s)",
-            n_truncated, task_cfg.max_length, max_target_length, truncated["pairs"],
+    def encode(self, table: pl.DataFrame, ctx: TaskContext) -> TaskInputs:
+        cfg = ctx.task_cfg
+        check_translation_table(table)
+        frames = split_frames(table)
+        datasets: dict[str, TranslationDataset] = {}
+        truncated: dict[str, dict[str, int]] = {"pairs": {}, "source": {}, "target": {}}
+        for s, frame in frames.items():
+            sources, refs = frame.get_column("text").to_list(), frame.get_column("target").to_list()
+            enc = encode_translation(ctx.tokenizer, sources, refs, ctx.arch, cfg.max_length, cfg.max_target_length)
+            datasets[s] = TranslationDataset(frame.get_column("id").to_list(), sources, refs, enc)
+            truncated["pairs"][s] = enc.n_truncated
+            truncated["source"][s], truncated["target"][s] = sum(enc.source_truncated), sum(enc.target_truncated)
+        n_truncated = sum(truncated["pairs"].values())
+        if n_truncated:
+            log.warning(
+                "%d pair(s) truncated (max_length=%d, max_target_length=%d; by split: %s)",
+                n_truncated, cfg.max_length, cfg.max_target_length, truncated["pairs"],
+            )
+        bos_id = special_token_id(ctx.tokenizer, BERT_CLS) if ctx.arch == "bert" else None
+        collate = TranslationCollator(ctx.arch, pad_token_id(ctx.tokenizer, ctx.arch), bos_id)
+        return TaskInputs(frames, datasets, collate, truncated["pairs"], state={"truncated": truncated})  # type: ignore[arg-type]
+
+    def build(self, pretrained: nn.Module, config: ModelConfig, inputs: TaskInputs, ctx: TaskContext) -> TaskModule:
+        cfg = ctx.task_cfg
+        if cfg.max_target_length > config.max_seq_len:
+            raise ValueError(f"max_target_length={cfg.max_target_length} exceeds the model's max_seq_len={config.max_seq_len}")
+        model = build_translator(pretrained, ctx.arch, cfg.decoder_layers)
+        return TranslationModule(
+            model, ctx.arch, ctx.tokenizer, cfg.max_target_length, cfg.num_beams, cfg.max_dev_generate,
+            **protocol_kwargs(ctx.ft_cfg, pretrained),
         )
 
-    pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length, ft_cfg.dropout)
-    if max_target_length > config.max_seq_len:
-        raise ValueError(f"max_target_length={max_target_length} exceeds the model's max_seq_len={config.max_seq_len}")
-    model = build_translator(pretrained, arch, decoder_layers)
-    module = TranslationModule(
-        model, arch, tokenizer, max_target_length, num_beams, max_dev_generate,
-        **protocol_kwargs(ft_cfg, pretrained),
-    )
-    bos_id = special_token_id(tokenizer, BERT_CLS) if arch == "bert" else None
-    collate = TranslationCollator(arch, pad_token_id(tokenizer, arch), bos_id)
-    fit = fit_and_predict(
-        module, datasets["train"], datasets["dev"], datasets["test"], collate, ft_cfg, seed, out_dir, **run,
-    )
+    def score(self, fit: FitResult, inputs: TaskInputs, ctx: TaskContext) -> tuple[pl.DataFrame, dict[str, Any]]:
+        cfg, arch, tokenizer = ctx.task_cfg, ctx.arch, ctx.tokenizer
+        test = inputs.frames["test"]
+        test_ids(fit, test)
+        hyps = [h for b in fit.batches for h in b["hypothesis"]]
+        sources, refs = test.get_column("text").to_list(), test.get_column("target").to_list()
+        predictions, test_metrics = scored_translations(test, hyps)
+        test_src = [s[1:-1] for s in inputs.datasets["test"].encoding.source_ids]  # type: ignore[attr-defined]  # without the specials
+        unk = tokenizer.token_to_id(BERT_UNK) if arch == "bert" else None  # byte-level BPE has no unknowns
+        n_unk = sum(t == unk for s in test_src for t in s) if unk is not None else 0
+        truncated = inputs.state["truncated"]
+        return predictions, {
+            **test_metrics,
+            "best_dev_chrf": fit.best_dev_score,
+            "n_dev_generated": min(len(inputs.datasets["dev"]), cfg.max_dev_generate),  # type: ignore[arg-type]
+            "n_source_truncated_by_split": truncated["source"],
+            "n_target_truncated_by_split": truncated["target"],
+            "max_target_length": cfg.max_target_length,
+            "num_beams": cfg.num_beams,
+            "decoder_layers": cfg.decoder_layers if arch == "bert" else 0,
+            "source_pieces_per_word": pieces_per_word(tokenizer, sources),
+            "target_pieces_per_word": pieces_per_word(tokenizer, refs),
+            "source_unk_rate": n_unk / max(1, sum(len(s) for s in test_src)),
+        }
 
-    ids = [i for b in fit.batches for i in b["id"]]
-    hyps = [h for b in fit.batches for h in b["hypothesis"]]
-    test = frames["test"]
-    check_order(ids, test)
-    sources, refs = test.get_column("text").to_list(), test.get_column("target").to_list()
-    predictions, test_metrics = scored_translations(test, hyps)
-    test_src = [s[1:-1] for s in datasets["test"].encoding.source_ids]  # without the special tokens
-    unk = tokenizer.token_to_id(BERT_UNK) if arch == "bert" else None  # byte-level BPE has no unknowns
-    n_unk = sum(t == unk for s in test_src for t in s) if unk is not None else 0
-    sizes = {s: len(d) for s, d in datasets.items()}
-    metrics: dict[str, Any] = {
-        **run_record(arch, model_dir, seed, "test_bleu", fit, sizes, truncated["pairs"], task_cfg.max_length),
-        **test_metrics,
-        "best_dev_chrf": fit.best_dev_score,
-        "n_dev_generated": min(len(datasets["dev"]), max_dev_generate),
-        "n_source_truncated_by_split": truncated["source"],
-        "n_target_truncated_by_split": truncated["target"],
-        "max_target_length": max_target_length,
-        "num_beams": num_beams,
-        "decoder_layers": decoder_layers if arch == "bert" else 0,
-        "source_pieces_per_word": pieces_per_word(tokenizer, sources),
-        "target_pieces_per_word": pieces_per_word(tokenizer, refs),
-        "source_unk_rate": n_unk / max(1, sum(len(s) for s in test_src)),
-    }
-    write_outputs(Path(out_dir), predictions, metrics)
-    return metrics
+
+TRANSLATION = Translation()

@@ -8,7 +8,7 @@ import polars as pl
 
 from ..config import Params
 from ..io import atomic_path, write_json
-from ..pretraining.token_store import write_token_store
+from .token_store import write_token_store
 from .encode import encode_documents
 from .train import iter_sentences, train_tokenizer
 

@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from bertvsgpt.pretraining.token_store import TokenStore, token_dtype, write_token_store
+from bertvsgpt.tokenization.token_store import TokenStore, token_dtype, write_token_store
 
 DOCS = [
     [[1, 2, 3], [4, 5]],
@@ -81,7 +81,7 @@ def test_overwrite_is_atomic_replacement(tmp_path):
 
 
 def test_large_streamed_corpus(tmp_path, monkeypatch):
-    import bertvsgpt.pretraining.token_store as ts
+    import bertvsgpt.tokenization.token_store as ts
 
     monkeypatch.setattr(ts, "_FLUSH_TOKENS", 1000)  # force many flushes
     monkeypatch.setattr(ts, "_COPY_CHUNK", 777)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig
-from bertvsgpt.tasks.classifier import SequenceClassifier
+from bertvsgpt.tasks.heads import SequenceClassifier
 
 
 def tiny_config(arch: str) -> ModelConfig:
@@ -104,7 +104,7 @@ def test_fine_tuning_dropout_replaces_the_pre_training_one():
 
 def test_mean_pooling_averages_the_real_tokens_and_drops_berts_pooler():
     from bertvsgpt.models import BertForPreTraining, ModelConfig
-    from bertvsgpt.tasks.classifier import SequenceClassifier
+    from bertvsgpt.tasks.heads import SequenceClassifier
 
     cfg = ModelConfig(vocab_size=50, n_layer=1, n_head=2, d_model=8, d_ff=16, max_seq_len=16, dropout=0.0, type_vocab_size=2)
     model = SequenceClassifier.from_pretrained(BertForPreTraining(cfg), "bert", 3, 0.0, pooling="mean")
