@@ -72,7 +72,7 @@ def finetune_job(model: str, arch: str, budget: int, task: str, seed: int, overr
 
     from bertvsgpt.config import load_params
     from bertvsgpt.tasks.registry import finetune_task
-    from bertvsgpt.tasks.trainer import RunOptions
+    from bertvsgpt.tasks.options import RunOptions
 
     params = load_params("params.yaml", overrides)
     table = pl.read_parquet(TASKS / f"{task}.parquet")

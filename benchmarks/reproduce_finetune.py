@@ -52,7 +52,7 @@ def main() -> int:
 
     from bertvsgpt.config import load_params
     from bertvsgpt.tasks.registry import finetune_task
-    from bertvsgpt.tasks.trainer import RunOptions
+    from bertvsgpt.tasks.options import RunOptions
 
     params = load_params("params.yaml")
     out = args.out or Path(tempfile.mkdtemp(prefix="reproduce-"))

@@ -6,7 +6,7 @@ import polars as pl
 
 from bertvsgpt.cli import StageArgs, run_stage
 from bertvsgpt.tasks.registry import finetune_task
-from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.options import RunOptions
 from bertvsgpt.tracking import lightning_logger, stage_run
 
 

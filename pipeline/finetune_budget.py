@@ -10,7 +10,7 @@ from bertvsgpt.cli import StageArgs, run_stage
 from bertvsgpt.evaluation.budget import budget_checkpoints, compute_position, read_summary
 from bertvsgpt.io import atomic_path, write_json
 from bertvsgpt.tasks.registry import finetune_task
-from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.options import RunOptions
 from bertvsgpt.tracking import stage_run
 
 

@@ -8,7 +8,7 @@ from bertvsgpt.cli import StageArgs, run_stage
 from bertvsgpt.evaluation.label_efficiency import FRACTION_DIR, with_label_fraction
 from bertvsgpt.io import write_json
 from bertvsgpt.tasks.registry import finetune_task, main_run_training
-from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.options import RunOptions
 from bertvsgpt.tracking import stage_run
 
 

@@ -7,6 +7,7 @@ write into a scratch folder that is thrown away (so stage code needs no rank che
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -53,3 +54,12 @@ def read_json(path: str | Path) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"missing input: {path}")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def sha256_file(path: str | Path) -> str:
+    """The hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -2,9 +2,9 @@
 
 Cheap to import (no torch, no polars): the schema validates ``tasks.<name>.type`` against it, the
 prepare stage checks a source's columns with it, the baselines check their tables with it and the
-report groups tasks by it. A kind's fine-tuning (``bertvsgpt.tasks.<kind>``) registers itself in
-:data:`bertvsgpt.tasks.registry.KINDS`. Adding a kind: one line here, its file in ``tasks/``, one
-line in that registry (README "Adding a task").
+report groups tasks by it. A kind's fine-tuning (``bertvsgpt.tasks.<kind>``) is registered in
+:func:`bertvsgpt.tasks.registry.kinds`. Adding a kind: one line here, its file in ``tasks/``, its line
+in that registry and in ``baselines/run.py``, a reader for its source format (README "Adding a task").
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .io import sha256_file
+
 log = logging.getLogger(__name__)
 
 STAMP = "fingerprint.txt"
@@ -25,19 +27,11 @@ def fingerprint_of(*parts: Any) -> str:
 
     def default(o: Any) -> Any:
         if isinstance(o, Path):
-            return file_digest(o) if o.is_file() else str(o)
+            return sha256_file(o) if o.is_file() else str(o)
         return getattr(o, "__dict__", str(o))
 
     blob = json.dumps(parts, sort_keys=True, default=default)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def prepare_resume_dir(resume_dir: Path, fp: str) -> Path | None:

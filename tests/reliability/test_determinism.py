@@ -38,7 +38,7 @@ import yaml
 from bertvsgpt.config import load_params
 from bertvsgpt.pretraining.run import pretrain
 from bertvsgpt.tasks.registry import finetune_task
-from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.options import RunOptions
 from tests.reliability import tiny_stage as ts
 
 STEPS = 40

@@ -269,7 +269,7 @@ def test_fine_tuned_weights_are_exported_as_safetensors(pretrained, tmp_path):
     import polars as pl
 
     from bertvsgpt.tasks.registry import finetune_task
-    from bertvsgpt.tasks.trainer import RunOptions
+    from bertvsgpt.tasks.options import RunOptions
 
     p = pretrained.params
     table = pl.read_parquet(pretrained.data / "prepared" / "tasks" / "sentiment.parquet")

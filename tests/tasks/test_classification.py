@@ -13,7 +13,7 @@ from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig,
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 from bertvsgpt.tasks.classification import CLASSIFICATION
 from bertvsgpt.tasks.finetune import finetune
-from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.options import RunOptions
 
 POSITIVE = ["good", "great", "lovely", "superb"]
 NEGATIVE = ["bad", "awful", "dull", "poor"]

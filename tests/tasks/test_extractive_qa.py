@@ -26,7 +26,7 @@ from bertvsgpt.tasks.extractive_qa import (
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 from bertvsgpt.tasks.extractive_qa import EXTRACTIVE_QA
 from bertvsgpt.tasks.finetune import finetune
-from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.options import RunOptions
 from bertvsgpt.tasks.heads import SpanExtractor
 
 FILLER = ["the", "river", "town", "was", "near", "old", "a", "house", "and", "with", "small", "road", "he", "saw"]

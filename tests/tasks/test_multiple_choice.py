@@ -15,7 +15,7 @@ from bertvsgpt.tasks.multiple_choice import ChoiceCollator, ChoiceDataset, check
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 from bertvsgpt.tasks.multiple_choice import MULTIPLE_CHOICE
 from bertvsgpt.tasks.finetune import finetune
-from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.options import RunOptions
 
 from .test_classification import tiny_config
 

@@ -13,8 +13,8 @@ from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, save_pretrai
 from bertvsgpt.tasks.data import build_task_data
 from bertvsgpt.tasks.finetune import finetune
 from bertvsgpt.tasks.pair_classification import PAIR_CLASSIFICATION
-from bertvsgpt.tasks.registry import KINDS
-from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.registry import kinds
+from bertvsgpt.tasks.options import RunOptions
 from bertvsgpt.tokenization.special import BERT_CLS, BERT_SEP, GPT_DELIM, GPT_EXTRACT, GPT_START
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 
@@ -48,7 +48,7 @@ def tokenizers(table):
 
 
 def test_registered():
-    assert KINDS["pair_classification"] is PAIR_CLASSIFICATION
+    assert kinds()["pair_classification"] is PAIR_CLASSIFICATION
 
 
 @pytest.mark.parametrize("arch", ["bert", "gpt"])

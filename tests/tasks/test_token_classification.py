@@ -27,7 +27,7 @@ from bertvsgpt.tasks.token_classification import (
 from bertvsgpt.tokenization.special import BERT_SPECIAL_TOKENS
 from bertvsgpt.tasks.token_classification import TOKEN_CLASSIFICATION
 from bertvsgpt.tasks.finetune import finetune
-from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.options import RunOptions
 from bertvsgpt.tasks.data import cap_splits
 from bertvsgpt.tasks.heads import TokenClassifier
 

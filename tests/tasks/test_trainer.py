@@ -68,7 +68,8 @@ def test_early_stopping_cannot_end_a_run_before_the_step_floor(tmp_path):
 
     from bertvsgpt.config.schema import FinetuneConfig
     from bertvsgpt.tasks.base import MONITOR
-    from bertvsgpt.tasks.trainer import RunOptions, fit_and_predict
+    from bertvsgpt.tasks.options import RunOptions
+    from bertvsgpt.tasks.trainer import fit_and_predict
 
     class Stuck(L.LightningModule):
         def __init__(self):

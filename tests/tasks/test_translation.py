@@ -34,7 +34,7 @@ from bertvsgpt.tokenization.special import BERT_SPECIAL_TOKENS
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 from bertvsgpt.tasks.translation import TRANSLATION
 from bertvsgpt.tasks.finetune import finetune
-from bertvsgpt.tasks.trainer import RunOptions
+from bertvsgpt.tasks.options import RunOptions
 
 # A German-like toy language translated word by word: "der hund ist rot." -> "The dog is red."
 NOUNS = {"hund": "dog", "katze": "cat", "haus": "house", "baum": "tree", "auto": "car", "buch": "book"}

@@ -29,6 +29,7 @@ KINDS: dict[str, Callable[..., list[BaselineResult]]] = {
     "translation": translation.run,
     "pair_classification": classification.run,  # one bag of words of both texts
 }
+assert set(KINDS) == set(SPECS), "every kind in bertvsgpt.kinds.SPECS needs its baselines here"
 
 
 def task_splits(table: pl.DataFrame, task_cfg, ft_cfg) -> dict[str, pl.DataFrame]:

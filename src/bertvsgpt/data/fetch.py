@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Mapping, Sequence
 
 from ..config.schema import SourceConfig
+from ..io import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -170,14 +171,6 @@ def _download(name: str, cfg: SourceConfig, download_dir: Path) -> Path:
 
 # --------------------------------------------------------------------------------------------
 # checksums
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _sha256_tree(files: Mapping[str, Path]) -> str:

@@ -17,7 +17,7 @@ format                        columns
 ``bigbench_vitaminc``         ``text`` (evidence), ``text_b`` (claim), ``label`` (True/False/Neither), ``group`` (claim)
 ============================  ===========================================================================
 
-Duplicates are kept here; :func:`bertvsgpt.data.splits.split_examples` removes them by ``text``.
+Duplicates are kept here; :func:`bertvsgpt.data.splits.split_examples` removes them by ``text`` (and ``text_b``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from ..models import ModelConfig
 from .base import MONITOR, TaskModule, protocol_kwargs
 from .heads import SequenceClassifier
 from .data import build_task_data
-from .finetune import TaskContext, TaskInputs, test_ids, warn_truncated
+from .finetune import TaskContext, TaskInputs, predicted_ids, warn_truncated
 from .trainer import FitResult
 
 
@@ -102,7 +102,7 @@ class Classification:
         return ClassificationModule(model, n_labels, **protocol_kwargs(ctx.ft_cfg, pretrained))
 
     def score(self, fit: FitResult, inputs: TaskInputs, ctx: TaskContext) -> tuple[pl.DataFrame, dict[str, Any]]:
-        test_ids(fit, inputs.frames["test"])
+        predicted_ids(fit, inputs.frames["test"])
         pred = torch.cat([b["pred"] for b in fit.batches])
         probs = torch.cat([b["probs"] for b in fit.batches])
         labels = inputs.state["labels"]

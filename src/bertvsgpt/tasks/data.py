@@ -17,9 +17,10 @@ import torch
 from tokenizers import Tokenizer
 from torch.utils.data import Dataset
 
+from ..kinds import SPECS
 from .formatting import encode_classification, pad_token_id
 
-TABLE_COLUMNS = ("id", "split", "text", "label")
+TABLE_COLUMNS = SPECS["classification"].table
 SPLITS = ("train", "dev", "test")
 
 
@@ -58,8 +59,9 @@ def cap_splits(table: pl.DataFrame, max_train: int | None, max_eval: int | None,
 
 def check_table(table: pl.DataFrame) -> None:
     check_task_table(table, TABLE_COLUMNS)
-    if table.get_column("text").null_count() or table.get_column("label").null_count():
-        raise ValueError("task table has null text or label values")
+    for column in ("text", "text_b", "label"):
+        if column in table.columns and table.get_column(column).null_count():
+            raise ValueError(f"task table has null values in column '{column}'")
 
 
 def label_list(table: pl.DataFrame) -> list[Any]:

@@ -1,7 +1,8 @@
 """The fine-tuning driver every task kind shares, and the three things a kind supplies.
 
 A kind (``classification.py``, ``multiple_choice.py``, ``token_classification.py``,
-``extractive_qa.py``, ``translation.py``) is one object satisfying :class:`TaskKind`:
+``extractive_qa.py``, ``translation.py``, ``pair_classification.py``) is one object satisfying
+:class:`TaskKind`:
 
 - ``encode``: the table's three splits as datasets in BERT's or GPT's input format, and the collator;
 - ``build``: the kind's head on the pre-trained (or scratch) body, inside its LightningModule;
@@ -10,7 +11,7 @@ A kind (``classification.py``, ``multiple_choice.py``, ``token_classification.py
 :func:`finetune` does everything else identically for every kind: seeding, the caps on the
 splits (applied here, once), loading the body, training with early stopping on the dev metric
 (:func:`~bertvsgpt.tasks.trainer.fit_and_predict`), the common ``metrics.json`` record and writing
-the outputs. Register a new kind in :data:`bertvsgpt.tasks.registry.KINDS` (and its data contract in
+the outputs. Register a new kind in :func:`bertvsgpt.tasks.registry.kinds` (and its data contract in
 :data:`bertvsgpt.kinds.SPECS`).
 """
 
@@ -32,7 +33,8 @@ from ..models import ModelConfig
 from .backbone import load_for_task
 from .base import TaskModule
 from .data import SPLITS, cap_splits, min_cap
-from .trainer import FitResult, RunOptions, check_order, fit_and_predict, run_record, write_outputs
+from .options import RunOptions
+from .trainer import FitResult, check_order, fit_and_predict, run_record, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,7 @@ def warn_truncated(n_truncated: dict[str, int], what: str, max_length: int, cons
         log.warning("%d %s truncated to max_length=%d (by split: %s)%s", n, what, max_length, n_truncated, consequence)
 
 
-def test_ids(fit: FitResult, test: pl.DataFrame) -> list[Any]:
+def predicted_ids(fit: FitResult, test: pl.DataFrame) -> list[Any]:
     """The predicted examples' ids, checked against the test split's order (predictions join it by position)."""
     ids = [i for b in fit.batches for i in b["id"]]
     check_order(ids, test)
@@ -109,7 +111,7 @@ def finetune(
     """Fine-tune, pick the best dev epoch, score the test split, write the outputs; returns the metrics.
 
     Args:
-        kind: the task kind (:data:`bertvsgpt.tasks.registry.KINDS`).
+        kind: the task kind (:func:`bertvsgpt.tasks.registry.kinds`).
         model_dir: a ``save_pretrained`` directory, or ``None`` for the scratch baseline
             (then ``model_config`` gives the architecture's size).
         arch: ``"bert"`` or ``"gpt"``; must match the saved model.

@@ -31,7 +31,7 @@ from ..models import ModelConfig
 from .base import MONITOR, TaskModule, protocol_kwargs
 from .heads import SequenceClassifier
 from .data import SPLITS, check_task_table, pad_inputs, split_frames
-from .finetune import TaskContext, TaskInputs, test_ids, warn_truncated
+from .finetune import TaskContext, TaskInputs, predicted_ids, warn_truncated
 from .formatting import encode_examples, pad_token_id
 from .trainer import FitResult
 
@@ -152,7 +152,7 @@ class MultipleChoice:
         n_choices = inputs.state["n_choices"]
         pred = torch.cat([b["pred"] for b in fit.batches])
         probs = torch.cat([b["probs"] for b in fit.batches])
-        test_ids(fit, test)
+        predicted_ids(fit, test)
         gold = torch.tensor(test.get_column("label").to_list(), dtype=torch.long)
         scores = classification_metrics(pred, gold, n_choices)
         predictions = test.select("id", "text", "choices", "label").with_columns(

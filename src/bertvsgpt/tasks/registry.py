@@ -1,8 +1,11 @@
 """One entry point for every task kind: ``finetune_task`` runs the kind's fine-tuning with resume.
 
-Every kind (:data:`KINDS`) goes through the same driver (:func:`~bertvsgpt.tasks.finetune.finetune`)
+Every kind (:func:`kinds`) goes through the same driver (:func:`~bertvsgpt.tasks.finetune.finetune`)
 and writes the same files (``metrics.json`` with a ``primary_metric``, ``predictions.parquet``,
 ``checkpoints/``), so the pipeline, the evaluation and the report treat all tasks alike.
+
+The kinds bring Lightning and torchmetrics with them, so they are imported when a run asks for one
+(plain imports inside :func:`kinds`): importing a stage stays cheap (``tests/test_startup.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from functools import cache
+from typing import TYPE_CHECKING, Any, Optional
 
 import polars as pl
 
@@ -24,34 +28,41 @@ from ..kinds import SPECS
 from ..models import load_config
 from ..resume import clear_resume_dir, fingerprint_of, stamped
 from ..tokenization.train import load_tokenizer
-from .classification import CLASSIFICATION
 from .data import cap_splits, min_cap
-from .extractive_qa import EXTRACTIVE_QA
-from .finetune import TaskKind, finetune
-from .multiple_choice import MULTIPLE_CHOICE
-from .pair_classification import PAIR_CLASSIFICATION
-from .token_classification import TOKEN_CLASSIFICATION
-from .trainer import RunOptions
-from .translation import TRANSLATION
+from .options import RunOptions
+
+if TYPE_CHECKING:
+    from .finetune import TaskKind
 
 log = logging.getLogger(__name__)
 
-# tasks.<name>.type -> the kind's fine-tuning (its data contract: bertvsgpt.kinds.SPECS)
-KINDS: dict[str, TaskKind] = {
-    "classification": CLASSIFICATION,
-    "multiple_choice": MULTIPLE_CHOICE,
-    "token_classification": TOKEN_CLASSIFICATION,
-    "extractive_qa": EXTRACTIVE_QA,
-    "translation": TRANSLATION,
-    "pair_classification": PAIR_CLASSIFICATION,
-}
-assert set(KINDS) == set(SPECS), "every kind in bertvsgpt.kinds.SPECS needs its fine-tuning here"
+
+@cache
+def kinds() -> dict[str, TaskKind]:
+    """``tasks.<name>.type`` -> the kind's fine-tuning (its data contract: :data:`bertvsgpt.kinds.SPECS`)."""
+    from .classification import CLASSIFICATION
+    from .extractive_qa import EXTRACTIVE_QA
+    from .multiple_choice import MULTIPLE_CHOICE
+    from .pair_classification import PAIR_CLASSIFICATION
+    from .token_classification import TOKEN_CLASSIFICATION
+    from .translation import TRANSLATION
+
+    registered = {
+        "classification": CLASSIFICATION,
+        "multiple_choice": MULTIPLE_CHOICE,
+        "token_classification": TOKEN_CLASSIFICATION,
+        "extractive_qa": EXTRACTIVE_QA,
+        "translation": TRANSLATION,
+        "pair_classification": PAIR_CLASSIFICATION,
+    }
+    assert set(registered) == set(SPECS), "every kind in bertvsgpt.kinds.SPECS needs its fine-tuning here"
+    return registered
 
 
 def kind_of(name: str) -> TaskKind:
-    if name not in KINDS:
-        raise ValueError(f"unknown task type '{name}' (known: {', '.join(KINDS)})")
-    return KINDS[name]
+    if name not in SPECS:
+        raise ValueError(f"unknown task type '{name}' (known: {', '.join(SPECS)})")
+    return kinds()[name]
 
 
 def main_run_training(table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig) -> pl.DataFrame:
@@ -127,6 +138,8 @@ def _finetune(
     config, arch = load_config(model_dir)
     scratch = bool(json.loads((model_dir / "config.json").read_text()).get("scratch", False))
     tokenizer = load_tokenizer(model_dir)
+    from .finetune import finetune
+
     return finetune(
         kind_of(task_cfg.type), None if scratch else model_dir, arch, tokenizer, table, task_cfg,
         with_task_floor(ft_cfg, task_cfg), seed, out_dir, model_config=config if scratch else None, options=options,

@@ -1,4 +1,4 @@
-"""Token classification (named entities, BIO tags): encoding, model, module and the task kind.
+"""Token classification (named entities, BIO tags): encoding, module and the task kind (the head is in ``heads.py``).
 
 Input format. BERT (Devlin et al., 2019, §5.3): ``[CLS] w1 w2 ... [SEP]`` where each word is
 split into sub-words; the word's tag goes on its FIRST sub-word, the other sub-words and the
@@ -51,7 +51,7 @@ from ..models.config import IGNORE_INDEX
 from ..tokenization.special import BERT_CLS, BERT_SEP, BERT_UNK, GPT_EXTRACT, GPT_START
 from .base import MONITOR, TaskModule, protocol_kwargs
 from .data import SPLITS, check_task_table, split_frames
-from .finetune import TaskContext, TaskInputs, test_ids, warn_truncated
+from .finetune import TaskContext, TaskInputs, predicted_ids, warn_truncated
 from .formatting import check_arch, pad_token_id, special_token_id
 from .heads import TokenClassifier
 from .trainer import FitResult
@@ -358,7 +358,7 @@ class TokenClassification:
 
     def score(self, fit: FitResult, inputs: TaskInputs, ctx: TaskContext) -> tuple[pl.DataFrame, dict[str, Any]]:
         test, tags = inputs.frames["test"], inputs.state["tags"]
-        test_ids(fit, test)
+        predicted_ids(fit, test)
         pred = [p for b in fit.batches for p in b["pred"]]
         kept = inputs.datasets["test"].n_kept  # type: ignore[attr-defined]
         truncated = [k < len(g) for k, g in zip(kept, test.get_column("tags").to_list())]

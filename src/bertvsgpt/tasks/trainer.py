@@ -41,6 +41,7 @@ from ..hardware import resolve_precision
 from ..io import atomic_path, write_json
 from ..resume import prepare_resume_dir
 from .base import MONITOR
+from .options import RunOptions
 
 
 class EpochShuffle(Sampler[int]):
@@ -102,23 +103,6 @@ def epochs_for(ft_cfg: FinetuneConfig, steps_per_epoch: int) -> int:
     """``finetune.max_epochs``, raised so that a small training split still gets ``finetune.min_steps``
     optimizer steps (a few dozen steps fit a small classifier head, not a Transformer)."""
     return max(ft_cfg.max_epochs, math.ceil(ft_cfg.min_steps / max(1, steps_per_epoch)))
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How a fine-tuning run executes (not what it computes): the same options for every task kind.
-
-    ``resume_dir`` (with the run's ``fingerprint``) makes the run resumable, see the module doc;
-    :func:`~bertvsgpt.tasks.registry.finetune_task` sets both from its own ``resume_dir``.
-    """
-
-    precision: str = "32-true"
-    logger: Any = None
-    enable_progress_bar: bool = True
-    num_workers: int = 0
-    eval_batch_size: Optional[int] = None
-    resume_dir: Optional[Path] = None
-    fingerprint: str = ""
 
 
 def fit_and_predict(

@@ -1,4 +1,4 @@
-"""Machine translation (German -> English): formats, models, module and fine-tuning run.
+"""Machine translation (German -> English): formats, models, module and the task kind.
 
 Both models keep their own tokenizer, trained on English text, for both languages: German
 words therefore split into more (and rarer) pieces than English ones; the run reports pieces
@@ -26,8 +26,7 @@ pair is counted.
 Decoding is greedy, or beam search with ``num_beams`` (:func:`~bertvsgpt.models.beam_search`),
 with a KV cache. The dev metric is chrF of greedy translations of (at most ``max_dev_generate``)
 dev examples; the test split is scored by sacreBLEU's BLEU (primary) and chrF on the detokenised
-translations. Outputs in ``out_dir``: ``checkpoints/``, ``predictions.parquet`` (id, source,
-reference, hypothesis, chrf) and ``metrics.json``.
+translations; the predictions table holds id, source, reference, hypothesis and sentence chrF.
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ from ..tokenization.special import BERT_CLS, BERT_SEP, BERT_UNK, GPT_DELIM, GPT_
 from .backbone import unwrapped
 from .base import MONITOR, TaskModule, protocol_kwargs
 from .data import check_task_table, split_frames
-from .finetune import TaskContext, TaskInputs, test_ids
+from .finetune import TaskContext, TaskInputs, predicted_ids
 from .formatting import ARCHS, check_arch, pad_token_id, special_token_id
 from .trainer import FitResult
 
@@ -490,7 +489,7 @@ class Translation:
     def score(self, fit: FitResult, inputs: TaskInputs, ctx: TaskContext) -> tuple[pl.DataFrame, dict[str, Any]]:
         cfg, arch, tokenizer = ctx.task_cfg, ctx.arch, ctx.tokenizer
         test = inputs.frames["test"]
-        test_ids(fit, test)
+        predicted_ids(fit, test)
         hyps = [h for b in fit.batches for h in b["hypothesis"]]
         sources, refs = test.get_column("text").to_list(), test.get_column("target").to_list()
         predictions, test_metrics = scored_translations(test, hyps)
