@@ -106,3 +106,13 @@ def test_only_global_rank_zero_writes_under_ddp(tmp_path, monkeypatch):
     monkeypatch.setenv("RANK", "0")
     write_json(out, {"rank": 0})
     assert read_json(out) == {"rank": 0}
+
+
+def test_sha256_file_hashes_the_bytes_across_chunks(tmp_path):
+    import hashlib
+
+    from bertvsgpt.io import sha256_file
+
+    data = bytes(range(256)) * 5000  # > 1 MiB: more than one chunk
+    (tmp_path / "f").write_bytes(data)
+    assert sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()

@@ -83,3 +83,14 @@ def test_tfidf_logreg_reads_both_texts_of_a_pair():
     r = tfidf_logreg(frames)
     assert r.metrics["test_accuracy"] == 1.0
     assert r.predictions.get_column("text_b").to_list() == ["no", "yes"]
+
+
+def test_tfidf_logreg_reads_unspaced_chinese_by_character_ngrams():
+    """A bag of whitespace words would hold whole reviews; characters carry the sentiment."""
+    frames = frames_of({"text": ["这个很好用", "质量很差劲", "非常好的书", "太差了退货"], "label": ["pos", "neg", "pos", "neg"]},
+                       {"text": ["好", "差"], "label": ["pos", "neg"]},
+                       {"text": ["服务很好", "房间很差"], "label": ["pos", "neg"]})
+    r = tfidf_logreg(frames)
+    assert r.metrics["analyzer"] == "char" and "character 1-2 grams" in r.metrics["description"]
+    assert r.predictions.get_column("pred").to_list() == ["pos", "neg"]
+    assert tfidf_logreg(sentiment_frames()).metrics["analyzer"] == "word"

@@ -124,6 +124,15 @@ def test_recipe_flags_a_size_mismatch_and_leaves_out_what_params_lack():
     assert "the same corpus (a and b)" in no_in_domain and "training texts" not in no_in_domain
 
 
+def test_recipe_states_each_trained_vocabulary_when_they_differ():
+    """Chinese: WordPiece (one token per character) stops below the size asked for; the recipe says so."""
+    text = recipe_paragraph(recipe_from(params(), PRETRAIN, vocab_sizes={"bert": 7_773, "gpt": 8_192}))
+    assert "tokenizer vocabularies of 7,773 (WordPiece, BERT) and 8,192 (byte-level BPE, GPT) entries for the 8,192 asked for" in text
+    assert "the same tokenizer vocabulary size" not in text
+    same = recipe_paragraph(recipe_from(params(), PRETRAIN, vocab_sizes={"bert": 8_192, "gpt": 8_192}))
+    assert "the same tokenizer vocabulary size (8,192" in same
+
+
 def test_recipe_accepts_the_real_params_schema():
     from pathlib import Path
 

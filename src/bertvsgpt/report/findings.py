@@ -27,18 +27,12 @@ def _pts(delta: float, metric: str) -> str:
 
 
 def bert_vs_gpt(results: Sequence[TaskResult], alpha: float) -> list[str]:
-    bert_wins, gpt_wins, ties, untested = [], [], [], []
-    for r in results:
-        t = r.tests.get(("bert", "gpt"))
-        if t is None:
-            if "bert" in r.scores and "gpt" in r.scores:
-                untested.append(r.task)
-            continue
-        item = f"{r.task} ({_pts(t.delta, r.metric)}, p {fmt_p(t.p_value, t.n_resamples)})"
-        if t.significant(alpha):
-            (bert_wins if t.delta > 0 else gpt_wins).append(item)
-        else:
-            ties.append(f"{r.task} (p {fmt_p(t.p_value, t.n_resamples)})")
+    bert_wins, gpt_wins, ties = _by_significance(
+        results, ("bert", "gpt"), alpha,
+        lambda r, t: f"{r.task} ({_pts(t.delta, r.metric)}, p {fmt_p(t.p_value, t.n_resamples)})",
+        lambda r, t: f"{r.task} (p {fmt_p(t.p_value, t.n_resamples)})",
+    )
+    untested = [r.task for r in results if r.tests.get(("bert", "gpt")) is None and "bert" in r.scores and "gpt" in r.scores]
     out = []
     if bert_wins:
         out.append(f"BERT scores significantly higher than GPT (p < {alpha:g}) on {_join(bert_wins)}.")

@@ -198,6 +198,17 @@ def tokenizer_tokens(tokenizers: Path, archs: list[str]) -> dict[str, int]:
     return out
 
 
+def tokenizer_vocab_sizes(tokenizers: Path, archs: list[str]) -> dict[str, int]:
+    """arch -> the trained vocabulary's size (``data/tokenizers/<arch>/stats.json``), where known: WordPiece
+    stops below ``tokenizer.vocab_size`` when the corpus has fewer pieces worth a token (Chinese characters)."""
+    out = {}
+    for a in archs:
+        n = _json(Path(tokenizers) / a / "stats.json", {}).get("vocab_size")
+        if isinstance(n, int):
+            out[a] = n
+    return out
+
+
 def _json(path: Path, default: Any) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
 
@@ -266,6 +277,7 @@ def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> Re
         runs=read_run_records(root / "data" / "finetune", models, tasks),
         label_efficiency=read_label_efficiency(evaluation / "label_efficiency.parquet"),
         recipe=recipe_from(params, pretrain, corpus_characters(prepared / "corpus.parquet"),
-                           tokenizer_tokens(root / "data" / "tokenizers", archs)),
+                           tokenizer_tokens(root / "data" / "tokenizers", archs),
+                           tokenizer_vocab_sizes(root / "data" / "tokenizers", archs)),
         published=read_published(evaluation / PUBLISHED, models),
     )

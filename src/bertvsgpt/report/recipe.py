@@ -29,6 +29,7 @@ class Recipe:
     corpus_tokens: dict[str, int] = field(default_factory=dict)  # arch -> tokens of that split (its tokenizer)
     in_domain_tasks: list[str] = field(default_factory=list)  # finetune.tasks when data.in_domain, else []
     vocab_size: int | None = None  # tokenizer.vocab_size
+    vocab_sizes: dict[str, int] = field(default_factory=dict)  # arch -> the trained vocabulary's size
     parameters: dict[str, int] = field(default_factory=dict)  # arch -> parameter count
     max_tokens: int | None = None  # pretrain.max_tokens
     norm: dict[str, str] = field(default_factory=dict)  # arch -> post | pre
@@ -53,6 +54,7 @@ def recipe_from(
     pretrain: Mapping[str, Mapping[str, Any]],
     corpus_characters: int | None = None,
     corpus_tokens: Mapping[str, int] | None = None,
+    vocab_sizes: Mapping[str, int] | None = None,
 ) -> Recipe:
     """The recipe of this run from ``params``, the pre-training summaries (``metrics/pretrain/<arch>.json``)
     and the corpus's size in characters and in each architecture's tokens (its training split)."""
@@ -69,6 +71,7 @@ def recipe_from(
         corpus_tokens=dict(corpus_tokens or {}),
         in_domain_tasks=list(_get(params, "finetune.tasks", [])) if _get(params, "data.in_domain") is True else [],
         vocab_size=_get(params, "tokenizer.vocab_size"),
+        vocab_sizes=dict(vocab_sizes or {}),
         parameters={a: int(s["parameters"]) for a, s in pretrain.items() if isinstance((s or {}).get("parameters"), (int, float))},
         max_tokens=_get(params, "pretrain.max_tokens"),
         norm=norm or {},
@@ -131,7 +134,14 @@ def recipe_paragraph(r: Recipe) -> str:
             corpus += f", plus the training texts of the fine-tuned tasks {_join(r.in_domain_tasks)}, never their dev or test texts"
         size = _corpus_size(r.corpus_characters, r.corpus_tokens)
         same.append(corpus + (f"; {size}" if size else "") + ")")
-    if r.vocab_size:
+    trained = {a: r.vocab_sizes[a] for a in ("bert", "gpt") if a in r.vocab_sizes}
+    if len(set(trained.values())) > 1:  # e.g. Chinese: WordPiece runs out of pieces below the size asked for
+        same.append(
+            f"tokenizer vocabularies of {trained['bert']:,} (WordPiece, BERT) and {trained['gpt']:,} (byte-level BPE, GPT) entries "
+            f"for the {r.vocab_size or max(trained.values()):,} asked for (`tokenizer.vocab_size`; WordPiece stops when the corpus "
+            "has no more pieces worth a token)"
+        )
+    elif r.vocab_size:
         same.append(f"the same tokenizer vocabulary size ({r.vocab_size:,}; WordPiece for BERT, byte-level BPE for GPT)")
     size = _size_clause(r.parameters)
     if size:
