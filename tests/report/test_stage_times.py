@@ -64,6 +64,10 @@ def test_a_run_that_reused_its_results_counts_by_the_run_that_computed_them():
     labels = [run("finetune-labels-bert", "finetune_labels", 0, 400, run_id="L1", train_seconds=350),
               run("finetune-labels-bert", "finetune_labels", 900, 902, run_id="L2", train_seconds=350)]
     assert latest_stage_runs(labels)["finetune-labels-bert"].info.run_id == "L1"
+    # a pre-training run that resumed a finished checkpoint logs the whole run's summary/train_seconds
+    first, resumed = run("pretrain-bert", "pretrain", 0, 740, run_id="P1"), run("pretrain-bert", "pretrain", 900, 930, run_id="P2")
+    first.data.metrics["summary/train_seconds"] = resumed.data.metrics["summary/train_seconds"] = 737.0
+    assert latest_stage_runs([first, resumed])["pretrain-bert"].info.run_id == "P1"
 
 
 def test_groups_in_pipeline_order_with_their_seconds():

@@ -6,7 +6,8 @@ their stage's run and not counted again). For each run name (``pretrain-bert``, 
 counts from its first start to its last end); the runs are summed per stage group. A fine-tuning run that
 reused results finished earlier with the same inputs (``tasks/registry.py``'s resume: every per-seed run,
 or a stage run without per-seed runs such as ``finetune_labels``, logs a ``train_seconds`` longer than the
-run itself lasted) did not compute them: the latest run that
+run itself lasted; a pre-training run that resumed a finished checkpoint logs the whole run's
+``summary/train_seconds``) did not compute them: the latest run that
 did counts instead, so the table states what the results cost, not how fast they were copied. The report
 stage itself is still running when it reads them and is left out.
 """
@@ -33,6 +34,7 @@ STAGE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 EXCLUDED = ("report",)
 PARENT_TAG = "mlflow.parentRunId"
+PRETRAIN_SECONDS = "summary/train_seconds"  # what pipeline/pretrain.py logs (a resumed, finished run: the whole run's)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ def reused_runs(runs: Iterable[Any]) -> set[str]:
     verdicts: dict[str, list[bool]] = {}
     for run in runs:
         parent = (run.data.tags or {}).get(PARENT_TAG)
-        trained = (getattr(run.data, "metrics", None) or {}).get("train_seconds")
+        metrics = getattr(run.data, "metrics", None) or {}
+        trained = metrics.get("train_seconds", metrics.get(PRETRAIN_SECONDS))
         if isinstance(trained, (int, float)) and run.info.start_time is not None and run.info.end_time:
             verdicts.setdefault(parent or run.info.run_id, []).append(trained > _seconds(run.info))
     return {parent for parent, reused in verdicts.items() if reused and all(reused)}
