@@ -1,6 +1,8 @@
-"""Classifier heads: BERT reads the pooled [CLS] state, GPT the extract (last real) token."""
+"""Sequence classifier heads: BERT reads the pooled [CLS] state, GPT the extract (last real) token."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 import torch
@@ -8,20 +10,12 @@ import torch
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig
 from bertvsgpt.tasks.heads import SequenceClassifier
 
+from .test_classification import tiny_config as classification_tiny_config
+
 
 def tiny_config(arch: str) -> ModelConfig:
-    return ModelConfig(
-        vocab_size=50,
-        n_layer=2,
-        n_head=2,
-        d_model=32,
-        d_ff=64,
-        max_seq_len=16,
-        dropout=0.1,
-        type_vocab_size=2 if arch == "bert" else 0,
-        causal=arch == "gpt",
-        pad_token_id=0,
-    )
+    """The fine-tuning tests' tiny model, with dropout on (the heads' dropout is part of what is tested)."""
+    return dataclasses.replace(classification_tiny_config(arch, 50), max_seq_len=16, dropout=0.1)
 
 
 def test_gpt_reads_the_extract_position():
