@@ -188,24 +188,15 @@ def corpus_characters(path: Path) -> int | None:
     return int(frame.get_column("sentences").list.eval(pl.element().str.len_chars()).list.sum().sum() or 0)
 
 
-def tokenizer_tokens(tokenizers: Path, archs: list[str]) -> dict[str, int]:
-    """arch -> tokens of the encoded training corpus (``data/tokenizers/<arch>/stats.json``), where known."""
-    out = {}
+def tokenizer_stats(tokenizers: Path, archs: list[str]) -> dict[str, dict[str, int]]:
+    """arch -> what its ``data/tokenizers/<arch>/stats.json`` says, where known: ``n_tokens`` (the encoded
+    training corpus) and ``vocab_size`` (the trained vocabulary: WordPiece stops below ``tokenizer.vocab_size``
+    when the corpus has fewer pieces worth a token, as Chinese characters)."""
+    out: dict[str, dict[str, int]] = {}
     for a in archs:
-        n = _json(Path(tokenizers) / a / "stats.json", {}).get("train", {}).get("n_tokens")
-        if isinstance(n, int):
-            out[a] = n
-    return out
-
-
-def tokenizer_vocab_sizes(tokenizers: Path, archs: list[str]) -> dict[str, int]:
-    """arch -> the trained vocabulary's size (``data/tokenizers/<arch>/stats.json``), where known: WordPiece
-    stops below ``tokenizer.vocab_size`` when the corpus has fewer pieces worth a token (Chinese characters)."""
-    out = {}
-    for a in archs:
-        n = _json(Path(tokenizers) / a / "stats.json", {}).get("vocab_size")
-        if isinstance(n, int):
-            out[a] = n
+        stats = _json(Path(tokenizers) / a / "stats.json", {})
+        known = {"n_tokens": stats.get("train", {}).get("n_tokens"), "vocab_size": stats.get("vocab_size")}
+        out[a] = {k: v for k, v in known.items() if isinstance(v, int)}
     return out
 
 
@@ -254,6 +245,7 @@ def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> Re
         if task not in test_ids and "id" in first.columns:
             test_ids[task] = first.get_column("id").to_list()
     primary = primary_metrics(summary)
+    tok_stats = tokenizer_stats(root / "data" / "tokenizers", archs)
     return ReportInputs(
         models=models,
         tasks=tasks,
@@ -277,7 +269,7 @@ def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> Re
         runs=read_run_records(root / "data" / "finetune", models, tasks),
         label_efficiency=read_label_efficiency(evaluation / "label_efficiency.parquet"),
         recipe=recipe_from(params, pretrain, corpus_characters(prepared / "corpus.parquet"),
-                           tokenizer_tokens(root / "data" / "tokenizers", archs),
-                           tokenizer_vocab_sizes(root / "data" / "tokenizers", archs)),
+                           {a: t["n_tokens"] for a, t in tok_stats.items() if "n_tokens" in t},
+                           {a: t["vocab_size"] for a, t in tok_stats.items() if "vocab_size" in t}),
         published=read_published(evaluation / PUBLISHED, models),
     )
