@@ -118,27 +118,15 @@ def test_relative_position_embeddings_are_refused(tmp_path, bert_ckpt):
     assert_refused(ckpt, tmp_path, str(ckpt / "config.json"), "relative_key", "absolute")
 
 
-def test_gpt2_with_gelu_new_is_refused(tmp_path, bpe):
-    """A GPT-2 with the default tanh-approximated 'gelu_new' (every published GPT-2) is refused:
-    our backbone computes the exact GELU."""
+def test_gpt2_with_an_unknown_activation_is_refused(tmp_path, bpe):
+    """A GPT-2 whose activation is not a GELU (here 'relu') is refused, naming config.json and the activation."""
     config = transformers.GPT2Config(vocab_size=bpe.get_vocab_size(), n_positions=32, n_embd=32, n_layer=1, n_head=2,
-                                     bos_token_id=bpe.token_to_id(GPT_EOT), eos_token_id=bpe.token_to_id(GPT_EOT),
-                                     pad_token_id=bpe.token_to_id(GPT_PAD))
-    assert config.activation_function == "gelu_new"  # transformers' default
-    ckpt = tmp_path / "gpt2-tiny"
+                                     activation_function="relu", pad_token_id=bpe.token_to_id(GPT_PAD))
+    ckpt = tmp_path / "gpt2-relu"
     torch.manual_seed(0)
     transformers.GPT2LMHeadModel(config).save_pretrained(ckpt)
     bpe.save(str(ckpt / "tokenizer.json"))
-    assert_refused(ckpt, tmp_path, str(ckpt / "config.json"), "gelu_new")
-
-
-def test_openai_gpt_is_refused(tmp_path, bpe):
-    """GPT-1 (model_type 'openai-gpt', no LayerNorm on its embeddings) is refused."""
-    ckpt = tmp_path / "openai-gpt-tiny"
-    transformers.OpenAIGPTConfig(vocab_size=bpe.get_vocab_size(), n_positions=32, n_embd=32, n_layer=1, n_head=2,
-                                 afn="gelu").save_pretrained(ckpt)
-    bpe.save(str(ckpt / "tokenizer.json"))
-    assert_refused(ckpt, tmp_path, str(ckpt / "config.json"), "openai-gpt")
+    assert_refused(ckpt, tmp_path, str(ckpt / "config.json"), "'relu'")
 
 
 # --- tokenizer ---------------------------------------------------------------------------------

@@ -334,6 +334,45 @@ def test_import_gpt2_lm_head_model_matches_transformers(tmp_path, tokenizers):
     assert_gpt_parity(ours, hf, gpt_batch(tok))
 
 
+def test_import_gpt2_with_gelu_new_matches_transformers_and_exports_back(tmp_path, tokenizers):
+    """Every published GPT-2 uses the tanh GELU ('gelu_new'): it imports as activation gelu_tanh, computes
+    transformers' logits and loss, and exports back to a GPT2LMHeadModel with 'gelu_new'."""
+    tok = tokenizers["gpt"]
+    config = hf_gpt2_config(tok)
+    config.activation_function = "gelu_new"
+    torch.manual_seed(12)
+    hf = transformers.GPT2LMHeadModel(config).eval()
+    save_hf(hf, tmp_path / "ckpt", "gpt", tok, seed=13)
+    import_checkpoint(tmp_path / "ckpt", tmp_path / "ours")
+    ours, ours_config = load_pretrained(tmp_path / "ours")
+    assert ours_config.activation == "gelu_tanh" and ours_config.norm == "pre"
+    assert_gpt_parity(ours, hf, gpt_batch(tok))
+    export_model(tmp_path / "ours", tmp_path / "hf")
+    assert json.loads((tmp_path / "hf" / "config.json").read_text())["activation_function"] == "gelu_new"
+    assert_gpt_parity(ours, load_exported(tmp_path / "hf", transformers.AutoModelForCausalLM), gpt_batch(tok))
+
+
+def test_import_openai_gpt_matches_transformers_and_exports_back(tmp_path, tokenizers):
+    """GPT-1 (OpenAIGPTLMHeadModel: post-LN blocks, no LayerNorm on the embeddings, no final LayerNorm, the
+    tanh GELU its code calls 'gelu') imports with embedding_norm false and exports back to its own class."""
+    tok = tokenizers["gpt"]
+    config = transformers.OpenAIGPTConfig(vocab_size=tok.get_vocab_size(), n_positions=64, n_embd=32, n_layer=2,
+                                          n_head=2, afn="gelu", layer_norm_epsilon=1e-5)
+    torch.manual_seed(14)
+    hf = transformers.OpenAIGPTLMHeadModel(config).eval()
+    save_hf(hf, tmp_path / "ckpt", "gpt", tok, seed=15)
+    import_checkpoint(tmp_path / "ckpt", tmp_path / "ours")
+    ours, ours_config = load_pretrained(tmp_path / "ours")
+    assert (ours_config.norm, ours_config.embedding_norm, ours_config.activation) == ("post", False, "gelu_tanh")
+    assert not any("LayerNorm" in name or "ln_f" in name for name, _ in ours.transformer.named_parameters()
+                   if name.startswith(("embeddings", "ln_f")))
+    assert_gpt_parity(ours, hf, gpt_batch(tok))
+    export_model(tmp_path / "ours", tmp_path / "hf")
+    exported = load_exported(tmp_path / "hf", transformers.AutoModelForCausalLM)
+    assert type(exported).__name__ == "OpenAIGPTLMHeadModel"
+    assert_gpt_parity(ours, exported, gpt_batch(tok))
+
+
 # --- export -> import round trip ------------------------------------------------------------------
 
 

@@ -44,6 +44,7 @@ def test_config_roundtrip_is_json_able():
         (dict(dropout=1.0), "dropout"),
         (dict(type_vocab_size=-1), "type_vocab_size"),
         (dict(pad_token_id=100), "pad_token_id"),
+        (dict(activation="relu"), "activation"),
     ],
 )
 def test_config_validate_names_the_field(kw, field):
@@ -156,6 +157,28 @@ def test_fully_padded_row_is_finite():
 
 
 # ------------------------------------------------------------ blocks and init
+
+
+def test_activation_selects_exact_or_tanh_gelu():
+    """``activation: gelu_tanh`` (imported GPT-1/GPT-2 checkpoints) computes 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)));
+    the default is the exact erf GELU; the two differ by up to ~1e-3 on these inputs."""
+    x = torch.linspace(-4, 4, 101)
+    exact = 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
+    tanh = 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    for cfg, expected in ((tiny(), exact), (tiny(activation="gelu_tanh"), tanh)):
+        mlp_gelu = Transformer(cfg).h[0].mlp.gelu
+        assert torch.allclose(mlp_gelu(x), expected, atol=1e-6)
+    assert (exact - tanh).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("norm, embedding_norm, has_ln", [("post", None, True), ("pre", None, False),
+                                                          ("post", False, False), ("pre", True, True)])
+def test_embedding_norm_follows_norm_unless_set(norm, embedding_norm, has_ln):
+    """The summed embeddings are LayerNormed for post-LN and not for pre-LN, unless ``embedding_norm`` says
+    otherwise (False with post-LN is GPT-1's layout)."""
+    model = Transformer(tiny(norm=norm, embedding_norm=embedding_norm))
+    assert isinstance(model.embeddings.LayerNorm, torch.nn.LayerNorm) == has_ln
+    assert any("embeddings.LayerNorm" in n for n, _ in model.named_parameters()) == has_ln
 
 
 def test_block_is_post_layernorm():

@@ -39,7 +39,7 @@ sources, training a tokenizer) runs in-process, which is the same code without t
 | registry client missing (`apt-get` not on PATH) | fetch | `error: source 'tiny_corpus' needs the 'apt' client, which is not on PATH: run on a Debian/Ubuntu machine with apt, ...` |
 | pre-trained weights not a safetensors file (`data/models/bert/model.safetensors` truncated to half, or a pickle in its place) | evaluate | `error: data/models/bert/model.safetensors: not a valid safetensors file (Error while deserializing header: incomplete metadata, file not fully covered)` (pickle: `... (... header too large)`) |
 | post-LN GPT exported | export | `error: a post-LN GPT has no exact transformers class: ours LayerNorms the embeddings, GPT-1's OpenAIGPTLMHeadModel ...` |
-| published checkpoint of an unsupported architecture (RoBERTa) | published | `error: /…/roberta-tiny/config.json: unsupported model_type 'roberta' (supported: bert, gpt2)` |
+| published checkpoint of an unsupported architecture (RoBERTa) | published | `error: /…/roberta-tiny/config.json: unsupported model_type 'roberta' (supported: bert, gpt2, openai-gpt)` |
 | a name not in params.yaml `published` (`model=bert-base-uncased`) | published | `error: model: 'bert-base-uncased' is not a published checkpoint in params.yaml published (configured: ...)` |
 | disk full while writing an output (simulated ENOSPC) | fetch | `error: [Errno 28] No space left on device: 'data/raw/.tiny_corpus.partial-…/SOURCE.json'` |
 | disk full while writing an output (simulated ENOSPC) | prepare | `error: [Errno 28] No space left on device: 'data/.prepared.…/prepared/cards/.tiny_corpus.json.…/tiny_corpus.json'` |
@@ -490,7 +490,7 @@ def test_published_checkpoint_of_an_unsupported_architecture(repo, env, tmp_path
     (folder / "config.json").write_text(json.dumps({"model_type": "roberta", "hidden_size": 32, "vocab_size": 100}))
     edit_params(repo, published={"roberta": {"source": {"client": "local", "spec": str(folder)}}})
     line = fails_cleanly(repo, env, "published", "model=roberta",
-                         needles=(f"{folder}/config.json", "unsupported model_type 'roberta'", "supported: bert, gpt2"))
+                         needles=(f"{folder}/config.json", "unsupported model_type 'roberta'", "supported: bert, gpt2, openai-gpt"))
     assert not (repo / "data" / "models" / "roberta").exists(), line
 
 

@@ -59,7 +59,8 @@ def export_model(model_dir: str | Path, out_dir: str | Path) -> dict[str, Any]:
     hf_config = hf_config_of(config, arch, ids)
     model, _ = load_pretrained(model_dir)
     state = {k: v.detach() for k, v in model.state_dict().items()}
-    tensors = bert_to_hf(state, config.n_layer) if arch == "bert" else gpt_to_hf(state, config.n_layer)
+    layout = hf_config["model_type"]
+    tensors = bert_to_hf(state, config.n_layer) if arch == "bert" else gpt_to_hf(state, config.n_layer, layout)
     tokenizer_config = {
         "tokenizer_class": "PreTrainedTokenizerFast",
         "model_max_length": config.max_seq_len,

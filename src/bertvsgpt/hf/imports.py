@@ -9,7 +9,8 @@ from and what was added:
   parts of ``BertForPreTraining`` a bare ``BertModel`` lacks (pooler, MLM and NSP heads) are
   initialised as ours are at random (seeded) and listed; fine-tuning reads the pooler, never the
   pre-training heads.
-- GPT family (``model_type: gpt2`` with exact GELU): the special tokens the GPT paper's input format
+- GPT family (``model_type: gpt2``, pre-LN, or ``openai-gpt``, GPT-1: post-LN without an embedding LayerNorm;
+  exact or tanh GELU): the special tokens the GPT paper's input format
   needs (``<|start|>``, ``<|delim|>``, ``<|extract|>``, and a padding token) are added to the tokenizer
   and get new embedding rows, initialised N(0, 0.02), as GPT-1's fine-tuning adds them.
 """
@@ -90,7 +91,7 @@ def convert_checkpoint(
     else:
         _check_vocab(tokenizer, config, files)
         model = GPTForPreTraining(config)
-        state = hf_to_gpt(theirs, model.state_dict(), config.n_layer, files.label("model.safetensors"))
+        state = hf_to_gpt(theirs, model.state_dict(), config.n_layer, files.label("model.safetensors"), layout=hf["model_type"])
         added = [t for t in GPT_SPECIAL_TOKENS if tokenizer.token_to_id(t) is None]
         if added:
             tokenizer.add_special_tokens(added)

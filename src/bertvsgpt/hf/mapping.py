@@ -5,8 +5,9 @@ Which transformers class holds which of our models exactly (same computation, sa
 | ours | transformers | why |
 |---|---|---|
 | BERT, ``norm: post`` | ``BertForPreTraining`` | the paper's block; our MLM head and NSP head are BERT's |
-| GPT, ``norm: pre`` | ``GPT2LMHeadModel``, ``activation_function: gelu`` | GPT-2's pre-LN block with a final LayerNorm, no LayerNorm on the embeddings |
+| GPT, ``norm: pre`` | ``GPT2LMHeadModel`` (``activation_function`` ``gelu``, or ``gelu_new`` for ``activation: gelu_tanh``) | GPT-2's pre-LN block with a final LayerNorm, no LayerNorm on the embeddings |
 | GPT, ``norm: post`` | none (nearest ``OpenAIGPTLMHeadModel``) | our post-LN GPT LayerNorms the summed embeddings, GPT-1 does not |
+| GPT, ``norm: post``, ``embedding_norm: false``, ``activation: gelu_tanh`` | ``OpenAIGPTLMHeadModel`` | GPT-1 (what an imported ``openai-gpt`` is) |
 | BERT, ``norm: pre`` | none (nearest ``BertForPreTraining``) | no BERT class of transformers has pre-LN blocks without an embedding LayerNorm |
 
 Everything else is renaming: our fused ``c_attn`` (queries, keys, values stacked) is BERT's separate
@@ -35,35 +36,54 @@ class ConversionError(ValueError):
 # --- configs ---------------------------------------------------------------------------------------
 
 
-def check_exportable(config: ModelConfig, arch: str) -> None:
-    """Refuse (one line, with the nearest class) a model no transformers class represents exactly."""
-    if arch == "bert" and config.norm != "post":
-        raise ConversionError(
-            "a pre-LN BERT has no exact transformers class (nearest: BertForPreTraining, post-LN); "
-            "export needs model.norm.bert: post"
-        )
-    if arch == "gpt" and config.norm != "pre":
+HF_ACT = {"gelu": "gelu", "gelu_tanh": "gelu_new"}  # our activation -> transformers' name
+OUR_ACT = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh"}  # and back
+
+
+def hf_class_of(config: ModelConfig, arch: str) -> str:
+    """The transformers class that computes our model exactly; refuses (one line, the nearest class) otherwise."""
+    if arch == "bert":
+        if config.norm != "post" or not config.normalises_embeddings:
+            raise ConversionError(
+                "a pre-LN BERT (or one without its embedding LayerNorm) has no exact transformers class "
+                "(nearest: BertForPreTraining, post-LN); export needs model.norm.bert: post"
+            )
+        return "BertForPreTraining"
+    if arch == "gpt":
+        if config.norm == "pre" and not config.normalises_embeddings:
+            return "GPT2LMHeadModel"
+        if config.norm == "post" and not config.normalises_embeddings:
+            if config.activation != "gelu_tanh" or config.d_ff != 4 * config.d_model:
+                raise ConversionError(
+                    "OpenAIGPTLMHeadModel (GPT-1's layout) computes the tanh GELU and d_ff = 4 d_model; "
+                    f"this model has activation {config.activation!r} and d_ff {config.d_ff}"
+                )
+            return "OpenAIGPTLMHeadModel"
         raise ConversionError(
             "a post-LN GPT has no exact transformers class: ours LayerNorms the embeddings, GPT-1's "
             "OpenAIGPTLMHeadModel (the nearest) does not; export needs model.norm.gpt: pre (GPT2LMHeadModel)"
         )
-    if arch not in ("bert", "gpt"):
-        raise ConversionError(f"unknown architecture '{arch}' (known: bert, gpt)")
+    raise ConversionError(f"unknown architecture '{arch}' (known: bert, gpt)")
+
+
+def check_exportable(config: ModelConfig, arch: str) -> None:
+    """Refuse (one line, with the nearest class) a model no transformers class represents exactly."""
+    hf_class_of(config, arch)
 
 
 def hf_config_of(config: ModelConfig, arch: str, special_ids: dict[str, int]) -> dict[str, Any]:
     """The transformers ``config.json`` of our model; refuses what no class represents exactly."""
-    check_exportable(config, arch)
-    if arch == "bert":
+    cls = hf_class_of(config, arch)
+    if cls == "BertForPreTraining":
         return {
-            "architectures": ["BertForPreTraining"],
+            "architectures": [cls],
             "model_type": "bert",
             "vocab_size": config.vocab_size,
             "hidden_size": config.d_model,
             "num_hidden_layers": config.n_layer,
             "num_attention_heads": config.n_head,
             "intermediate_size": config.d_ff,
-            "hidden_act": "gelu",
+            "hidden_act": HF_ACT[config.activation],
             "hidden_dropout_prob": config.dropout,
             "attention_probs_dropout_prob": config.dropout,
             "max_position_embeddings": config.max_seq_len,
@@ -75,33 +95,49 @@ def hf_config_of(config: ModelConfig, arch: str, special_ids: dict[str, int]) ->
             "tie_word_embeddings": True,
             "dtype": "float32",
         }
-    if arch == "gpt":
+    if cls == "OpenAIGPTLMHeadModel":
         return {
-            "architectures": ["GPT2LMHeadModel"],
-            "model_type": "gpt2",
+            "architectures": [cls],
+            "model_type": "openai-gpt",
             "vocab_size": config.vocab_size,
             "n_positions": config.max_seq_len,
             "n_embd": config.d_model,
             "n_layer": config.n_layer,
             "n_head": config.n_head,
-            "n_inner": config.d_ff,
-            "activation_function": "gelu",
+            "afn": "gelu",  # GPT-1's code: the tanh approximation
             "resid_pdrop": config.dropout,
             "embd_pdrop": config.dropout,
             "attn_pdrop": config.dropout,
             "layer_norm_epsilon": config.layer_norm_eps,
             "initializer_range": 0.02,
-            "scale_attn_weights": True,
-            "scale_attn_by_inverse_layer_idx": False,
-            "reorder_and_upcast_attn": False,
-            "bos_token_id": special_ids["eot"],
-            "eos_token_id": special_ids["eot"],
-            "pad_token_id": special_ids["pad"],
             "tie_word_embeddings": True,
-            "use_cache": True,
             "dtype": "float32",
         }
-    raise ConversionError(f"unknown architecture '{arch}' (known: bert, gpt)")
+    return {
+        "architectures": [cls],
+        "model_type": "gpt2",
+        "vocab_size": config.vocab_size,
+        "n_positions": config.max_seq_len,
+        "n_embd": config.d_model,
+        "n_layer": config.n_layer,
+        "n_head": config.n_head,
+        "n_inner": config.d_ff,
+        "activation_function": HF_ACT[config.activation],
+        "resid_pdrop": config.dropout,
+        "embd_pdrop": config.dropout,
+        "attn_pdrop": config.dropout,
+        "layer_norm_epsilon": config.layer_norm_eps,
+        "initializer_range": 0.02,
+        "scale_attn_weights": True,
+        "scale_attn_by_inverse_layer_idx": False,
+        "reorder_and_upcast_attn": False,
+        "bos_token_id": special_ids["eot"],
+        "eos_token_id": special_ids["eot"],
+        "pad_token_id": special_ids["pad"],
+        "tie_word_embeddings": True,
+        "use_cache": True,
+        "dtype": "float32",
+    }
 
 
 def _need(cond: bool, what: str) -> None:
@@ -114,28 +150,23 @@ def family_of(hf: dict[str, Any]) -> str:
     model_type = hf.get("model_type")
     if model_type == "bert":
         return "bert"
-    if model_type == "gpt2":
+    if model_type in ("gpt2", "openai-gpt"):
         return "gpt"
-    if model_type == "openai-gpt":
-        raise ConversionError(
-            "model_type 'openai-gpt' (GPT-1) has no LayerNorm on its embeddings, which our post-LN GPT has: "
-            "not representable exactly (supported: bert, gpt2)"
-        )
-    raise ConversionError(f"unsupported model_type {model_type!r} (supported: bert, gpt2)")
+    raise ConversionError(f"unsupported model_type {model_type!r} (supported: bert, gpt2, openai-gpt)")
 
 
 def model_config_of(hf: dict[str, Any]) -> tuple[ModelConfig, str]:
     """Our :class:`ModelConfig` and architecture for a transformers ``config.json``.
 
     Refuses (one line, the reason) whatever our backbone would compute differently: relative
-    positions, another activation than exact GELU, a decoder BERT, GPT-2's per-layer attention scaling.
+    positions, an activation other than GELU (exact or tanh), a decoder BERT, GPT-2's per-layer attention scaling.
     """
     family = family_of(hf)
     if family == "bert":
         _need(hf.get("position_embedding_type", "absolute") == "absolute",
               f"position_embedding_type {hf.get('position_embedding_type')!r}: our backbone has learned absolute positions only")
-        _need(hf.get("hidden_act", "gelu") == "gelu",
-              f"hidden_act {hf.get('hidden_act')!r}: our backbone computes the exact (erf) GELU, 'gelu'")
+        _need(hf.get("hidden_act", "gelu") in OUR_ACT,
+              f"hidden_act {hf.get('hidden_act')!r}: our backbone computes GELU, exact or tanh ({', '.join(OUR_ACT)})")
         _need(not hf.get("is_decoder", False) and not hf.get("add_cross_attention", False),
               "a decoder BERT (is_decoder / add_cross_attention) is not a BERT encoder")
         _need(int(hf.get("type_vocab_size", 2)) >= 2, f"type_vocab_size {hf.get('type_vocab_size')}: BERT needs segments A and B")
@@ -153,12 +184,30 @@ def model_config_of(hf: dict[str, Any]) -> tuple[ModelConfig, str]:
             layer_norm_eps=float(hf.get("layer_norm_eps", 1e-12)),
             pad_token_id=int(hf.get("pad_token_id") or 0),
             norm="post",
+            activation=OUR_ACT[hf.get("hidden_act", "gelu")],
+        )
+    elif hf.get("model_type") == "openai-gpt":
+        _need(hf.get("afn", "gelu") == "gelu", f"afn {hf.get('afn')!r}: our backbone computes GELU ('gelu', GPT-1's tanh form)")
+        d = int(hf.get("n_embd", 768))
+        config = ModelConfig(
+            vocab_size=int(hf["vocab_size"]),
+            n_layer=int(hf.get("n_layer", 12)),
+            n_head=int(hf.get("n_head", 12)),
+            d_model=d,
+            d_ff=4 * d,
+            max_seq_len=int(hf.get("n_positions", 512)),
+            dropout=float(hf.get("resid_pdrop", 0.1)),
+            type_vocab_size=0,
+            causal=True,
+            layer_norm_eps=float(hf.get("layer_norm_epsilon", 1e-5)),
+            pad_token_id=0,
+            norm="post",
+            activation="gelu_tanh",  # transformers' OpenAIGPT maps afn "gelu" to gelu_new
+            embedding_norm=False,  # GPT-1 adds token and position embeddings, no LayerNorm
         )
     else:
         act = hf.get("activation_function", "gelu_new")
-        _need(act == "gelu",
-              f"activation_function {act!r}: our backbone computes the exact (erf) GELU, 'gelu' (GPT-2's published "
-              "checkpoints use the tanh approximation 'gelu_new')")
+        _need(act in OUR_ACT, f"activation_function {act!r}: our backbone computes GELU, exact or tanh ({', '.join(OUR_ACT)})")
         _need(hf.get("scale_attn_weights", True), "scale_attn_weights false: our attention scales by 1/sqrt(head_dim)")
         _need(not hf.get("scale_attn_by_inverse_layer_idx", False), "scale_attn_by_inverse_layer_idx: not in our attention")
         _need(not hf.get("add_cross_attention", False), "add_cross_attention: not a decoder-only GPT")
@@ -176,6 +225,7 @@ def model_config_of(hf: dict[str, Any]) -> tuple[ModelConfig, str]:
             layer_norm_eps=float(hf.get("layer_norm_epsilon", 1e-5)),
             pad_token_id=0,
             norm="pre",
+            activation=OUR_ACT[act],
         )
     try:
         config.validate()
@@ -240,6 +290,12 @@ GPT_NAMES: dict[str, tuple[str, Callable[[Tensor], Tensor]]] = {
     "transformer.ln_f.weight": ("transformer.ln_f.weight", _I),
     "transformer.ln_f.bias": ("transformer.ln_f.bias", _I),
 }
+# GPT-1 (OpenAIGPTLMHeadModel): the same blocks under other embedding names, and no final LayerNorm.
+_GPT1_RENAME = {"transformer.wte.weight": "transformer.tokens_embed.weight", "transformer.wpe.weight": "transformer.positions_embed.weight"}
+GPT1_NAMES: dict[str, tuple[str, Callable[[Tensor], Tensor]]] = {
+    mine: (_GPT1_RENAME.get(theirs, theirs), f) for mine, (theirs, f) in GPT_NAMES.items() if "ln_f" not in mine
+}
+GPT_LAYOUTS = {"gpt2": GPT_NAMES, "openai-gpt": GPT1_NAMES}
 
 
 def _expand(template: str, n_layer: int) -> list[tuple[int | None, str]]:
@@ -264,10 +320,11 @@ def bert_to_hf(ours: StateDict, n_layer: int) -> StateDict:
     return out
 
 
-def gpt_to_hf(ours: StateDict, n_layer: int) -> StateDict:
-    """Our pre-LN ``GPTForPreTraining`` state dict -> ``GPT2LMHeadModel``'s (tied ``lm_head`` left out)."""
+def gpt_to_hf(ours: StateDict, n_layer: int, layout: str = "gpt2") -> StateDict:
+    """Our ``GPTForPreTraining`` state dict -> ``GPT2LMHeadModel``'s (pre-LN) or ``OpenAIGPTLMHeadModel``'s
+    (``layout="openai-gpt"``: post-LN, no embedding LayerNorm); the tied ``lm_head`` left out."""
     out: StateDict = {}
-    for mine, (theirs, f) in GPT_NAMES.items():
+    for mine, (theirs, f) in GPT_LAYOUTS[layout].items():
         for i, _ in _expand(mine, n_layer):
             out[_fmt(theirs, i)] = f(ours[_fmt(mine, i)]).contiguous()
     return out
@@ -337,11 +394,12 @@ def hf_to_bert(theirs: StateDict, reference: StateDict, n_layer: int, source: st
     return out, filled
 
 
-def hf_to_gpt(theirs: StateDict, reference: StateDict, n_layer: int, source: str) -> StateDict:
-    """transformers GPT-2 tensors -> our pre-LN GPT (every tensor must be there and used)."""
+def hf_to_gpt(theirs: StateDict, reference: StateDict, n_layer: int, source: str, layout: str = "gpt2") -> StateDict:
+    """transformers GPT-2 (``layout="gpt2"``) or GPT-1 (``"openai-gpt"``) tensors -> our GPT (every tensor
+    must be there and used)."""
     theirs = _with_prefix(theirs, "transformer.", ("lm_head.",))
     out: StateDict = {}
-    for mine, (hf_name, f) in GPT_NAMES.items():
+    for mine, (hf_name, f) in GPT_LAYOUTS[layout].items():
         for i, _ in _expand(mine, n_layer):
             t = f(_take(theirs, _fmt(hf_name, i), source))
             _check_shape(_fmt(hf_name, i), t, tuple(reference[_fmt(mine, i)].shape), source)

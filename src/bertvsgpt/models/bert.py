@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import IGNORE_INDEX, ModelConfig
-from .transformer import Transformer, init_weights
+from .transformer import Transformer, gelu, init_weights
 
 
 
@@ -45,7 +45,7 @@ class BertMLMHead(nn.Module):
     def __init__(self, config: ModelConfig, word_embeddings: nn.Embedding) -> None:
         super().__init__()
         self.dense = nn.Linear(config.d_model, config.d_model)
-        self.gelu = nn.GELU()
+        self.gelu = gelu(config)
         self.LayerNorm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.decoder = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.decoder.weight = word_embeddings.weight  # weight tying

@@ -11,12 +11,13 @@ embedding table and the pre-training heads, so one config describes both.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Optional
 
 IGNORE_INDEX = -100  # the label a loss skips (PyTorch's cross_entropy default): padding, unmasked and non-target positions
 
 
 NORMS = ("post", "pre")
+ACTIVATIONS = ("gelu", "gelu_tanh")  # exact erf GELU; its tanh approximation (GPT-1/GPT-2 code, "gelu_new")
 
 
 @dataclass
@@ -40,6 +41,11 @@ class ModelConfig:
             the embeddings; ``"pre"`` -- the pre-LN block ``x + f(LN(x))`` of GPT-2 with a
             final LayerNorm and none on the embeddings (Xiong et al., 2020: trains without
             the long warm-up post-LN needs). The same choice applies to both models.
+        activation: the feed-forward (and BERT MLM transform) GELU: ``"gelu"``, the exact erf form
+            BERT uses, or ``"gelu_tanh"``, the tanh approximation of GPT-1 and GPT-2's code
+            (transformers' ``gelu_new``). Only imported checkpoints set it; ours use ``"gelu"``.
+        embedding_norm: LayerNorm on the summed embeddings; ``None`` follows ``norm`` (post: yes,
+            pre: no). ``False`` with ``norm: post`` is GPT-1's layout (imported ``openai-gpt``).
     """
 
     vocab_size: int
@@ -54,10 +60,17 @@ class ModelConfig:
     layer_norm_eps: float = 1e-12
     pad_token_id: int = 0
     norm: str = "post"
+    activation: str = "gelu"
+    embedding_norm: Optional[bool] = None
 
     @property
     def head_dim(self) -> int:
         return self.d_model // self.n_head
+
+    @property
+    def normalises_embeddings(self) -> bool:
+        """Whether the summed embeddings go through a LayerNorm (``embedding_norm``, else by ``norm``)."""
+        return self.norm == "post" if self.embedding_norm is None else self.embedding_norm
 
     def validate(self) -> "ModelConfig":
         """Raise ``ValueError`` naming the offending field; return ``self``."""
@@ -74,6 +87,8 @@ class ModelConfig:
             raise ValueError(f"type_vocab_size={self.type_vocab_size!r} must be a non-negative integer")
         if self.norm not in NORMS:
             raise ValueError(f"norm={self.norm!r} must be one of {NORMS}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation={self.activation!r} must be one of {ACTIVATIONS}")
         if self.layer_norm_eps <= 0:
             raise ValueError(f"layer_norm_eps={self.layer_norm_eps} must be > 0")
         if not 0 <= self.pad_token_id < self.vocab_size:

@@ -32,7 +32,7 @@ from .config import ModelConfig
 
 
 class Embeddings(nn.Module):
-    """Token + learned position (+ optional segment) embeddings, LayerNorm (post-LN only), dropout."""
+    """Token + learned position (+ optional segment) embeddings, LayerNorm (``config.normalises_embeddings``), dropout."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -41,7 +41,9 @@ class Embeddings(nn.Module):
         self.token_type_embeddings: Optional[nn.Embedding] = (
             nn.Embedding(config.type_vocab_size, config.d_model) if config.type_vocab_size > 0 else None
         )
-        self.LayerNorm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps) if config.norm == "post" else nn.Identity()
+        self.LayerNorm = (
+            nn.LayerNorm(config.d_model, eps=config.layer_norm_eps) if config.normalises_embeddings else nn.Identity()
+        )
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
@@ -68,13 +70,18 @@ class Embeddings(nn.Module):
         return self.dropout(self.LayerNorm(x))
 
 
+def gelu(config: ModelConfig) -> nn.GELU:
+    """The GELU of ``config.activation``: exact (erf), or its tanh approximation."""
+    return nn.GELU(approximate="tanh" if config.activation == "gelu_tanh" else "none")
+
+
 class MLP(nn.Module):
     """Position-wise feed-forward network: Linear -> GELU -> Linear -> dropout."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.c_fc = nn.Linear(config.d_model, config.d_ff)
-        self.gelu = nn.GELU()
+        self.gelu = gelu(config)
         self.c_proj = nn.Linear(config.d_ff, config.d_model)
         self.dropout = nn.Dropout(config.dropout)
 
