@@ -21,7 +21,7 @@ For each of BERT and GPT the script
    pre-training data by the pipeline's own code: the encoded corpus ``data/tokenizers/<arch>/train`` (the
    corpus ``data/prepared/corpus.parquet`` tokenised by ``data/tokenizers/<arch>/tokenizer.json``), turned
    into MLM+NSP instances / packed LM windows by :func:`bertvsgpt.pretraining.datasets.build_dataset` and
-   ordered by its :class:`~bertvsgpt.pretraining.datasets.EpochSampler` (epoch 0, seed ``seed``), at
+   ordered by its :class:`~bertvsgpt.sampler.EpochSampler` (epoch 0, seed ``seed``), at
    ``pretrain.seq_len`` and ``--batch`` sequences per step (default 16, half of ``pretrain.batch_size``, so that
    the default run fits ~10 min of one CPU thread; the pipeline's 32, ``--batch 32``, takes about twice as long);
 4. with one optimiser for both, the pipeline's: :func:`bertvsgpt.optim.adamw_with_schedule` (AdamW, lr
@@ -103,7 +103,8 @@ from bertvsgpt.models import load_pretrained, save_pretrained
 from bertvsgpt.models.bert import BertForPreTraining
 from bertvsgpt.models.gpt import GPTForPreTraining
 from bertvsgpt.optim import adamw_with_schedule
-from bertvsgpt.pretraining.datasets import EpochSampler, build_dataset
+from bertvsgpt.pretraining.datasets import build_dataset
+from bertvsgpt.sampler import EpochSampler
 from bertvsgpt.pretraining.scratch import model_config
 from bertvsgpt.tokenization.token_store import TokenStore
 from bertvsgpt.tokenization.special import PAD_TOKEN
@@ -128,7 +129,7 @@ RUNS = ("ours", "hf", "ours_alt")
 
 def batch_order(dataset: torch.utils.data.Dataset, n_batches: int, batch_size: int, seed: int) -> list[list[int]]:
     """The first ``n_batches`` batches of indices the pipeline's sampler yields (drop_last, epochs chained)."""
-    sampler = EpochSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=seed)
+    sampler = EpochSampler(len(dataset), seed=seed)
     per_epoch = len(dataset) // batch_size
     if per_epoch == 0:
         raise ValueError(f"batch size {batch_size} is larger than the {len(dataset)} training sequences")

@@ -208,17 +208,3 @@ def test_interrupted_finetune_resumes_to_the_same_result(tmp_path, table, tokeni
         mp.setattr(L, "Trainer", lambda *a, **k: (_ for _ in ()).throw(Interrupt()))
         with pytest.raises(Interrupt):
             run("changed", resume)
-
-
-def test_epoch_shuffle_depends_only_on_seed_and_epoch():
-    from bertvsgpt.tasks.trainer import EpochShuffle
-
-    a, b = EpochShuffle(50, 3), EpochShuffle(50, 3)
-    a.set_epoch(2)
-    b.set_epoch(0)
-    list(b)
-    b.set_epoch(2)
-    assert list(a) == list(b) and sorted(a) == list(range(50))
-    b.set_epoch(3)
-    assert list(b) != list(a)
-    assert list(EpochShuffle(50, 4)) != list(EpochShuffle(50, 3))

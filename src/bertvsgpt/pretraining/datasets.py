@@ -8,8 +8,9 @@
   after each one and cut into fixed-length windows (Radford et al., 2018/2019
   style packing), read straight from the memory map.
 
-:func:`build_dataset` picks one for an architecture from the params, :class:`EpochSampler` orders an
-epoch and :class:`BertBatch` collates; the pre-training run and the intrinsic evaluation share them.
+:func:`build_dataset` picks one for an architecture from the params and :class:`BertBatch` collates;
+the pre-training run and the intrinsic evaluation share them (:class:`~bertvsgpt.sampler.EpochSampler`
+orders an epoch).
 """
 
 from __future__ import annotations
@@ -241,18 +242,6 @@ def build_dataset(arch: str, store: TokenStore, tokenizer, params: Params, seed:
             seed=seed,
         )
     return GPTPackedDataset(store, seq_len, eos_id=tokenizer.token_to_id(GPT_EOT), drop_last=True)
-
-
-class EpochSampler(torch.utils.data.DistributedSampler):
-    """One process's order: epoch e is randperm(n, seed + e), the order Lightning's DistributedSampler
-    gives under DDP; ``skip`` drops the first indices of the next epoch only (a mid-epoch resume)."""
-
-    skip = 0
-
-    def __iter__(self):
-        indices = list(super().__iter__())
-        skip, self.skip = self.skip, 0
-        return iter(indices[skip:])
 
 
 class BertBatch:

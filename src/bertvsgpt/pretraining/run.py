@@ -24,7 +24,8 @@ from ..resume import fingerprint_of, prepare_resume_dir
 from ..models import save_pretrained
 from ..tokenization.special import BERT_PAD, GPT_PAD
 from ..tokenization.train import load_tokenizer
-from .datasets import BertBatch, EpochSampler, build_dataset
+from ..sampler import EpochSampler
+from .datasets import BertBatch, build_dataset
 from .bert_instances import num_predictions
 from .flops import flops_per_token, measure_matmul_peak_flops, output_projection_params
 from .scratch import model_config
@@ -118,7 +119,7 @@ def pretrain(
     )
     collate = BertBatch(p.bert.nsp) if arch == "bert" else None
     # epoch e's order is randperm(n, seed + e) in one process, as in Lightning's DistributedSampler under DDP
-    sampler = None if world_size > 1 else EpochSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=params.seed)
+    sampler = None if world_size > 1 else EpochSampler(len(dataset), seed=params.seed)
     order = dict(shuffle=True) if sampler is None else dict(sampler=sampler)
     loader = DataLoader(
         dataset,

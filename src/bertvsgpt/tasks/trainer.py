@@ -8,8 +8,9 @@ per-example predictions table and hands both to :func:`write_outputs`.
 Resume: with a ``resume_dir`` (a DVC ``persist`` folder) the full training state is saved after
 every epoch's validation (``last.ckpt``: weights, optimiser, schedule, early-stopping and
 checkpoint state, RNG states); a killed run continues from it when the fingerprint matches. The
-shuffle order of epoch ``e`` depends only on ``(seed, e)``, so a resumed run sees the same batches
-as an uninterrupted one and ends with the same numbers on CPU.
+shuffle order of epoch ``e`` depends only on ``(seed, e)`` (:class:`~bertvsgpt.sampler.EpochSampler`,
+the sampler pre-training uses), so a resumed run sees the same batches as an uninterrupted one and ends
+with the same numbers on CPU.
 
 Scale-out: ``finetune.accelerator/devices/strategy/num_nodes`` go to Lightning's Trainer
 (``finetune.batch_size`` is per process). Under DDP each process takes every ``world``-th index of
@@ -33,44 +34,18 @@ import lightning as L
 import polars as pl
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from ..config.schema import FinetuneConfig
-from ..distributed import is_global_zero, world
+from ..distributed import is_global_zero
 from ..hardware import resolve_precision
 from ..io import atomic_path, write_json
 from ..resume import prepare_resume_dir
+from ..sampler import EpochSampler
 from .base import MONITOR
 from .options import RunOptions
 
-
-class EpochShuffle(Sampler[int]):
-    """A random permutation per epoch that depends only on ``(seed, epoch)``; under DDP this
-    process's share of it: every ``world``-th index from its rank on (padded to a multiple of
-    ``world`` from the start), so rank ``r``'s ``k``-th batch of ``B`` holds positions
-    ``[k·B·world, (k+1)·B·world)`` of the permutation together with the other ranks' ``k``-th batches.
-
-    Lightning calls :meth:`set_epoch` before every epoch, so resuming at epoch ``e`` replays
-    exactly the order an uninterrupted run would have used.
-    """
-
-    def __init__(self, n: int, seed: int) -> None:
-        self.n, self.seed, self.epoch = n, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return math.ceil(self.n / world()[0])
-
-    def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        order = torch.randperm(self.n, generator=g).tolist()
-        size, rank = world()
-        if size == 1:
-            return iter(order)
-        padded = order + order[: math.ceil(self.n / size) * size - self.n]
-        return iter(padded[rank::size])
+SEED_STRIDE = 100_003  # the sampler's seed is seed x this, so seed s + 1 never replays seed s's epoch 1
 
 
 @dataclass
@@ -138,7 +113,7 @@ def fit_and_predict(
         if zero:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
     train_loader = DataLoader(
-        train, batch_size=ft_cfg.batch_size, sampler=EpochShuffle(len(train), seed), collate_fn=collate,  # type: ignore[arg-type]
+        train, batch_size=ft_cfg.batch_size, sampler=EpochSampler(len(train), seed * SEED_STRIDE), collate_fn=collate,  # type: ignore[arg-type]
         num_workers=num_workers,
     )
     eval_kw: dict[str, Any] = dict(
@@ -157,7 +132,7 @@ def fit_and_predict(
         devices=ft_cfg.devices,
         strategy=ft_cfg.strategy,
         num_nodes=ft_cfg.num_nodes,
-        use_distributed_sampler=False,  # EpochShuffle shards the training order; dev and test stay whole
+        use_distributed_sampler=False,  # EpochSampler shards the training order; dev and test stay whole
         precision=resolved,
         max_epochs=max_epochs,
         min_steps=ft_cfg.min_steps or None,  # a floor: early stopping cannot end a run before it
