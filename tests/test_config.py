@@ -33,12 +33,20 @@ def test_default_params_load_and_validate():
         ("pretrain.seq_len=512", "pretrain.seq_len"),  # longer than the position table
         ("data.corpus=[wikipedia,missing]", "data.corpus"),  # unknown source
         ("data.sources.brown.sha256=xyz", "data.sources.brown.sha256"),
+        ("data.sources.brown.format=docx", "data.sources.brown.format"),  # formats: registered with their readers
         ("pretrain.precision=fp8", "pretrain.precision"),
         ("finetune.num_nodes=0", "finetune.num_nodes"),
         ("model.norm.bert=sandwich", "model.norm.bert"),  # per-objective block
         ("finetune.dropout=1.5", "finetune.dropout"),
         ("finetune.min_steps=-1", "finetune.min_steps"),
         ("tasks.ner.min_steps=-5", "tasks.ner.min_steps"),
+        ("tasks.qa.doc_stride=0", "tasks.qa.doc_stride"),  # a kind's own setting, validated
+        ("tasks.qa.doc_stride=wide", "tasks.qa.doc_stride"),  # and typed
+        ("tasks.mt.num_beams=0", "tasks.mt.num_beams"),
+        ("tasks.ner.entity_view=every", "tasks.ner.entity_view"),
+        ("+tasks.sentiment.doc_stride=32", "tasks.sentiment.doc_stride"),  # extractive QA's setting
+        ("+tasks.qa.num_beams=4", "tasks.qa.num_beams"),  # translation's
+        ("tasks.ner.type=translation", "tasks.ner.entity_view"),  # the kind changed, its setting did not
         ("finetune.pooling=max", "finetune.pooling"),
         ("label_efficiency.fractions=[1.0]", "label_efficiency.fractions"),  # 1.0 is the main run
         ("label_efficiency.tasks=[nope]", "label_efficiency.tasks"),
@@ -51,6 +59,47 @@ def test_bad_values_name_the_key(override, key):
     msg = str(err.value)
     assert "\n" not in msg
     assert msg.startswith(key), msg
+
+
+def test_each_task_loads_as_its_kinds_typed_config():
+    """tasks.<name> is a tagged union keyed by type: each kind's own settings, typed, with defaults
+    in one place (the schema), and no kind carries another's."""
+    from dataclasses import fields
+
+    from bertvsgpt.config.schema import ExtractiveQAConfig, TaskConfig, TokenClassificationConfig, TranslationConfig
+
+    p = load_params(PARAMS)
+    expected = {"classification": TaskConfig, "multiple_choice": TaskConfig, "pair_classification": TaskConfig,
+                "token_classification": TokenClassificationConfig, "extractive_qa": ExtractiveQAConfig,
+                "translation": TranslationConfig}
+    for name, task in p.tasks.items():
+        assert type(task) is expected[task.type], name
+    assert p.tasks["qa"].doc_stride == 96 and not hasattr(p.tasks["sentiment"], "doc_stride")
+    assert not hasattr(p.tasks["qa"], "num_beams") and not hasattr(p.tasks["mt"], "entity_view")
+    flat = to_flat_dict(p)
+    assert flat["tasks.mt.num_beams"] == 1 and "tasks.sentiment.num_beams" not in flat
+    # a setting left out takes the schema's default
+    defaults = {f.name: f.default for f in fields(TranslationConfig)}
+    assert load_params(PARAMS, ["~tasks.mt.num_beams"]).tasks["mt"].num_beams == defaults["num_beams"]
+
+
+def test_a_kinds_setting_on_another_kind_names_the_kinds_settings():
+    with pytest.raises(ConfigError) as err:
+        load_params(PARAMS, ["+tasks.sentiment.doc_stride=32"])
+    assert str(err.value) == (
+        "tasks.sentiment.doc_stride: not a setting of a 'classification' task (its settings: type, source, "
+        "dev_fraction, test_fraction, max_length, max_train_examples, max_eval_examples, min_steps)"
+    )
+
+
+def test_a_task_config_of_the_wrong_class_is_refused():
+    from bertvsgpt.config.schema import TaskConfig, TranslationConfig, task_config
+
+    with pytest.raises(TypeError, match="TranslationConfig"):
+        TaskConfig(type="translation")
+    assert type(task_config(type="translation", num_beams=3)) is TranslationConfig
+    with pytest.raises(TypeError):
+        task_config(type="classification", num_beams=3)
 
 
 def test_overriding_an_unknown_key_without_plus_fails():

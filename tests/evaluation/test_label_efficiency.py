@@ -30,12 +30,12 @@ def test_keeps_ceil_of_fraction_times_the_train_size(fraction, n_a, n_b, expecte
 
 
 def test_the_fraction_is_a_subset_of_the_main_runs_capped_training_rows():
-    from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+    from bertvsgpt.config.schema import FinetuneConfig, task_config
     from bertvsgpt.tasks.data import cap_splits
     from bertvsgpt.tasks.registry import main_run_training
 
     table = task_table(60, 20)
-    main = main_run_training(table, TaskConfig(max_train_examples=40), FinetuneConfig())
+    main = main_run_training(table, task_config(max_train_examples=40), FinetuneConfig())
     assert _split(main, "train").equals(_split(cap_splits(table, 40, None), "train"))  # what the main run trains on
     part = with_label_fraction(main, 0.25)
     assert _split(part, "train").height == 10

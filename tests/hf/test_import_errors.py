@@ -17,7 +17,7 @@ transformers = pytest.importorskip("transformers")
 
 from bertvsgpt.hf import ConversionError, import_checkpoint  # noqa: E402
 from bertvsgpt.models import load_pretrained  # noqa: E402
-from bertvsgpt.tokenization.special import BERT_PAD, GPT_EOT, GPT_PAD  # noqa: E402
+from bertvsgpt.tokenization.special import BERT_PAD, GPT_PAD  # noqa: E402
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece  # noqa: E402
 
 TEXTS = [

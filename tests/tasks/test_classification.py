@@ -8,7 +8,7 @@ import random
 import polars as pl
 import pytest
 
-from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+from bertvsgpt.config.schema import FinetuneConfig, task_config
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 from bertvsgpt.tasks.classification import CLASSIFICATION
@@ -68,7 +68,7 @@ def tokenizers(table):
     }
 
 
-TASK = TaskConfig(type="classification", source="synthetic", max_length=16)
+TASK = task_config(type="classification", source="synthetic", max_length=16)
 FT = FinetuneConfig(max_epochs=6, batch_size=16, lr=3e-3, warmup_fraction=0.1, patience=3)
 
 
@@ -135,7 +135,7 @@ def test_finetune_learns_separable_task(tmp_path, table, tokenizers, arch):
 
 
 def test_same_seed_same_result_and_train_cap(tmp_path, table, tokenizers):
-    task = TaskConfig(type="classification", source="synthetic", max_length=16, max_train_examples=64)
+    task = task_config(type="classification", source="synthetic", max_length=16, max_train_examples=64)
     a, out_a = run(tmp_path, "a", "gpt", tokenizers["gpt"], table, seed=3, pretrained=False, task=task)
     b, out_b = run(tmp_path, "b", "gpt", tokenizers["gpt"], table, seed=3, pretrained=False, task=task)
     assert a["n_train"] == 64
@@ -166,7 +166,7 @@ def test_interrupted_finetune_resumes_to_the_same_result(tmp_path, table, tokeni
     model_dir = save_pretrained(GPTForPreTraining(cfg), cfg, tmp_path / "gpt")
     tok.save(str(model_dir / "tokenizer.json"))
     ft = FinetuneConfig(max_epochs=4, batch_size=16, lr=3e-3, patience=10)
-    task = TaskConfig(type="classification", source="synthetic", max_length=16)
+    task = task_config(type="classification", source="synthetic", max_length=16)
 
     def run(name, resume):
         return finetune_task(model_dir, table, task, ft, 1, tmp_path / name, resume_dir=resume, options=RunOptions(enable_progress_bar=False))

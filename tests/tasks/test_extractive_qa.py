@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 import torch
 
-from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+from bertvsgpt.config.schema import FinetuneConfig, task_config
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
 from bertvsgpt.tasks.extractive_qa import (
     QACollator,
@@ -247,8 +247,7 @@ def test_span_head_shapes(tokenizers, table, arch):
 
 MAX_LENGTH = 24
 DOC_STRIDE = 8
-TASK = TaskConfig(type="extractive_qa", source="synthetic", max_length=MAX_LENGTH)
-TASK.doc_stride = DOC_STRIDE  # type: ignore[attr-defined]  # read with getattr until the schema has it
+TASK = task_config(type="extractive_qa", source="synthetic", max_length=MAX_LENGTH, doc_stride=DOC_STRIDE)
 FT = FinetuneConfig(max_epochs=12, batch_size=16, lr=3e-3, warmup_fraction=0.1, patience=4)
 
 

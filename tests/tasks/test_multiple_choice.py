@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import torch
 
-from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+from bertvsgpt.config.schema import FinetuneConfig, task_config
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, save_pretrained
 from bertvsgpt.tasks.multiple_choice import ChoiceCollator, ChoiceDataset, check_choice_table
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
@@ -53,7 +53,7 @@ def tokenizers(table):
     }
 
 
-TASK = TaskConfig(type="multiple_choice", source="synthetic", max_length=24)
+TASK = task_config(type="multiple_choice", source="synthetic", max_length=24)
 FT = FinetuneConfig(max_epochs=8, batch_size=16, lr=3e-3, warmup_fraction=0.1, patience=4)
 
 

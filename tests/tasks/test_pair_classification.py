@@ -8,7 +8,7 @@ import random
 import polars as pl
 import pytest
 
-from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+from bertvsgpt.config.schema import FinetuneConfig, task_config
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, save_pretrained
 from bertvsgpt.tasks.data import build_task_data
 from bertvsgpt.tasks.finetune import finetune
@@ -73,7 +73,7 @@ def test_pairs_are_encoded_as_the_papers_do(tokenizers, arch):
 def test_a_table_without_the_second_text_is_refused(table, tokenizers, tmp_path):
     with pytest.raises(ValueError, match="needs a 'text_b' column"):
         finetune(PAIR_CLASSIFICATION, None, "bert", tokenizers["bert"], table.drop("text_b"),
-                 TaskConfig(type="pair_classification", source="x", max_length=24), FinetuneConfig(), 0, tmp_path,
+                 task_config(type="pair_classification", source="x", max_length=24), FinetuneConfig(), 0, tmp_path,
                  model_config=tiny_config("bert", 120))
 
 
@@ -83,7 +83,7 @@ def test_fine_tuning_reads_the_second_text(tmp_path, table, tokenizers, arch):
     cfg = tiny_config(arch, tok.get_vocab_size())
     model = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
     model_dir = save_pretrained(model, cfg, tmp_path / "pretrained")
-    task = TaskConfig(type="pair_classification", source="x", max_length=24)
+    task = task_config(type="pair_classification", source="x", max_length=24)
     ft = FinetuneConfig(max_epochs=6, batch_size=16, lr=3e-3, patience=3)
     metrics = finetune(PAIR_CLASSIFICATION, model_dir, arch, tok, table, task, ft, 0, tmp_path / "out",
                        options=RunOptions(enable_progress_bar=False))

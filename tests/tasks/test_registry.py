@@ -8,7 +8,7 @@ import json
 import polars as pl
 import pytest
 
-from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+from bertvsgpt.config.schema import FinetuneConfig, task_config
 from bertvsgpt.kinds import TASK_TYPES
 from bertvsgpt.tasks import registry
 from bertvsgpt.tasks.data import cap_splits
@@ -76,7 +76,7 @@ def test_finetune_task_builds_scratch_models_and_applies_the_task_floor(tmp_path
     cfg = {"architecture": "gpt", "scratch": True, "vocab_size": 50, "n_layer": 1, "n_head": 1, "d_model": 8,
            "d_ff": 16, "max_seq_len": 16, "type_vocab_size": 0, "causal": True}
     (d / "config.json").write_text(json.dumps(cfg))
-    task = TaskConfig(type="classification", source="x", min_steps=123)
+    task = task_config(type="classification", source="x", min_steps=123)
     finetune_task(d, _table(), task, FinetuneConfig(min_steps=7), 0, tmp_path / "out")
     assert seen["kind"] is kinds()["classification"]
     assert seen["model_dir"] is None and seen["arch"] == "gpt" and seen["config"].d_model == 8
@@ -98,7 +98,7 @@ def test_the_driver_applies_the_smaller_cap_once_before_encoding(tmp_path):
             seen["n"] = dict(table.group_by("split").len().iter_rows())
             raise Stop
 
-    task = TaskConfig(type="classification", source="x", max_train_examples=30, max_eval_examples=9)
+    task = task_config(type="classification", source="x", max_train_examples=30, max_eval_examples=9)
     with pytest.raises(Stop):
         finetune(Recorder(), None, "gpt", None, _table(), task, FinetuneConfig(max_train_examples=40, max_eval_examples=7), 0, tmp_path)
     assert seen["n"] == {"train": 30, "dev": 7, "test": 7}

@@ -10,7 +10,7 @@ import pytest
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+from bertvsgpt.config.schema import FinetuneConfig, task_config
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, save_pretrained
 from bertvsgpt.tasks.token_classification import (
     IGNORE_INDEX,
@@ -242,7 +242,7 @@ def test_gpt_tags_see_only_the_left_context():
 # ----------------------------------------------------------------------------- fine-tuning
 
 
-TASK = TaskConfig(type="token_classification", source="synthetic", max_length=16)
+TASK = task_config(type="token_classification", source="synthetic", max_length=16)
 FT = FinetuneConfig(max_epochs=8, batch_size=16, lr=3e-3, warmup_fraction=0.1, patience=3)
 
 
@@ -293,7 +293,7 @@ def test_finetune_learns_synthetic_entities(tmp_path, table, tokenizers, arch):
 
 
 def test_scratch_run_with_cap_and_aux_loss(tmp_path, table, tokenizers):
-    task = TaskConfig(type="token_classification", source="synthetic", max_length=16, max_train_examples=120)
+    task = task_config(type="token_classification", source="synthetic", max_length=16, max_train_examples=120)
     ft = FinetuneConfig(max_epochs=8, batch_size=16, lr=3e-3, warmup_fraction=0.1, patience=3, aux_lm_weight=0.5)
     metrics, out = run(tmp_path, "scratch", "gpt", tokenizers["gpt"], table, pretrained=False, task=task, ft=ft)
     assert metrics["pretrained"] is False and metrics["n_train"] == 120

@@ -55,10 +55,10 @@ def test_early_stopping_cannot_end_a_run_before_the_step_floor(tmp_path):
 
 
 def test_a_task_step_floor_replaces_the_global_one():
-    from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+    from bertvsgpt.config.schema import FinetuneConfig, task_config
     from bertvsgpt.tasks.registry import with_task_floor
 
     ft = FinetuneConfig(min_steps=250)
-    assert with_task_floor(ft, TaskConfig(min_steps=1000)).min_steps == 1000
-    assert with_task_floor(ft, TaskConfig(min_steps=0)).min_steps == 0
-    assert with_task_floor(ft, TaskConfig()).min_steps == 250
+    assert with_task_floor(ft, task_config(min_steps=1000)).min_steps == 1000
+    assert with_task_floor(ft, task_config(min_steps=0)).min_steps == 0
+    assert with_task_floor(ft, task_config()).min_steps == 250

@@ -13,7 +13,7 @@ import torch
 from tokenizers import Tokenizer, models
 from torch import nn
 
-from bertvsgpt.config.schema import FinetuneConfig, TaskConfig
+from bertvsgpt.config.schema import FinetuneConfig, TranslationConfig
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig, save_pretrained
 from bertvsgpt.tasks.translation import (
     IGNORE_INDEX,
@@ -90,12 +90,8 @@ def tiny_config(arch: str, vocab_size: int) -> ModelConfig:
                        dropout=0.0, type_vocab_size=2 if arch == "bert" else 0, causal=arch == "gpt")
 
 
-def task_config(**extra) -> TaskConfig:
-    task = TaskConfig(type="translation", source="synthetic", max_length=20)
-    task.max_target_length = 8  # fields the schema does not have yet are read with getattr
-    for k, v in extra.items():
-        setattr(task, k, v)
-    return task
+def translation_task(**extra) -> TranslationConfig:
+    return TranslationConfig(type="translation", source="synthetic", max_length=20, **{"max_target_length": 8, **extra})
 
 
 # ----------------------------------------------------------------------------- formats by hand
@@ -342,7 +338,7 @@ def run(tmp_path, name, arch, tok, table, pretrained=True, task=None, seed=0):
         model_dir = save_pretrained(model, cfg, tmp_path / f"{name}-pretrained")
     out = tmp_path / name
     metrics = finetune(TRANSLATION, 
-        model_dir, arch, tok, table, task or task_config(), FT, seed=seed, out_dir=out,
+        model_dir, arch, tok, table, task or translation_task(), FT, seed=seed, out_dir=out,
         options=RunOptions(enable_progress_bar=False), model_config=None if pretrained else cfg,
     )
     return metrics, out
@@ -408,7 +404,7 @@ def test_finetune_learns_toy_translation(tmp_path, table, tokenizers, arch):
 
 
 def test_scratch_run_with_beam_search_and_caps(tmp_path, table, tokenizers):
-    task = task_config(num_beams=2, max_dev_generate=10, max_train_examples=150, decoder_layers=1)
+    task = translation_task(num_beams=2, max_dev_generate=10, max_train_examples=150, decoder_layers=1)
     metrics, out = run(tmp_path, "scratch", "bert", tokenizers["bert"], table, pretrained=False, task=task)
     assert metrics["pretrained"] is False
     assert metrics["n_train"] == 150 and metrics["n_dev_generated"] == 10
@@ -421,4 +417,4 @@ def test_scratch_run_with_beam_search_and_caps(tmp_path, table, tokenizers):
 
 def test_scratch_needs_a_config(tmp_path, table, tokenizers):
     with pytest.raises(ValueError, match="model_config"):
-        finetune(TRANSLATION, None, "gpt", tokenizers["gpt"], table, task_config(), FT, 0, tmp_path / "x")
+        finetune(TRANSLATION, None, "gpt", tokenizers["gpt"], table, translation_task(), FT, 0, tmp_path / "x")

