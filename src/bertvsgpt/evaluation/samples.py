@@ -29,34 +29,35 @@ def _split(prompt: str) -> tuple[str, str]:
 
 @torch.no_grad()
 def fill_in_blank(model, tokenizer: Tokenizer, prompts: list[str], top_k: int = 5) -> list[dict[str, Any]]:
+    """BERT's ``top_k`` tokens (with probabilities) at each prompt's blank, the whole sentence in view."""
     model.eval()
     mask_id = tokenizer.token_to_id(BERT_MASK)
-    out = []
-    for prompt in prompts:
+
+    def fill(prompt: str) -> dict[str, Any]:
         left, right = _split(prompt)
         enc = tokenizer.encode(f"{left}{BERT_MASK}{right}")
         ids = torch.tensor([enc.ids])
         pos = enc.ids.index(mask_id)
         hidden = model.bert(ids, torch.tensor([enc.type_ids]), torch.ones_like(ids))
-        logits = model.cls_mlm(hidden[0, pos])
-        top = torch.topk(logits.float().softmax(-1), top_k)
-        preds = [(tokenizer.id_to_token(int(i)), round(float(p), 3)) for p, i in zip(top.values, top.indices)]
-        out.append({"prompt": prompt, "predictions": preds})
-    return out
+        top = torch.topk(model.cls_mlm(hidden[0, pos]).float().softmax(-1), top_k)
+        return {"prompt": prompt, "predictions": [(tokenizer.id_to_token(int(i)), round(float(p), 3)) for p, i in zip(top.values, top.indices)]}
+
+    return [fill(prompt) for prompt in prompts]
 
 
 @torch.no_grad()
 def continue_text(model, tokenizer: Tokenizer, prompts: list[str], max_new_tokens: int = 20) -> list[dict[str, Any]]:
+    """GPT's greedy continuation of the text before each prompt's blank (end-of-text dropped)."""
     model.eval()
     eot = tokenizer.token_to_id(GPT_EOT)
-    out = []
-    for prompt in prompts:
-        left, _ = _split(prompt)
-        ids = tokenizer.encode(left.rstrip(), add_special_tokens=False).ids
+
+    def continue_one(prompt: str) -> dict[str, Any]:
+        left = _split(prompt)[0].rstrip()
+        ids = tokenizer.encode(left, add_special_tokens=False).ids
         gen = model.generate(torch.tensor([ids]), max_new_tokens, temperature=0.0, eos_token_id=eot)
-        new = [i for i in gen[0, len(ids) :].tolist() if i != eot]
-        out.append({"prompt": left.rstrip(), "continuation": tokenizer.decode(new)})
-    return out
+        return {"prompt": left, "continuation": tokenizer.decode([i for i in gen[0, len(ids) :].tolist() if i != eot])}
+
+    return [continue_one(prompt) for prompt in prompts]
 
 
 def qualitative_samples(model_dir, tokenizer_dir, params: Params) -> list[dict[str, Any]]:

@@ -155,6 +155,22 @@ def family_of(hf: dict[str, Any]) -> str:
     raise ConversionError(f"unsupported model_type {model_type!r} (supported: bert, gpt2, openai-gpt)")
 
 
+def _gpt_config(hf: dict[str, Any], **layout: Any) -> ModelConfig:
+    """Our config of a GPT-1/GPT-2 ``config.json`` (their shared keys); ``layout``: what differs."""
+    return ModelConfig(
+        vocab_size=int(hf["vocab_size"]),
+        n_layer=int(hf.get("n_layer", 12)),
+        n_head=int(hf.get("n_head", 12)),
+        d_model=int(hf.get("n_embd", 768)),
+        dropout=float(hf.get("resid_pdrop", 0.1)),
+        type_vocab_size=0,
+        causal=True,
+        layer_norm_eps=float(hf.get("layer_norm_epsilon", 1e-5)),
+        pad_token_id=0,
+        **layout,
+    )
+
+
 def model_config_of(hf: dict[str, Any]) -> tuple[ModelConfig, str]:
     """Our :class:`ModelConfig` and architecture for a transformers ``config.json``.
 
@@ -188,19 +204,10 @@ def model_config_of(hf: dict[str, Any]) -> tuple[ModelConfig, str]:
         )
     elif hf.get("model_type") == "openai-gpt":
         _need(hf.get("afn", "gelu") == "gelu", f"afn {hf.get('afn')!r}: our backbone computes GELU ('gelu', GPT-1's tanh form)")
-        d = int(hf.get("n_embd", 768))
-        config = ModelConfig(
-            vocab_size=int(hf["vocab_size"]),
-            n_layer=int(hf.get("n_layer", 12)),
-            n_head=int(hf.get("n_head", 12)),
-            d_model=d,
-            d_ff=4 * d,
+        config = _gpt_config(
+            hf,
+            d_ff=4 * int(hf.get("n_embd", 768)),
             max_seq_len=int(hf.get("n_positions", 512)),
-            dropout=float(hf.get("resid_pdrop", 0.1)),
-            type_vocab_size=0,
-            causal=True,
-            layer_norm_eps=float(hf.get("layer_norm_epsilon", 1e-5)),
-            pad_token_id=0,
             norm="post",
             activation="gelu_tanh",  # transformers' OpenAIGPT maps afn "gelu" to gelu_new
             embedding_norm=False,  # GPT-1 adds token and position embeddings, no LayerNorm
@@ -211,19 +218,10 @@ def model_config_of(hf: dict[str, Any]) -> tuple[ModelConfig, str]:
         _need(hf.get("scale_attn_weights", True), "scale_attn_weights false: our attention scales by 1/sqrt(head_dim)")
         _need(not hf.get("scale_attn_by_inverse_layer_idx", False), "scale_attn_by_inverse_layer_idx: not in our attention")
         _need(not hf.get("add_cross_attention", False), "add_cross_attention: not a decoder-only GPT")
-        d = int(hf.get("n_embd", 768))
-        config = ModelConfig(
-            vocab_size=int(hf["vocab_size"]),
-            n_layer=int(hf.get("n_layer", 12)),
-            n_head=int(hf.get("n_head", 12)),
-            d_model=d,
-            d_ff=int(hf.get("n_inner") or 4 * d),
+        config = _gpt_config(
+            hf,
+            d_ff=int(hf.get("n_inner") or 4 * int(hf.get("n_embd", 768))),
             max_seq_len=int(hf.get("n_positions", 1024)),
-            dropout=float(hf.get("resid_pdrop", 0.1)),
-            type_vocab_size=0,
-            causal=True,
-            layer_norm_eps=float(hf.get("layer_norm_epsilon", 1e-5)),
-            pad_token_id=0,
             norm="pre",
             activation=OUR_ACT[act],
         )

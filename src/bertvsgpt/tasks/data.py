@@ -8,7 +8,7 @@ in the sorted list of all labels in the table, so the mapping is the same for ev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,24 @@ def split_frames(table: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return {s: table.filter(pl.col("split") == s) for s in SPLITS}
 
 
+def encode_splits(
+    table: pl.DataFrame, encode: Callable[[pl.DataFrame], tuple[Any, int]]
+) -> tuple[dict[str, pl.DataFrame], dict[str, Any], dict[str, int]]:
+    """The splits of ``table``, each through ``encode(frame) -> (dataset, n_truncated)``:
+    ``(frames, datasets, n_truncated)``, each keyed by split."""
+    frames = split_frames(table)
+    datasets, n_truncated = {}, {}
+    for s in SPLITS:
+        datasets[s], n_truncated[s] = encode(frames[s])
+    return frames, datasets, n_truncated
+
+
+def require_classes(classes: Sequence[Any], what: str, task: str) -> None:
+    """At least two classes (labels, tags) in the table, or a one-line error."""
+    if len(classes) < 2:
+        raise ValueError(f"task has {len(classes)} {what}(s); {task} needs at least 2")
+
+
 def min_cap(*caps: int | None) -> int | None:
     """The smallest of the given caps (``None`` = no cap)."""
     given = [c for c in caps if c is not None]
@@ -69,33 +87,35 @@ def label_list(table: pl.DataFrame) -> list[Any]:
     return sorted(table.get_column("label").unique().to_list())
 
 
-class ClassificationDataset(Dataset):
-    """Encoded examples of one split: ids, token ids, segment ids and label ids."""
+class ExampleDataset(Dataset):
+    """One split's encoded examples as equally long per-example lists, one attribute each; item ``i``
+    maps each key of ``ITEM`` to element ``i`` of the attribute it names. Every kind's dataset is one."""
 
-    def __init__(
-        self,
-        ids: Sequence[Any],
-        input_ids: Sequence[list[int]],
-        token_type_ids: Sequence[list[int]],
-        labels: Sequence[int],
-    ) -> None:
-        if not (len(ids) == len(input_ids) == len(token_type_ids) == len(labels)):
-            raise ValueError("ids, input_ids, token_type_ids and labels differ in length")
-        self.ids = list(ids)
-        self.input_ids = list(input_ids)
-        self.token_type_ids = list(token_type_ids)
-        self.labels = list(labels)
+    ITEM: dict[str, str] = {}  # item key -> attribute
+
+    def __init__(self, **columns: Sequence[Any]) -> None:
+        lengths = {name: len(column) for name, column in columns.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"{', '.join(lengths)} differ in length ({lengths})")
+        for name, column in columns.items():
+            setattr(self, name, list(column))
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.ids)  # type: ignore[attr-defined]
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        return {
-            "id": self.ids[i],
-            "input_ids": self.input_ids[i],
-            "token_type_ids": self.token_type_ids[i],
-            "label": self.labels[i],
-        }
+        return {key: getattr(self, attr)[i] for key, attr in self.ITEM.items()}
+
+
+class ClassificationDataset(ExampleDataset):
+    """Encoded examples of one split: ids, token ids, segment ids and label ids."""
+
+    ITEM = {"id": "ids", "input_ids": "input_ids", "token_type_ids": "token_type_ids", "label": "labels"}
+
+    def __init__(
+        self, ids: Sequence[Any], input_ids: Sequence[list[int]], token_type_ids: Sequence[list[int]], labels: Sequence[int]
+    ) -> None:
+        super().__init__(ids=ids, input_ids=input_ids, token_type_ids=token_type_ids, labels=labels)
 
     @classmethod
     def from_frame(
@@ -219,13 +239,10 @@ def build_task_data(table: pl.DataFrame, tokenizer: Tokenizer, arch: str, max_le
     """Split and encode a classification table (labels: every label of every split, sorted)."""
     check_table(table)
     labels = label_list(table)
-    if len(labels) < 2:
-        raise ValueError(f"task has {len(labels)} label(s); classification needs at least 2")
-    frames = split_frames(table)
-    datasets: dict[str, ClassificationDataset] = {}
-    n_truncated: dict[str, int] = {}
-    for s in SPLITS:
-        datasets[s], n_truncated[s] = ClassificationDataset.from_frame(frames[s], tokenizer, arch, max_length, labels)
+    require_classes(labels, "label", "classification")
+    frames, datasets, n_truncated = encode_splits(
+        table, lambda frame: ClassificationDataset.from_frame(frame, tokenizer, arch, max_length, labels)
+    )
     return TaskData(
         labels=labels,
         train=datasets["train"],

@@ -20,7 +20,7 @@ or any head on :func:`~bertvsgpt.tasks.backbone.load_backbone`'s fresh model).
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -61,6 +61,21 @@ class TaskHead(nn.Module):
         """The backbone's ``(B, T, d_model)`` states (GPT has no segment table: type ids are ignored)."""
         return self.backbone(input_ids, token_type_ids if self.arch == "bert" else None, attention_mask)
 
+    def forward(self, input_ids: torch.Tensor, token_type_ids: Optional[torch.Tensor] = None,
+                attention_mask: Optional[torch.Tensor] = None) -> Any:
+        """The head's output (:meth:`head`: logits) on the backbone's states of a batch."""
+        return self.head(self.hidden(input_ids, token_type_ids, attention_mask), attention_mask)
+
+    def head(self, hidden: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> Any:
+        raise NotImplementedError
+
+    def add_classifier(self, n_labels: int, dropout: float) -> None:
+        """Dropout, then ``classifier``: a linear layer ``d_model -> n_labels`` initialised as the backbone is."""
+        self.n_labels = n_labels
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(self.config.d_model, n_labels)
+        init_weights(self.classifier)
+
 
 class SequenceClassifier(TaskHead):
     """Backbone + (BERT: pooler) + dropout + linear classification head."""
@@ -84,11 +99,8 @@ class SequenceClassifier(TaskHead):
         if arch == "gpt" and pooler is not None:
             raise ValueError("a GPT classifier reads the extract token; it has no pooler")
         self.pooling = pooling
-        self.n_labels = n_labels
         self.pooler = pooler
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(self.config.d_model, n_labels)
-        init_weights(self.classifier)
+        self.add_classifier(n_labels, dropout)
 
     @classmethod
     def from_pretrained(
@@ -129,14 +141,7 @@ class SequenceClassifier(TaskHead):
         """``(B, n_labels)`` logits from the backbone's states."""
         return self.classifier(self.dropout(self.pool(hidden, attention_mask)))
 
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        token_type_ids: Optional[torch.Tensor] = None,
-        attention_mask: Optional[torch.Tensor] = None,
-    ) -> torch.Tensor:
-        """``(B, n_labels)`` logits."""
-        return self.classify(self.hidden(input_ids, token_type_ids, attention_mask), attention_mask)
+    head = classify
 
 
 class TokenClassifier(TaskHead):
@@ -146,10 +151,7 @@ class TokenClassifier(TaskHead):
         super().__init__(backbone, arch)
         if n_labels < 2:
             raise ValueError(f"n_labels={n_labels} must be >= 2")
-        self.n_labels = n_labels
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(self.config.d_model, n_labels)
-        init_weights(self.classifier)
+        self.add_classifier(n_labels, dropout)
 
     @classmethod
     def from_pretrained(
@@ -192,10 +194,4 @@ class SpanExtractor(TaskHead):
             logits = logits.masked_fill((attention_mask == 0)[..., None], torch.finfo(logits.dtype).min)
         return logits[..., 0], logits[..., 1]
 
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        token_type_ids: Optional[torch.Tensor] = None,
-        attention_mask: Optional[torch.Tensor] = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.span_logits(self.hidden(input_ids, token_type_ids, attention_mask), attention_mask)
+    head = span_logits

@@ -22,7 +22,6 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 from torch import nn
-from torch.utils.data import Dataset
 from torchmetrics.classification import MulticlassAccuracy
 
 from ..kinds import SPECS
@@ -30,7 +29,7 @@ from ..metrics.classification import classification_metrics
 from ..models import ModelConfig
 from .base import MONITOR, TaskModule, protocol_kwargs
 from .heads import SequenceClassifier
-from .data import SPLITS, check_task_table, pad_inputs, split_frames
+from .data import ExampleDataset, check_task_table, encode_splits, pad_inputs
 from .finetune import TaskContext, TaskInputs, predicted_ids, warn_truncated
 from .formatting import encode_examples, pad_token_id
 from .trainer import FitResult
@@ -50,17 +49,13 @@ def check_choice_table(table: pl.DataFrame) -> int:
     return int(n_choices[0])
 
 
-class ChoiceDataset(Dataset):
+class ChoiceDataset(ExampleDataset):
     """One item per question: its ``n_choices`` encoded (context, option) sequences and the answer index."""
 
+    ITEM = {"id": "ids", "input_ids": "input_ids", "token_type_ids": "type_ids", "label": "labels"}
+
     def __init__(self, ids: list[Any], input_ids: list[list[list[int]]], type_ids: list[list[list[int]]], labels: list[int]):
-        self.ids, self.input_ids, self.type_ids, self.labels = ids, input_ids, type_ids, labels
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        return {"id": self.ids[i], "input_ids": self.input_ids[i], "token_type_ids": self.type_ids[i], "label": self.labels[i]}
+        super().__init__(ids=ids, input_ids=input_ids, type_ids=type_ids, labels=labels)
 
     @classmethod
     def from_frame(cls, frame: pl.DataFrame, tokenizer: Tokenizer, arch: str, max_length: int) -> tuple["ChoiceDataset", int]:
@@ -135,10 +130,9 @@ class MultipleChoice:
 
     def encode(self, table: pl.DataFrame, ctx: TaskContext) -> TaskInputs:
         n_choices = check_choice_table(table)
-        frames = split_frames(table)
-        datasets, n_truncated = {}, {}
-        for s in SPLITS:
-            datasets[s], n_truncated[s] = ChoiceDataset.from_frame(frames[s], ctx.tokenizer, ctx.arch, ctx.task_cfg.max_length)
+        frames, datasets, n_truncated = encode_splits(
+            table, lambda frame: ChoiceDataset.from_frame(frame, ctx.tokenizer, ctx.arch, ctx.task_cfg.max_length)
+        )
         warn_truncated(n_truncated, "question(s) with an option", ctx.task_cfg.max_length)
         collate = ChoiceCollator(pad_token_id(ctx.tokenizer, ctx.arch))
         return TaskInputs(frames, datasets, collate, n_truncated, state={"n_choices": n_choices})

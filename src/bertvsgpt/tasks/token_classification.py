@@ -41,7 +41,6 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
-from torch.utils.data import Dataset
 
 from ..cjk import is_unspaced
 from ..kinds import SPECS
@@ -50,7 +49,7 @@ from ..models import ModelConfig
 from ..models.config import IGNORE_INDEX
 from ..tokenization.special import BERT_CLS, BERT_SEP, BERT_UNK, GPT_EXTRACT, GPT_START
 from .base import MONITOR, TaskModule, protocol_kwargs
-from .data import SPLITS, check_task_table, split_frames
+from .data import SPLITS, ExampleDataset, check_task_table, encode_splits, require_classes
 from .finetune import TaskContext, TaskInputs, predicted_ids, warn_truncated
 from .formatting import check_arch, pad_token_id, special_token_id
 from .heads import TokenClassifier
@@ -189,8 +188,10 @@ def encode_words(
 # ----------------------------------------------------------------------------- data
 
 
-class TaggedDataset(Dataset):
+class TaggedDataset(ExampleDataset):
     """Encoded sentences of one split: token ids, per-token labels (-100 off first sub-words), gold tags."""
+
+    ITEM = {"id": "ids", "input_ids": "input_ids", "labels": "labels", "tags": "tags"}
 
     def __init__(
         self,
@@ -200,25 +201,16 @@ class TaggedDataset(Dataset):
         tags: Sequence[list[str]],
         tag_to_id: dict[str, int],
     ) -> None:
-        if not (len(ids) == len(input_ids) == len(word_starts) == len(tags)):
-            raise ValueError("ids, input_ids, word_starts and tags differ in length")
-        self.ids = list(ids)
-        self.input_ids = list(input_ids)
-        self.tags = [list(t) for t in tags]  # all words' gold tags, truncated ones included
+        # tags: all words' gold tags, truncated ones included
+        super().__init__(ids=ids, input_ids=input_ids, word_starts=word_starts, tags=[list(t) for t in tags])
         self.labels = []
-        for ids_, starts, tags_ in zip(self.input_ids, word_starts, self.tags):
+        for ids_, starts, tags_ in zip(self.input_ids, self.word_starts, self.tags):
             labels = [IGNORE_INDEX] * len(ids_)
             for pos, tag in zip(starts, tags_):
                 labels[pos] = tag_to_id[tag]
             self.labels.append(labels)
-        self.n_kept = [len(s) for s in word_starts]  # words that fit into max_length
+        self.n_kept = [len(s) for s in self.word_starts]  # words that fit into max_length
         self.n_truncated_words = sum(len(t) - k for t, k in zip(self.tags, self.n_kept))
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        return {"id": self.ids[i], "input_ids": self.input_ids[i], "labels": self.labels[i], "tags": self.tags[i]}
 
     @classmethod
     def from_frame(
@@ -340,13 +332,10 @@ class TokenClassification:
     def encode(self, table: pl.DataFrame, ctx: TaskContext) -> TaskInputs:
         check_tagged_table(table)
         tags = tag_list(table)
-        if len(tags) < 2:
-            raise ValueError(f"task has {len(tags)} tag(s); tagging needs at least 2")
-        frames = split_frames(table)
-        datasets: dict[str, TaggedDataset] = {}
-        n_truncated: dict[str, int] = {}
-        for s in SPLITS:
-            datasets[s], n_truncated[s] = TaggedDataset.from_frame(frames[s], ctx.tokenizer, ctx.arch, ctx.task_cfg.max_length, tags)
+        require_classes(tags, "tag", "tagging")
+        frames, datasets, n_truncated = encode_splits(
+            table, lambda frame: TaggedDataset.from_frame(frame, ctx.tokenizer, ctx.arch, ctx.task_cfg.max_length, tags)
+        )
         warn_truncated(n_truncated, "sentence(s)", ctx.task_cfg.max_length, "; their cut-off words are predicted 'O'")
         collate = TaggedCollator(pad_token_id(ctx.tokenizer, ctx.arch))
         return TaskInputs(frames, datasets, collate, n_truncated, state={"tags": tags})

@@ -42,7 +42,6 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 from torch import nn
-from torch.utils.data import Dataset
 
 from ..kinds import SPECS
 from ..metrics.generation import metric_signatures, sentence_chrf, translation_metrics
@@ -52,7 +51,7 @@ from ..models.config import IGNORE_INDEX
 from ..tokenization.special import BERT_CLS, BERT_SEP, BERT_UNK, GPT_DELIM, GPT_EOT, GPT_START
 from .backbone import unwrapped
 from .base import MONITOR, TaskModule, protocol_kwargs
-from .data import check_task_table, split_frames
+from .data import ExampleDataset, check_task_table, split_frames
 from .finetune import TaskContext, TaskInputs, predicted_ids
 from .formatting import ARCHS, check_arch, pad_token_id, special_token_id
 from .trainer import FitResult
@@ -182,27 +181,18 @@ def pieces_per_word(tokenizer: Tokenizer, texts: Sequence[str]) -> float:
 # ----------------------------------------------------------------------------- dataset and batching
 
 
-class TranslationDataset(Dataset):
+class TranslationDataset(ExampleDataset):
     """One item per pair: raw texts (for scoring) and the encoded source / target ids."""
+
+    ITEM = {"id": "ids", "source": "sources", "reference": "references", "source_ids": "source_ids", "target_ids": "target_ids"}
 
     def __init__(
         self, ids: list[Any], sources: list[str], references: list[str], encoding: TranslationEncoding
     ) -> None:
-        if not (len(ids) == len(sources) == len(references) == len(encoding.source_ids)):
-            raise ValueError("ids, sources, references and encodings differ in length")
-        self.ids, self.sources, self.references, self.encoding = ids, sources, references, encoding
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        return {
-            "id": self.ids[i],
-            "source": self.sources[i],
-            "reference": self.references[i],
-            "source_ids": self.encoding.source_ids[i],
-            "target_ids": self.encoding.target_ids[i],
-        }
+        super().__init__(
+            ids=ids, sources=sources, references=references, source_ids=encoding.source_ids, target_ids=encoding.target_ids
+        )
+        self.encoding = encoding
 
 
 def _pad(rows: Sequence[Sequence[int]], value: int, left: bool = False) -> tuple[torch.Tensor, torch.Tensor]:

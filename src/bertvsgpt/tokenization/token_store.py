@@ -136,6 +136,11 @@ def write_token_store(
     return meta
 
 
+def _meta_count(key: str) -> property:
+    """A read-only integer from the store's ``meta.json``."""
+    return property(lambda self: int(self.meta[key]), doc=f"``meta.json``'s ``{key}``.")
+
+
 class TokenStore:
     """Read-only, memory-mapped view of a store written by :func:`write_token_store`.
 
@@ -161,21 +166,10 @@ class TokenStore:
         self.meta = state["meta"]
         self._open()
 
-    @property
-    def n_docs(self) -> int:
-        return int(self.meta["n_docs"])
-
-    @property
-    def n_sentences(self) -> int:
-        return int(self.meta["n_sentences"])
-
-    @property
-    def n_tokens(self) -> int:
-        return int(self.meta["n_tokens"])
-
-    @property
-    def vocab_size(self) -> int:
-        return int(self.meta["vocab_size"])
+    n_docs = _meta_count("n_docs")
+    n_sentences = _meta_count("n_sentences")
+    n_tokens = _meta_count("n_tokens")
+    vocab_size = _meta_count("vocab_size")
 
     def __len__(self) -> int:
         return self.n_docs
