@@ -118,3 +118,13 @@ def test_a_gbk_file_is_named_with_the_encoding_it_reads_as(tmp_path):
     g.write_bytes(LATIN1.encode("latin-1"))
     with pytest.raises(UndecodableError, match="is not valid utf-8; if the file uses another encoding"):
         list(read_documents("t", SourceConfig(client="local", spec=str(g), format="text"), tmp_path / "raw"))
+
+
+def test_every_task_kind_has_a_label_check():
+    """prepare checks each kind's rows; a kind registered without a check would pass bad rows silently."""
+    from bertvsgpt.data.checks import ROW_CHECKS
+    from bertvsgpt.kinds import SPECS
+
+    assert set(ROW_CHECKS) == set(SPECS)
+    with pytest.raises(ValueError, match="no label check for task kind 'regression'"):
+        check_task_labels("t", "regression", pl.DataFrame({"id": [0], "text": ["x"]}))

@@ -55,3 +55,22 @@ def test_errors_are_capped_and_seeded():
     assert len(a) == 3 and a == error_examples("extractive_qa", {"bert": frame}, k=3, seed=4)
     assert error_examples("extractive_qa", {"bert": frame}, k=0, seed=4) == []
     assert errors_table([]) == "_No errors to show._"
+
+
+def test_every_task_kind_has_an_error_definition_and_a_view():
+    """A kind registered in bertvsgpt.kinds without its report view fails here, not in a report."""
+    from bertvsgpt.kinds import SPECS
+    from bertvsgpt.report.qualitative import ERRORS
+
+    assert set(ERRORS) == set(SPECS)
+
+
+def test_a_frame_without_the_deciding_columns_is_refused():
+    import pytest
+
+    from bertvsgpt.report.qualitative import _wrong
+
+    with pytest.raises(ValueError, match="no error definition for task kind 'translation'"):
+        _wrong("translation", pl.DataFrame({"id": [0], "hypothesis": ["a"]}))
+    with pytest.raises(ValueError, match="kind 'regression'"):
+        _wrong("regression", pl.DataFrame({"id": [0]}))

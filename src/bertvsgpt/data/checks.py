@@ -15,7 +15,7 @@ Each problem raises one line naming the task, the row id (the ``id`` column of
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import polars as pl
 
@@ -43,34 +43,49 @@ def _bio_problem(tokens: list | None, tags: list | None) -> str | None:
     return None
 
 
+def _label_problem(row: dict) -> str | None:
+    return "missing or empty label" if _blank(row.get("label")) else None
+
+
+def _choice_problem(row: dict) -> str | None:
+    choices, label = row.get("choices") or [], row.get("label")
+    if any(_blank(c) for c in choices):
+        return "an empty choice"
+    if label is None or isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < len(choices):
+        return f"label {label!r} is not an option index in [0, {len(choices)})"
+    return None
+
+
+def _answer_problem(row: dict) -> str | None:
+    context, answer, start = row.get("context") or "", row.get("answer"), row.get("answer_start")
+    if _blank(answer):
+        return "empty answer"
+    if start is None or isinstance(start, bool) or not isinstance(start, int) or start < 0 or start + len(answer) > len(context):
+        return f"answer_start {start!r} with a {len(answer)}-character answer is outside the {len(context)}-character passage"
+    if context[start : start + len(answer)] != answer:
+        return f"answer {answer[:40]!r} is not the passage's text at character {start}"
+    return None
+
+
+# Each kind's row check (a test asserts every kind of bertvsgpt.kinds has one).
+ROW_CHECKS: dict[str, Callable[[dict], str | None]] = {
+    "classification": _label_problem,
+    "pair_classification": _label_problem,
+    "multiple_choice": _choice_problem,
+    "token_classification": lambda row: _bio_problem(row.get("tokens"), row.get("tags")),
+    "extractive_qa": _answer_problem,
+    "translation": lambda row: "empty target" if _blank(row.get("target")) else None,
+}
+
+
 def _row_problem(kind: str, row: dict) -> str | None:
     if "text" in row and _blank(row["text"]):
         return "empty text"
     if "text_b" in row and _blank(row["text_b"]):
         return "empty text_b"
-    if kind in ("classification", "pair_classification"):
-        if _blank(row.get("label")):
-            return "missing or empty label"
-    elif kind == "multiple_choice":
-        choices, label = row.get("choices") or [], row.get("label")
-        if any(_blank(c) for c in choices):
-            return "an empty choice"
-        if label is None or isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < len(choices):
-            return f"label {label!r} is not an option index in [0, {len(choices)})"
-    elif kind == "token_classification":
-        return _bio_problem(row.get("tokens"), row.get("tags"))
-    elif kind == "extractive_qa":
-        context, answer, start = row.get("context") or "", row.get("answer"), row.get("answer_start")
-        if _blank(answer):
-            return "empty answer"
-        if start is None or isinstance(start, bool) or not isinstance(start, int) or start < 0 or start + len(answer) > len(context):
-            return f"answer_start {start!r} with a {len(answer)}-character answer is outside the {len(context)}-character passage"
-        if context[start : start + len(answer)] != answer:
-            return f"answer {answer[:40]!r} is not the passage's text at character {start}"
-    elif kind == "translation":
-        if _blank(row.get("target")):
-            return "empty target"
-    return None
+    if kind not in ROW_CHECKS:
+        raise ValueError(f"no label check for task kind '{kind}' (add one to ROW_CHECKS)")
+    return ROW_CHECKS[kind](row)
 
 
 def check_task_labels(name: str, kind: str, table: pl.DataFrame) -> None:

@@ -9,7 +9,7 @@ gold tags somewhere; QA: not an exact match; translation: the hypothesis differs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import polars as pl
@@ -52,40 +52,72 @@ def _entities(tokens: list[str], tags: list[str]) -> str:
     return "; ".join(out) or "(none)"
 
 
+def _flag(column: str) -> Callable[[pl.DataFrame], np.ndarray]:
+    """Wrong where the boolean ``column`` (``correct``, ``exact_match``) is false or missing."""
+    return lambda frame: ~frame.get_column(column).fill_null(False).to_numpy().astype(bool)
+
+
+def _qa_wrong(frame: pl.DataFrame) -> np.ndarray:
+    return frame.get_column("exact_match").fill_null(0.0).to_numpy().astype(float) < 1.0
+
+
+def _translation_wrong(frame: pl.DataFrame) -> np.ndarray:
+    return np.array([h != r for h, r in zip(frame.get_column("hypothesis"), frame.get_column("reference"))])
+
+
+def _label_view(row: dict[str, Any]) -> tuple[str, str, str]:
+    return shorten(row.get("text", "")), shorten(str(row.get("label"))), shorten(str(row.get("pred")))
+
+
+def _pair_view(row: dict[str, Any]) -> tuple[str, str, str]:
+    text = f"{shorten(row.get('text', ''))} / {shorten(row.get('text_b', ''))}"
+    return text, shorten(str(row.get("label"))), shorten(str(row.get("pred")))
+
+
+def _choice_view(row: dict[str, Any]) -> tuple[str, str, str]:
+    choices = row.get("choices") or []
+
+    def opt(i: Any) -> str:
+        return f"{i}: {choices[i]}" if isinstance(i, int) and 0 <= i < len(choices) else str(i)
+
+    return shorten(row.get("text", "")), opt(row.get("label")), opt(row.get("pred"))
+
+
+def _tags_view(row: dict[str, Any]) -> tuple[str, str, str]:
+    tokens = list(row.get("tokens") or [])
+    return shorten(" ".join(tokens)), _entities(tokens, list(row.get("tags") or [])), _entities(tokens, list(row.get("pred") or []))
+
+
+def _qa_view(row: dict[str, Any]) -> tuple[str, str, str]:
+    return shorten(row.get("question", "")), shorten(row.get("answer", "")), shorten(row.get("pred", "") or "") or "(empty)"
+
+
+def _translation_view(row: dict[str, Any]) -> tuple[str, str, str]:
+    return shorten(row.get("source", "")), shorten(row.get("reference", "")), shorten(row.get("hypothesis", "")) or "(empty)"
+
+
+# Per kind: which test predictions are errors (from the columns that decide it), and the
+# (input, gold, prediction) view of one row. A test asserts every kind of bertvsgpt.kinds has both.
+ERRORS: dict[str, tuple[tuple[str, ...], Callable[[pl.DataFrame], np.ndarray], Callable[[dict[str, Any]], tuple[str, str, str]]]] = {
+    "classification": (("correct",), _flag("correct"), _label_view),
+    "pair_classification": (("correct",), _flag("correct"), _pair_view),
+    "multiple_choice": (("correct",), _flag("correct"), _choice_view),
+    "token_classification": (("exact_match",), _flag("exact_match"), _tags_view),
+    "extractive_qa": (("exact_match",), _qa_wrong, _qa_view),
+    "translation": (("hypothesis", "reference"), _translation_wrong, _translation_view),
+}
+
+
 def _wrong(kind: str, frame: pl.DataFrame) -> np.ndarray:
-    if kind in ("classification", "pair_classification", "multiple_choice") and "correct" in frame.columns:
-        return ~frame.get_column("correct").fill_null(False).to_numpy().astype(bool)
-    if kind == "token_classification" and "exact_match" in frame.columns:
-        return ~frame.get_column("exact_match").fill_null(False).to_numpy().astype(bool)
-    if kind == "extractive_qa" and "exact_match" in frame.columns:
-        return frame.get_column("exact_match").fill_null(0.0).to_numpy().astype(float) < 1.0
-    if kind == "translation" and {"hypothesis", "reference"} <= set(frame.columns):
-        return np.array([h != r for h, r in zip(frame.get_column("hypothesis"), frame.get_column("reference"))])
-    raise ValueError(f"no error definition for task kind '{kind}' with columns {frame.columns}")
+    columns, wrong, _ = ERRORS.get(kind, ((), None, None))
+    if wrong is None or not set(columns) <= set(frame.columns):
+        raise ValueError(f"no error definition for task kind '{kind}' with columns {frame.columns}")
+    return wrong(frame)
 
 
 def _view(kind: str, row: dict[str, Any]) -> tuple[str, str, str]:
     """(input, gold, prediction) of one prediction row."""
-    if kind == "classification":
-        return shorten(row.get("text", "")), shorten(str(row.get("label"))), shorten(str(row.get("pred")))
-    if kind == "pair_classification":
-        text = f"{shorten(row.get('text', ''))} / {shorten(row.get('text_b', ''))}"
-        return text, shorten(str(row.get("label"))), shorten(str(row.get("pred")))
-    if kind == "multiple_choice":
-        choices = row.get("choices") or []
-
-        def opt(i: Any) -> str:
-            return f"{i}: {choices[i]}" if isinstance(i, int) and 0 <= i < len(choices) else str(i)
-
-        return shorten(row.get("text", "")), opt(row.get("label")), opt(row.get("pred"))
-    if kind == "token_classification":
-        tokens = list(row.get("tokens") or [])
-        return shorten(" ".join(tokens)), _entities(tokens, list(row.get("tags") or [])), _entities(tokens, list(row.get("pred") or []))
-    if kind == "extractive_qa":
-        return shorten(row.get("question", "")), shorten(row.get("answer", "")), shorten(row.get("pred", "") or "") or "(empty)"
-    if kind == "translation":
-        return shorten(row.get("source", "")), shorten(row.get("reference", "")), shorten(row.get("hypothesis", "")) or "(empty)"
-    return shorten(str(row)), "", ""
+    return ERRORS[kind][2](row) if kind in ERRORS else (shorten(str(row)), "", "")
 
 
 def error_examples(
