@@ -13,6 +13,8 @@ sources, training a tokenizer) runs in-process, which is the same code without t
 | unknown key as an override (`model.nheads=4`) | fetch | `error: model.nheads: no such key in params.yaml (check the spelling)` |
 | new key as an override (`+model.nheads=4`) | fetch | `error: model.nheads: Key 'nheads' not in 'ModelSizeConfig'` |
 | wrong type (`model.n_layer=abc`) | fetch | `error: model.n_layer: Value 'abc' of type 'str' could not be converted to Integer` |
+| another kind's setting (`+tasks.sentiment.doc_stride=32`) | fetch | `error: tasks.sentiment.doc_stride: not a setting of a 'classification' task (its settings: ...)` |
+| unknown source format (`data.sources.tiny_reviews.format=docx`) | fetch | `error: data.sources.tiny_reviews.format: 'docx' is not one of (...)` |
 | wrong type in params.yaml (`pretrain.max_tokens: many`) | fetch | `error: pretrain.max_tokens: Value 'many' of type 'str' could not be converted to Integer` |
 | impossible model shape (`model.n_head=3`, d_model 32) | fetch | `error: model.n_head: 3 heads do not divide model.d_model=32` |
 | sequence longer than the model (`pretrain.seq_len=128`) | fetch | `error: pretrain.seq_len: 128 exceeds model.max_seq_len=64` |
@@ -136,9 +138,11 @@ def fetch_in_process(repo: Path, *overrides: str) -> None:
         ("finetune.models=[bert,t5]", ("finetune.models", "t5")),
         ("pretrain.models=[t5]", ("pretrain.models", "t5")),
         ("finetune.tasks=[squad]", ("finetune.tasks", "squad")),
+        ("+tasks.sentiment.doc_stride=32", ("tasks.sentiment.doc_stride", "not a setting of a 'classification' task")),
+        ("data.sources.tiny_reviews.format=docx", ("data.sources.tiny_reviews.format", "docx")),
     ],
     ids=["unknown-key", "new-key", "wrong-type", "heads-vs-width", "seq-len-vs-positions", "unknown-model-in-list",
-         "unknown-architecture", "unknown-task-in-list"],
+         "unknown-architecture", "unknown-task-in-list", "another-kinds-setting", "unknown-source-format"],
 )
 def test_bad_param_override(repo, env, override, needles):
     line = fails_cleanly(repo, env, "fetch", override, needles=needles)
