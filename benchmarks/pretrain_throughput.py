@@ -3,7 +3,8 @@
 Run from the repository root::
 
     python -m benchmarks.pretrain_throughput                      # params.yaml sizes
-    python -m benchmarks.pretrain_throughput --steps 2 --layers 1 --d-model 64   # smoke run
+    python -m benchmarks.pretrain_throughput --steps 2 --layers 1 --d-model 64 --repeats 1  # smoke run
+    python -m benchmarks.pretrain_throughput --profile            # plus where our steps' time goes
     make bench
 
 What is compared
@@ -70,6 +71,13 @@ at the default size on a 2-core CPU it is 1.76x for GPT (HF's GPT is already GEM
 why GPT cannot meet the 1.5x target once the dropout masks and the log-softmax both models compute
 are added (README, *Measured*).
 
+Every model is timed ``--repeats`` times (5 by default), the four models one after the other in
+each run, so a busy spell of the machine hits all four alike; the table shows the median ms/step
+and the range of the runs, and every ratio is one of medians. ``--profile`` adds, for our two
+models, the operators a step spends its time in (``torch.profiler`` self time per step, CPU or
+CUDA), which is what the element-wise, cast, dropout and log-softmax share of a small model's step
+is read from.
+
 The PASS/FAIL lines at the end (our MFU >= 50%, our/HF tokens/s >= 1.5) are informational: the
 exit code is 0 either way.
 """
@@ -80,6 +88,7 @@ import argparse
 import json
 import math
 import platform
+import statistics
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -103,6 +112,7 @@ IGNORE_INDEX = -100
 MASK_ID = 4  # any in-vocabulary id: the throughput does not depend on which one
 MODEL_NAMES = ("ours_bert", "hf_bert", "ours_gpt", "hf_gpt")
 MFU_TARGET = 0.5
+PROFILE_TOP = 12  # operators listed per model by --profile
 RATIO_TARGET = 1.5
 
 _DTYPE_ALIASES = {
@@ -374,6 +384,34 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def make_step(
+    name: str, model: nn.Module, cfg: BenchConfig, device: torch.device, amp_dtype: torch.dtype, compile_model: bool
+) -> Callable[[dict[str, torch.Tensor]], torch.Tensor]:
+    """One full training step of ``model`` on a batch -- forward (autocast in bf16), backward, gradient
+    clipping, AdamW -- as the pipeline's training step does it; returns the detached loss."""
+    model.to(device)
+    optimizer = torch.optim.AdamW(
+        adamw_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-6
+    )
+    step_model = torch.compile(model) if compile_model else model
+    compute_loss = loss_fn(name)
+    autocast = (
+        torch.autocast(device_type=device.type, dtype=amp_dtype) if amp_dtype != torch.float32 else nullcontext()
+    )
+
+    def step(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        with autocast:
+            loss = compute_loss(step_model, batch)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    return step
+
+
 def time_training(
     name: str,
     model: nn.Module,
@@ -386,37 +424,58 @@ def time_training(
     compile_model: bool,
 ) -> dict[str, float]:
     """Run ``warmup`` untimed then ``steps`` timed training steps; return seconds and the last loss."""
-    model.to(device)
-    optimizer = torch.optim.AdamW(
-        adamw_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-6
-    )
-    step_model = torch.compile(model) if compile_model else model
-    compute_loss = loss_fn(name)
-    autocast = (
-        torch.autocast(device_type=device.type, dtype=amp_dtype) if amp_dtype != torch.float32 else nullcontext()
-    )
-
-    def step(i: int) -> torch.Tensor:
-        with autocast:
-            loss = compute_loss(step_model, batches[i % len(batches)])
-        loss.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        return loss.detach()
-
+    step = make_step(name, model, cfg, device, amp_dtype, compile_model)
     torch.manual_seed(cfg.seed)  # same dropout stream for every model
     for i in range(warmup):
-        step(i)
+        step(batches[i % len(batches)])
     _sync(device)
     t0 = time.perf_counter()
     loss = torch.zeros(())
     for i in range(warmup, warmup + steps):
-        loss = step(i)
+        loss = step(batches[i % len(batches)])
     _sync(device)
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "final_loss": float(loss)}
+
+
+def profile_training(
+    name: str,
+    model: nn.Module,
+    batches: list[dict[str, torch.Tensor]],
+    cfg: BenchConfig,
+    steps: int,
+    warmup: int,
+    device: torch.device,
+    amp_dtype: torch.dtype,
+    compile_model: bool,
+    top: int = PROFILE_TOP,
+) -> list[dict[str, Any]]:
+    """The operators that take a training step's time (``torch.profiler``, self time, CPU and CUDA),
+    over ``steps`` steps after ``warmup``: the ``top`` ones with their ms per step and share of the
+    profiled time, then one row ``(rest)``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step = make_step(name, model, cfg, device, amp_dtype, compile_model)
+    torch.manual_seed(cfg.seed)
+    for i in range(warmup):
+        step(batches[i % len(batches)])
+    _sync(device)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for i in range(warmup, warmup + steps):
+            step(batches[i % len(batches)])
+        _sync(device)
+    use_cuda = device.type == "cuda"
+    rows = [
+        (e.key, (e.self_device_time_total if use_cuda else e.self_cpu_time_total) / 1000 / steps)
+        for e in prof.key_averages()
+    ]
+    rows.sort(key=lambda r: -r[1])
+    total = sum(ms for _, ms in rows) or 1.0
+    out = [{"op": op, "self_ms_per_step": ms, "share": ms / total} for op, ms in rows[:top]]
+    rest = sum(ms for _, ms in rows[top:])
+    out.append({"op": "(rest)", "self_ms_per_step": rest, "share": rest / total})
+    return out
 
 
 def step_gemms(cfg: BenchConfig, fam: str) -> list[tuple[int, int, int, int]]:
@@ -495,7 +554,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--vocab", type=int, help="vocabulary size (tokenizer.vocab_size)")
     ap.add_argument("--seq-len", type=int, help="sequence length (pretrain.seq_len)")
     ap.add_argument("--batch", type=int, help="batch size (pretrain.batch_size)")
-    ap.add_argument("--steps", type=int, default=10, help="timed training steps per model")
+    ap.add_argument("--steps", type=int, default=10, help="timed training steps per model and run")
+    ap.add_argument(
+        "--repeats", type=int, default=5,
+        help="timed runs per model, the four models interleaved in each; the table shows medians (the machine is noisy)",
+    )  # fmt: skip
+    ap.add_argument("--profile", action="store_true", help="also print each of our models' top operators per step (torch.profiler)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps per model before timing")
     ap.add_argument("--dtype", default="auto", help="auto (bf16 where fast, else fp32), fp32 or bf16")
     ap.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:N")
@@ -505,8 +569,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--peak-seconds", type=float, default=1.0, help="time budget of the matmul-peak measurement")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     args = ap.parse_args(argv)
-    if args.steps < 1 or args.warmup < 0:
-        ap.error("--steps must be >= 1 and --warmup >= 0")
+    if args.steps < 1 or args.warmup < 0 or args.repeats < 1:
+        ap.error("--steps and --repeats must be >= 1 and --warmup >= 0")
     return args
 
 
@@ -541,17 +605,24 @@ def _fmt_int(n: float) -> str:
 
 
 def format_table(results: dict[str, Any]) -> str:
-    header = f"{'model':<10} {'params':>12} {'non-emb':>12} {'tokens/s':>12} {'ms/step':>10} {'our/HF':>7} {'MFU':>7}"
+    header = (
+        f"{'model':<10} {'params':>12} {'non-emb':>12} {'tokens/s':>12} {'ms/step':>10} {'runs (ms)':>15} {'our/HF':>7} {'MFU':>7}"
+    )
     lines = [header, "-" * len(header)]
     for name in MODEL_NAMES:
         r = results["models"][name]
         ratio = results["ratios"][family(name)] if name.startswith("ours") else None
+        runs = f"{min(r['ms_per_step_runs']):.0f}-{max(r['ms_per_step_runs']):.0f}"
         lines.append(
             f"{name:<10} {_fmt_int(r['params']):>12} {_fmt_int(r['params_non_embedding']):>12} "
-            f"{_fmt_int(r['tokens_per_s']):>12} {r['ms_per_step']:>10.1f} "
+            f"{_fmt_int(r['tokens_per_s']):>12} {r['ms_per_step']:>10.1f} {runs:>15} "
             f"{(f'{ratio:.2f}x' if ratio is not None else ''):>7} {100 * r['mfu']:>6.1f}%"
         )
     return "\n".join(lines)
+
+
+def format_profile(rows: list[dict[str, Any]]) -> str:
+    return "\n".join(f"  {r['op'][:44]:<44} {r['self_ms_per_step']:>9.2f} ms {100 * r['share']:>5.1f}%" for r in rows)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
@@ -566,16 +637,30 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     batches = make_batches(cfg, min(args.warmup + args.steps, 16), device)
     tokens_per_step = cfg.batch_size * cfg.seq_len
 
+    # Each run times the four models one after the other, so a busy spell of the machine hits all
+    # four alike; the medians over the runs go into the table.
+    seconds: dict[str, list[float]] = {name: [] for name in MODEL_NAMES}
+    final_loss: dict[str, float] = {}
+    for _ in range(args.repeats):
+        for name in MODEL_NAMES:
+            model = build_model(name, cfg)
+            t = time_training(
+                name, model, batches[family(name)], cfg, args.steps, args.warmup, device, amp_dtype, args.compile
+            )
+            seconds[name].append(t["seconds"])
+            final_loss[name] = t["final_loss"]
+            del model
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
     models: dict[str, dict[str, Any]] = {}
     for name in MODEL_NAMES:
         model = build_model(name, cfg)
         total, non_emb = count_parameters(model)
         head = output_projection_params(family(name), cfg.vocab_size, cfg.d_model, cfg.seq_len, cfg.num_predictions)
         fpt = flops_per_token(non_emb + head, cfg.n_layer, cfg.d_model, cfg.seq_len)
-        t = time_training(
-            name, model, batches[family(name)], cfg, args.steps, args.warmup, device, amp_dtype, args.compile
-        )
-        tokens_per_s = tokens_per_step * args.steps / t["seconds"]
+        ms_runs = [1000 * sec / args.steps for sec in seconds[name]]
+        ms = statistics.median(ms_runs)
+        tokens_per_s = tokens_per_step / (ms / 1000)
         models[name] = {
             "model": f"{type(model).__module__}.{type(model).__name__}",
             "attention": attention_implementation(model),
@@ -583,13 +668,17 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
             "params_non_embedding": non_emb,
             "flops_per_token": fpt,
             "tokens_per_s": tokens_per_s,
-            "ms_per_step": 1000 * t["seconds"] / args.steps,
+            "ms_per_step": ms,
+            "ms_per_step_runs": ms_runs,
             "mfu": fpt * tokens_per_s / peak,
-            "final_loss": t["final_loss"],
+            "final_loss": final_loss[name],
         }
+        if args.profile and name.startswith("ours"):
+            models[name]["profile"] = profile_training(
+                name, model, batches[family(name)], cfg, min(args.steps, 5), max(args.warmup, 1), device, amp_dtype,
+                args.compile,
+            )
         del model
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
 
     ratios = {f: models[f"ours_{f}"]["tokens_per_s"] / models[f"hf_{f}"]["tokens_per_s"] for f in ("bert", "gpt")}
     # How fast could ours be at all? A step made of nothing but its GEMMs bounds the ratio to HF.
@@ -604,6 +693,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         "run": {
             "steps": args.steps,
             "warmup": args.warmup,
+            "repeats": args.repeats,
             "compile": args.compile,
             "device": str(device),
             "device_name": _device_name(device),
@@ -626,10 +716,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         f"pre-training throughput: {cfg.n_layer} layers, d_model {cfg.d_model}, {cfg.n_head} heads, d_ff {cfg.d_ff}, "
         f"BERT {cfg.norm_bert}-LN vs BertForPreTraining, GPT {cfg.norm_gpt}-LN vs {hf_gpt_class(cfg)}, "
         f"vocab {cfg.vocab_size}, seq {cfg.seq_len}, batch {cfg.batch_size}, {run['dtype']} on {run['device']} "
-        f"({run['num_threads']} threads{', compiled' if args.compile else ''}); {args.steps} timed steps after "
-        f"{args.warmup} warm-up; peak matmul {peak / 1e9:.1f} GFLOP/s"
+        f"({run['num_threads']} threads{', compiled' if args.compile else ''}); median of {args.repeats} run(s) of "
+        f"{args.steps} timed steps after {args.warmup} warm-up; peak matmul {peak / 1e9:.1f} GFLOP/s"
     )
     print(format_table(results))
+    for name in MODEL_NAMES:
+        if "profile" in models[name]:
+            print(f"{name}: where a step's time goes (torch.profiler, self time)")
+            print(format_profile(models[name]["profile"]))
     for f in ("bert", "gpt"):
         mfu, ratio = models[f"ours_{f}"]["mfu"], ratios[f]
         print(f"{'PASS' if mfu >= MFU_TARGET else 'FAIL'}: ours_{f} MFU {100 * mfu:.1f}% >= {MFU_TARGET:.0%}")

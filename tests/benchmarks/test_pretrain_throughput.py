@@ -183,3 +183,32 @@ def test_step_gemms_are_the_flops_the_models_are_credited(family):
     if family == "bert":
         expected += 6 * cfg.batch_size * d * d  # the pooler, once per sequence
     assert gemm_flops == pytest.approx(expected, rel=1e-9)
+
+
+def test_repeats_give_medians_and_profile_lists_our_models_top_operators(tmp_path, capsys):
+    """--repeats N: every model timed N times (interleaved), the table's ms/step the median of the runs;
+    --profile: our two models' operators by self time per step, shares summing to 1 with a (rest) row."""
+    import statistics
+
+    results = bench.main([*TINY_ARGS, "--dtype", "fp32", "--repeats", "3", "--profile", "--out", str(tmp_path / "b.json")])
+    assert results["run"]["repeats"] == 3
+    for name, r in results["models"].items():
+        assert len(r["ms_per_step_runs"]) == 3, name
+        assert r["ms_per_step"] == pytest.approx(statistics.median(r["ms_per_step_runs"])), name
+        if name.startswith("ours"):
+            ops = [row["op"] for row in r["profile"]]
+            assert ops[-1] == "(rest)" and len(ops) <= bench.PROFILE_TOP + 1
+            assert any(op.startswith("aten::") for op in ops), ops
+            assert sum(row["share"] for row in r["profile"]) == pytest.approx(1.0)
+            shares = [row["self_ms_per_step"] for row in r["profile"][:-1]]
+            assert shares == sorted(shares, reverse=True)
+        else:
+            assert "profile" not in r  # HF's models are timed, not profiled
+    printed = capsys.readouterr().out
+    assert "median of 3 run(s)" in printed
+    assert printed.count("where a step's time goes") == 2
+
+
+def test_repeats_must_be_positive():
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--repeats", "0"])
