@@ -422,59 +422,38 @@ def time_training(
     device: torch.device,
     amp_dtype: torch.dtype,
     compile_model: bool,
-) -> dict[str, float]:
-    """Run ``warmup`` untimed then ``steps`` timed training steps; return seconds and the last loss."""
+    profile_top: int = 0,
+) -> dict[str, Any]:
+    """Run ``warmup`` untimed then ``steps`` timed training steps; return seconds and the last loss.
+
+    With ``profile_top`` the timed steps run under ``torch.profiler`` (so their time is not the
+    bench's) and ``profile`` lists the operators that take a step's time (self time, CPU or CUDA):
+    the ``profile_top`` largest with their ms per step and share, then one row ``(rest)``."""
+    from torch.profiler import ProfilerActivity, profile
+
     step = make_step(name, model, cfg, device, amp_dtype, compile_model)
     torch.manual_seed(cfg.seed)  # same dropout stream for every model
     for i in range(warmup):
         step(batches[i % len(batches)])
     _sync(device)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     t0 = time.perf_counter()
     loss = torch.zeros(())
-    for i in range(warmup, warmup + steps):
-        loss = step(batches[i % len(batches)])
-    _sync(device)
-    seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "final_loss": float(loss)}
-
-
-def profile_training(
-    name: str,
-    model: nn.Module,
-    batches: list[dict[str, torch.Tensor]],
-    cfg: BenchConfig,
-    steps: int,
-    warmup: int,
-    device: torch.device,
-    amp_dtype: torch.dtype,
-    compile_model: bool,
-    top: int = PROFILE_TOP,
-) -> list[dict[str, Any]]:
-    """The operators that take a training step's time (``torch.profiler``, self time, CPU and CUDA),
-    over ``steps`` steps after ``warmup``: the ``top`` ones with their ms per step and share of the
-    profiled time, then one row ``(rest)``."""
-    from torch.profiler import ProfilerActivity, profile
-
-    step = make_step(name, model, cfg, device, amp_dtype, compile_model)
-    torch.manual_seed(cfg.seed)
-    for i in range(warmup):
-        step(batches[i % len(batches)])
-    _sync(device)
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    with profile(activities=activities) as prof:
+    with profile(activities=activities) if profile_top else nullcontext() as prof:
         for i in range(warmup, warmup + steps):
-            step(batches[i % len(batches)])
+            loss = step(batches[i % len(batches)])
         _sync(device)
-    use_cuda = device.type == "cuda"
-    rows = [
-        (e.key, (e.self_device_time_total if use_cuda else e.self_cpu_time_total) / 1000 / steps)
-        for e in prof.key_averages()
-    ]
-    rows.sort(key=lambda r: -r[1])
-    total = sum(ms for _, ms in rows) or 1.0
-    out = [{"op": op, "self_ms_per_step": ms, "share": ms / total} for op, ms in rows[:top]]
-    rest = sum(ms for _, ms in rows[top:])
-    out.append({"op": "(rest)", "self_ms_per_step": rest, "share": rest / total})
+    out: dict[str, Any] = {"seconds": time.perf_counter() - t0, "final_loss": float(loss)}
+    if profile_top:
+        rows = sorted(
+            ((e.key, (e.self_device_time_total if device.type == "cuda" else e.self_cpu_time_total) / 1000 / steps)
+             for e in prof.key_averages()),
+            key=lambda r: -r[1],
+        )  # fmt: skip
+        total = sum(ms for _, ms in rows) or 1.0
+        rest = sum(ms for _, ms in rows[profile_top:])
+        out["profile"] = [{"op": op, "self_ms_per_step": ms, "share": ms / total} for op, ms in rows[:profile_top]]
+        out["profile"].append({"op": "(rest)", "self_ms_per_step": rest, "share": rest / total})
     return out
 
 
@@ -674,10 +653,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
             "final_loss": final_loss[name],
         }
         if args.profile and name.startswith("ours"):
-            models[name]["profile"] = profile_training(
+            models[name]["profile"] = time_training(
                 name, model, batches[family(name)], cfg, min(args.steps, 5), max(args.warmup, 1), device, amp_dtype,
-                args.compile,
-            )
+                args.compile, profile_top=PROFILE_TOP,
+            )["profile"]
         del model
 
     ratios = {f: models[f"ours_{f}"]["tokens_per_s"] / models[f"hf_{f}"]["tokens_per_s"] for f in ("bert", "gpt")}
