@@ -620,9 +620,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     # four alike; the medians over the runs go into the table.
     seconds: dict[str, list[float]] = {name: [] for name in MODEL_NAMES}
     final_loss: dict[str, float] = {}
+    described: dict[str, dict[str, Any]] = {}
     for _ in range(args.repeats):
         for name in MODEL_NAMES:
             model = build_model(name, cfg)
+            if name not in described:  # what the model is, read once (the timing does not change it)
+                described[name] = {"parameters": count_parameters(model)}
+                described[name]["attention"] = attention_implementation(model)
+                described[name]["class"] = f"{type(model).__module__}.{type(model).__name__}"
             t = time_training(
                 name, model, batches[family(name)], cfg, args.steps, args.warmup, device, amp_dtype, args.compile
             )
@@ -633,16 +638,15 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
                 torch.cuda.empty_cache()
     models: dict[str, dict[str, Any]] = {}
     for name in MODEL_NAMES:
-        model = build_model(name, cfg)
-        total, non_emb = count_parameters(model)
+        total, non_emb = described[name]["parameters"]
         head = output_projection_params(family(name), cfg.vocab_size, cfg.d_model, cfg.seq_len, cfg.num_predictions)
         fpt = flops_per_token(non_emb + head, cfg.n_layer, cfg.d_model, cfg.seq_len)
         ms_runs = [1000 * sec / args.steps for sec in seconds[name]]
         ms = statistics.median(ms_runs)
         tokens_per_s = tokens_per_step / (ms / 1000)
         models[name] = {
-            "model": f"{type(model).__module__}.{type(model).__name__}",
-            "attention": attention_implementation(model),
+            "model": described[name]["class"],
+            "attention": described[name]["attention"],
             "params": total,
             "params_non_embedding": non_emb,
             "flops_per_token": fpt,
@@ -654,10 +658,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         }
         if args.profile and name.startswith("ours"):
             models[name]["profile"] = time_training(
-                name, model, batches[family(name)], cfg, min(args.steps, 5), max(args.warmup, 1), device, amp_dtype,
+                name, build_model(name, cfg), batches[family(name)], cfg, min(args.steps, 5), max(args.warmup, 1), device, amp_dtype,
                 args.compile, profile_top=PROFILE_TOP,
             )["profile"]
-        del model
 
     ratios = {f: models[f"ours_{f}"]["tokens_per_s"] / models[f"hf_{f}"]["tokens_per_s"] for f in ("bert", "gpt")}
     # How fast could ours be at all? A step made of nothing but its GEMMs bounds the ratio to HF.

@@ -279,7 +279,7 @@ class TranslationConfig(TaskConfig):
 
 def task_config_class(kind: str) -> type[TaskConfig]:
     """The config class of a task of type ``kind``: its kind's subclass, else :class:`TaskConfig`."""
-    return {c.kind: c for c in TaskConfig.__subclasses__()}.get(kind, TaskConfig)
+    return next((c for c in TaskConfig.__subclasses__() if c.kind == kind), TaskConfig)
 
 
 def task_config(**fields: Any) -> TaskConfig:
