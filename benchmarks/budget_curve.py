@@ -72,12 +72,13 @@ def finetune_job(model: str, arch: str, budget: int, task: str, seed: int, overr
 
     from bertvsgpt.config import load_params
     from bertvsgpt.tasks.registry import finetune_task
-    from bertvsgpt.tasks.options import RunOptions
+    from bertvsgpt.tasks.options import RunOptions, TaskRun
 
     params = load_params("params.yaml", overrides)
     table = pl.read_parquet(TASKS / f"{task}.parquet")
     run_dir = Path(out) / "finetune" / model / task / f"seed_{seed}"
-    m = finetune_task(Path(out) / "models" / model, table, params.tasks[task], params.finetune, seed, run_dir, options=RunOptions(precision=params.finetune.precision))
+    run = TaskRun(table, params.tasks[task], params.finetune, seed, run_dir)
+    m = finetune_task(Path(out) / "models" / model, run, options=RunOptions(precision=params.finetune.precision))
     metric = m["primary_metric"]
     return {"model": model, "arch": arch, "budget_tokens": budget, "task": task, "seed": seed, "metric": metric,
             "score": m[metric], "train_seconds": round(m.get("train_seconds", 0.0), 1), "steps_run": m.get("steps_run")}

@@ -52,7 +52,7 @@ def main() -> int:
 
     from bertvsgpt.config import load_params
     from bertvsgpt.tasks.registry import finetune_task
-    from bertvsgpt.tasks.options import RunOptions
+    from bertvsgpt.tasks.options import RunOptions, TaskRun
 
     params = load_params("params.yaml")
     out = args.out or Path(tempfile.mkdtemp(prefix="reproduce-"))
@@ -66,7 +66,7 @@ def main() -> int:
         table = pl.read_parquet(Path("data/prepared/tasks") / f"{task}.parquet")
         t0 = time.perf_counter()
         finetune_task(
-            Path("data/models") / model, table, params.tasks[task], params.finetune, args.seed, out / model / task,
+            Path("data/models") / model, TaskRun(table, params.tasks[task], params.finetune, args.seed, out / model / task),
             options=RunOptions(precision=params.finetune.precision, enable_progress_bar=False),
         )
         problems = compare(committed, out / model / task)

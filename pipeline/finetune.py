@@ -6,7 +6,7 @@ import polars as pl
 
 from bertvsgpt.cli import StageArgs, run_stage
 from bertvsgpt.tasks.registry import finetune_task
-from bertvsgpt.tasks.options import RunOptions
+from bertvsgpt.tasks.options import RunOptions, TaskRun
 from bertvsgpt.tracking import lightning_logger, stage_run
 
 
@@ -26,7 +26,7 @@ def main(args: StageArgs) -> None:
             seed_tags = {**tags, "seed": str(seed)}
             with stage_run(p, "finetune", run_name=f"seed-{seed}", tags=seed_tags, nested=True, resume_dir=resume / f"seed_{seed}") as run:
                 metrics = finetune_task(
-                    model_dir, table, p.tasks[task], p.finetune, seed, out_dir=out / f"seed_{seed}",
+                    model_dir, TaskRun(table, p.tasks[task], p.finetune, seed, out / f"seed_{seed}"),
                     resume_dir=resume / f"seed_{seed}",
                     options=RunOptions(precision=p.finetune.precision, logger=lightning_logger(p, run)),
                 )

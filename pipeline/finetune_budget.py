@@ -10,7 +10,7 @@ from bertvsgpt.cli import StageArgs, run_stage
 from bertvsgpt.evaluation.budget import budget_checkpoints, compute_position, read_summary
 from bertvsgpt.io import atomic_path, write_json
 from bertvsgpt.tasks.registry import finetune_task
-from bertvsgpt.tasks.options import RunOptions
+from bertvsgpt.tasks.options import RunOptions, TaskRun
 from bertvsgpt.tracking import stage_run
 
 
@@ -32,7 +32,8 @@ def main(args: StageArgs) -> None:
                 where = compute_position(step, summary)
                 for seed in p.budget.seeds:
                     run_dir = out / ckpt.name / f"seed_{seed}"
-                    metrics = finetune_task(model, table, p.tasks[task], p.finetune, seed, run_dir, options=RunOptions(precision=p.finetune.precision))
+                    run_spec = TaskRun(table, p.tasks[task], p.finetune, seed, run_dir)
+                    metrics = finetune_task(model, run_spec, options=RunOptions(precision=p.finetune.precision))
                     write_json(run_dir / "metrics.json", {**metrics, **where})
                     if run is not None:
                         mlflow.log_metric(f"{metrics['primary_metric']}_step_{step}", metrics[metrics["primary_metric"]])

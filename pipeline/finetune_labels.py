@@ -8,7 +8,7 @@ from bertvsgpt.cli import StageArgs, run_stage
 from bertvsgpt.evaluation.label_efficiency import FRACTION_DIR, with_label_fraction
 from bertvsgpt.io import write_json
 from bertvsgpt.tasks.registry import finetune_task, main_run_training
-from bertvsgpt.tasks.options import RunOptions
+from bertvsgpt.tasks.options import RunOptions, TaskRun
 from bertvsgpt.tracking import stage_run
 
 
@@ -28,7 +28,7 @@ def main(args: StageArgs) -> None:
                 for seed in le.seeds:
                     where = Path(task) / FRACTION_DIR.format(fraction) / f"seed_{seed}"
                     metrics = finetune_task(
-                        model_dir, part, p.tasks[task], p.finetune, seed, out / where, resume_dir=resume / where,
+                        model_dir, TaskRun(part, p.tasks[task], p.finetune, seed, out / where), resume_dir=resume / where,
                         options=RunOptions(precision=p.finetune.precision),
                     )
                     write_json(out / where / "metrics.json", {**metrics, "label_fraction": fraction})

@@ -38,7 +38,7 @@ import yaml
 from bertvsgpt.config import load_params
 from bertvsgpt.pretraining.run import pretrain
 from bertvsgpt.tasks.registry import finetune_task
-from bertvsgpt.tasks.options import RunOptions
+from bertvsgpt.tasks.options import RunOptions, TaskRun
 from tests.reliability import tiny_stage as ts
 
 STEPS = 40
@@ -95,8 +95,8 @@ def twice(request, tmp_path_factory, params):
     model_dir = res.pre[0].root / "data" / "models" / arch
     table = ts.task_table()
     for i in (1, 2):
-        metrics = finetune_task(model_dir, table, params.tasks["sentiment"], params.finetune, 0,
-                                ws / "finetune" / "seed_0", options=RunOptions(enable_progress_bar=False))
+        run = TaskRun(table, params.tasks["sentiment"], params.finetune, 0, ws / "finetune" / "seed_0")
+        metrics = finetune_task(model_dir, run, options=RunOptions(enable_progress_bar=False))
         res.ft.append(SimpleNamespace(metrics=metrics, root=move_aside(ws, f"finetune{i}") / "finetune" / "seed_0"))
     return res
 

@@ -269,7 +269,7 @@ def test_fine_tuned_weights_are_exported_as_safetensors(pretrained, tmp_path):
     import polars as pl
 
     from bertvsgpt.tasks.registry import finetune_task
-    from bertvsgpt.tasks.options import RunOptions
+    from bertvsgpt.tasks.options import RunOptions, TaskRun
 
     p = pretrained.params
     table = pl.read_parquet(pretrained.data / "prepared" / "tasks" / "sentiment.parquet")
@@ -277,7 +277,7 @@ def test_fine_tuned_weights_are_exported_as_safetensors(pretrained, tmp_path):
     threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(1)
     try:
-        finetune_task(pretrained.model, table, p.tasks["sentiment"], p.finetune, 0, out_dir=out,
+        finetune_task(pretrained.model, TaskRun(table, p.tasks["sentiment"], p.finetune, 0, out),
                       resume_dir=tmp_path / "resume" / "seed_0", options=RunOptions(precision="32-true", enable_progress_bar=False))
     finally:
         torch.set_num_threads(threads)

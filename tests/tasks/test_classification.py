@@ -13,7 +13,7 @@ from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig,
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 from bertvsgpt.tasks.classification import CLASSIFICATION
 from bertvsgpt.tasks.finetune import finetune
-from bertvsgpt.tasks.options import RunOptions
+from bertvsgpt.tasks.options import RunOptions, TaskRun
 
 POSITIVE = ["good", "great", "lovely", "superb"]
 NEGATIVE = ["bad", "awful", "dull", "poor"]
@@ -79,17 +79,9 @@ def run(tmp_path, name, arch, tok, table, seed=0, pretrained=True, task=TASK):
         model = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
         model_dir = save_pretrained(model, cfg, tmp_path / f"{name}-pretrained")
     out = tmp_path / name
-    metrics = finetune(CLASSIFICATION, 
-        model_dir,
-        arch,
-        tok,
-        table,
-        task,
-        FT,
-        seed=seed,
-        out_dir=out,
-        options=RunOptions(enable_progress_bar=False),
-        model_config=None if pretrained else cfg,
+    metrics = finetune(
+        CLASSIFICATION, TaskRun(table, task, FT, seed, out), model_dir, arch, tok,
+        options=RunOptions(enable_progress_bar=False), model_config=None if pretrained else cfg,
     )
     return metrics, out
 
@@ -147,7 +139,7 @@ def test_same_seed_same_result_and_train_cap(tmp_path, table, tokenizers):
 
 def test_scratch_needs_a_config(tmp_path, table, tokenizers):
     with pytest.raises(ValueError, match="model_config"):
-        finetune(CLASSIFICATION, None, "bert", tokenizers["bert"], table, TASK, FT, 0, tmp_path / "x")
+        finetune(CLASSIFICATION, TaskRun(table, TASK, FT, 0, tmp_path / "x"), None, "bert", tokenizers["bert"])
 
 
 class Interrupt(Exception):
@@ -169,7 +161,7 @@ def test_interrupted_finetune_resumes_to_the_same_result(tmp_path, table, tokeni
     task = task_config(type="classification", source="synthetic", max_length=16)
 
     def run(name, resume):
-        return finetune_task(model_dir, table, task, ft, 1, tmp_path / name, resume_dir=resume, options=RunOptions(enable_progress_bar=False))
+        return finetune_task(model_dir, TaskRun(table, task, ft, 1, tmp_path / name), resume_dir=resume, options=RunOptions(enable_progress_bar=False))
 
     straight = run("straight", None)
 

@@ -26,7 +26,7 @@ from bertvsgpt.tasks.extractive_qa import (
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 from bertvsgpt.tasks.extractive_qa import EXTRACTIVE_QA
 from bertvsgpt.tasks.finetune import finetune
-from bertvsgpt.tasks.options import RunOptions
+from bertvsgpt.tasks.options import RunOptions, TaskRun
 from bertvsgpt.tasks.heads import SpanExtractor
 
 FILLER = ["the", "river", "town", "was", "near", "old", "a", "house", "and", "with", "small", "road", "he", "saw"]
@@ -258,8 +258,8 @@ def run(tmp_path, name, arch, tok, table, pretrained=True):
         model = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
         model_dir = save_pretrained(model, cfg, tmp_path / f"{name}-pretrained")
     out = tmp_path / name
-    metrics = finetune(EXTRACTIVE_QA, 
-        model_dir, arch, tok, table, TASK, FT, seed=0, out_dir=out, options=RunOptions(enable_progress_bar=False),
+    metrics = finetune(
+        EXTRACTIVE_QA, TaskRun(table, TASK, FT, 0, out), model_dir, arch, tok, options=RunOptions(enable_progress_bar=False),
         model_config=None if pretrained else cfg,
     )
     return metrics, out

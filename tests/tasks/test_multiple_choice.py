@@ -15,7 +15,7 @@ from bertvsgpt.tasks.multiple_choice import ChoiceCollator, ChoiceDataset, check
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 from bertvsgpt.tasks.multiple_choice import MULTIPLE_CHOICE
 from bertvsgpt.tasks.finetune import finetune
-from bertvsgpt.tasks.options import RunOptions
+from bertvsgpt.tasks.options import RunOptions, TaskRun
 
 from .test_classification import tiny_config
 
@@ -104,8 +104,8 @@ def test_finetune_learns_to_pick_the_right_option(tmp_path, table, tokenizers, a
     if pretrained:
         model_dir = save_pretrained(BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg), cfg, tmp_path / "pre")
     torch.manual_seed(0)
-    metrics = finetune(MULTIPLE_CHOICE, 
-        model_dir, arch, tok, table, TASK, FT, seed=0, out_dir=tmp_path / "out",
+    metrics = finetune(
+        MULTIPLE_CHOICE, TaskRun(table, TASK, FT, 0, tmp_path / "out"), model_dir, arch, tok,
         options=RunOptions(enable_progress_bar=False), model_config=None if pretrained else cfg,
     )
     assert metrics["test_accuracy"] >= 0.9, metrics

@@ -14,7 +14,7 @@ from bertvsgpt.tasks.data import build_task_data
 from bertvsgpt.tasks.finetune import finetune
 from bertvsgpt.tasks.pair_classification import PAIR_CLASSIFICATION
 from bertvsgpt.tasks.registry import kinds
-from bertvsgpt.tasks.options import RunOptions
+from bertvsgpt.tasks.options import RunOptions, TaskRun
 from bertvsgpt.tokenization.special import BERT_CLS, BERT_SEP, GPT_DELIM, GPT_EXTRACT, GPT_START
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 
@@ -72,9 +72,9 @@ def test_pairs_are_encoded_as_the_papers_do(tokenizers, arch):
 
 def test_a_table_without_the_second_text_is_refused(table, tokenizers, tmp_path):
     with pytest.raises(ValueError, match="needs a 'text_b' column"):
-        finetune(PAIR_CLASSIFICATION, None, "bert", tokenizers["bert"], table.drop("text_b"),
-                 task_config(type="pair_classification", source="x", max_length=24), FinetuneConfig(), 0, tmp_path,
-                 model_config=tiny_config("bert", 120))
+        task = task_config(type="pair_classification", source="x", max_length=24)
+        finetune(PAIR_CLASSIFICATION, TaskRun(table.drop("text_b"), task, FinetuneConfig(), 0, tmp_path), None, "bert",
+                 tokenizers["bert"], model_config=tiny_config("bert", 120))
 
 
 @pytest.mark.parametrize("arch", ["bert", "gpt"])
@@ -85,7 +85,7 @@ def test_fine_tuning_reads_the_second_text(tmp_path, table, tokenizers, arch):
     model_dir = save_pretrained(model, cfg, tmp_path / "pretrained")
     task = task_config(type="pair_classification", source="x", max_length=24)
     ft = FinetuneConfig(max_epochs=6, batch_size=16, lr=3e-3, patience=3)
-    metrics = finetune(PAIR_CLASSIFICATION, model_dir, arch, tok, table, task, ft, 0, tmp_path / "out",
+    metrics = finetune(PAIR_CLASSIFICATION, TaskRun(table, task, ft, 0, tmp_path / "out"), model_dir, arch, tok,
                        options=RunOptions(enable_progress_bar=False))
     assert metrics["primary_metric"] == "test_accuracy" and metrics["test_accuracy"] >= 0.9, metrics
     predictions = pl.read_parquet(tmp_path / "out" / "predictions.parquet")

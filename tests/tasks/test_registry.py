@@ -13,6 +13,7 @@ from bertvsgpt.kinds import TASK_TYPES
 from bertvsgpt.tasks import registry
 from bertvsgpt.tasks.data import cap_splits
 from bertvsgpt.tasks.registry import finetune_task, kind_of, kinds
+from bertvsgpt.tasks.options import TaskRun
 
 
 def test_every_task_type_has_a_kind():
@@ -63,8 +64,8 @@ def test_stratified_quota_rounds_by_largest_remainder_and_keeps_every_label():
 def test_finetune_task_builds_scratch_models_and_applies_the_task_floor(tmp_path, monkeypatch):
     seen = {}
 
-    def fake(kind, model_dir, arch, tokenizer, table, task_cfg, ft_cfg, seed, out_dir, model_config=None, options=None):
-        seen.update(kind=kind, model_dir=model_dir, arch=arch, config=model_config, min_steps=ft_cfg.min_steps)
+    def fake(kind, run, model_dir, arch, tokenizer, model_config=None, options=None):
+        seen.update(kind=kind, model_dir=model_dir, arch=arch, config=model_config, min_steps=run.ft_cfg.min_steps, out_dir=run.out_dir)
         return {}
 
     import bertvsgpt.tasks.finetune as driver
@@ -77,10 +78,10 @@ def test_finetune_task_builds_scratch_models_and_applies_the_task_floor(tmp_path
            "d_ff": 16, "max_seq_len": 16, "type_vocab_size": 0, "causal": True}
     (d / "config.json").write_text(json.dumps(cfg))
     task = task_config(type="classification", source="x", min_steps=123)
-    finetune_task(d, _table(), task, FinetuneConfig(min_steps=7), 0, tmp_path / "out")
+    finetune_task(d, TaskRun(_table(), task, FinetuneConfig(min_steps=7), 0, tmp_path / "out"))
     assert seen["kind"] is kinds()["classification"]
     assert seen["model_dir"] is None and seen["arch"] == "gpt" and seen["config"].d_model == 8
-    assert seen["min_steps"] == 123
+    assert seen["min_steps"] == 123 and seen["out_dir"] == tmp_path / "out"
 
 
 def test_the_driver_applies_the_smaller_cap_once_before_encoding(tmp_path):
@@ -100,5 +101,5 @@ def test_the_driver_applies_the_smaller_cap_once_before_encoding(tmp_path):
 
     task = task_config(type="classification", source="x", max_train_examples=30, max_eval_examples=9)
     with pytest.raises(Stop):
-        finetune(Recorder(), None, "gpt", None, _table(), task, FinetuneConfig(max_train_examples=40, max_eval_examples=7), 0, tmp_path)
+        finetune(Recorder(), TaskRun(_table(), task, FinetuneConfig(max_train_examples=40, max_eval_examples=7), 0, tmp_path), None, "gpt", None)
     assert seen["n"] == {"train": 30, "dev": 7, "test": 7}

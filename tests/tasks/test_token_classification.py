@@ -27,7 +27,7 @@ from bertvsgpt.tasks.data import split_frames
 from bertvsgpt.tokenization.special import BERT_SPECIAL_TOKENS
 from bertvsgpt.tasks.token_classification import TOKEN_CLASSIFICATION
 from bertvsgpt.tasks.finetune import finetune
-from bertvsgpt.tasks.options import RunOptions
+from bertvsgpt.tasks.options import RunOptions, TaskRun
 from bertvsgpt.tasks.data import cap_splits
 from bertvsgpt.tasks.heads import TokenClassifier
 
@@ -253,8 +253,8 @@ def run(tmp_path, name, arch, tok, table, pretrained=True, task=TASK, ft=FT):
         model = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
         model_dir = save_pretrained(model, cfg, tmp_path / f"{name}-pretrained")
     out = tmp_path / name
-    metrics = finetune(TOKEN_CLASSIFICATION, 
-        model_dir, arch, tok, table, task, ft, seed=0, out_dir=out, options=RunOptions(enable_progress_bar=False),
+    metrics = finetune(
+        TOKEN_CLASSIFICATION, TaskRun(table, task, ft, 0, out), model_dir, arch, tok, options=RunOptions(enable_progress_bar=False),
         model_config=None if pretrained else cfg,
     )
     return metrics, out
@@ -303,7 +303,7 @@ def test_scratch_run_with_cap_and_aux_loss(tmp_path, table, tokenizers):
 
 def test_scratch_needs_a_config(tmp_path, table, tokenizers):
     with pytest.raises(ValueError, match="model_config"):
-        finetune(TOKEN_CLASSIFICATION, None, "bert", tokenizers["bert"], table, TASK, FT, 0, tmp_path / "x")
+        finetune(TOKEN_CLASSIFICATION, TaskRun(table, TASK, FT, 0, tmp_path / "x"), None, "bert", tokenizers["bert"])
 
 
 def test_chinese_characters_get_no_space_between_them():

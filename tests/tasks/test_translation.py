@@ -34,7 +34,7 @@ from bertvsgpt.tokenization.special import BERT_SPECIAL_TOKENS
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 from bertvsgpt.tasks.translation import TRANSLATION
 from bertvsgpt.tasks.finetune import finetune
-from bertvsgpt.tasks.options import RunOptions
+from bertvsgpt.tasks.options import RunOptions, TaskRun
 
 # A German-like toy language translated word by word: "der hund ist rot." -> "The dog is red."
 NOUNS = {"hund": "dog", "katze": "cat", "haus": "house", "baum": "tree", "auto": "car", "buch": "book"}
@@ -337,8 +337,8 @@ def run(tmp_path, name, arch, tok, table, pretrained=True, task=None, seed=0):
         model = BertForPreTraining(cfg) if arch == "bert" else GPTForPreTraining(cfg)
         model_dir = save_pretrained(model, cfg, tmp_path / f"{name}-pretrained")
     out = tmp_path / name
-    metrics = finetune(TRANSLATION, 
-        model_dir, arch, tok, table, task or translation_task(), FT, seed=seed, out_dir=out,
+    metrics = finetune(
+        TRANSLATION, TaskRun(table, task or translation_task(), FT, seed, out), model_dir, arch, tok,
         options=RunOptions(enable_progress_bar=False), model_config=None if pretrained else cfg,
     )
     return metrics, out
@@ -417,4 +417,4 @@ def test_scratch_run_with_beam_search_and_caps(tmp_path, table, tokenizers):
 
 def test_scratch_needs_a_config(tmp_path, table, tokenizers):
     with pytest.raises(ValueError, match="model_config"):
-        finetune(TRANSLATION, None, "gpt", tokenizers["gpt"], table, translation_task(), FT, 0, tmp_path / "x")
+        finetune(TRANSLATION, TaskRun(table, translation_task(), FT, 0, tmp_path / "x"), None, "gpt", tokenizers["gpt"])

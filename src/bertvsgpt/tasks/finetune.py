@@ -33,7 +33,7 @@ from ..models import ModelConfig
 from .backbone import load_for_task
 from .base import TaskModule
 from .data import SPLITS, cap_splits, min_cap
-from .options import RunOptions
+from .options import RunOptions, TaskRun
 from .trainer import FitResult, check_order, fit_and_predict, run_record, write_outputs
 
 log = logging.getLogger(__name__)
@@ -97,14 +97,10 @@ def predicted_ids(fit: FitResult, test: pl.DataFrame) -> list[Any]:
 
 def finetune(
     kind: TaskKind,
+    run: TaskRun,
     model_dir: Optional[Path],
     arch: str,
     tokenizer: Tokenizer,
-    table: pl.DataFrame,
-    task_cfg: TaskConfig,
-    ft_cfg: FinetuneConfig,
-    seed: int,
-    out_dir: Path,
     model_config: Optional[ModelConfig] = None,
     options: RunOptions = RunOptions(),
 ) -> dict[str, Any]:
@@ -112,25 +108,26 @@ def finetune(
 
     Args:
         kind: the task kind (:func:`bertvsgpt.tasks.registry.kinds`).
+        run: the table, settings, seed and output folder (:class:`~bertvsgpt.tasks.options.TaskRun`).
+            The table's training split is capped at
+            ``min(tasks.<task>.max_train_examples, finetune.max_train_examples)`` rows and its dev
+            and test splits at the ``max_eval_examples`` pair, each a fixed seeded subset.
         model_dir: a ``save_pretrained`` directory, or ``None`` for the scratch baseline
             (then ``model_config`` gives the architecture's size).
         arch: ``"bert"`` or ``"gpt"``; must match the saved model.
         tokenizer: the model's tokenizer (its special tokens define the input format).
-        table: the task's prepared table (``id``, ``split`` and the kind's columns,
-            :data:`bertvsgpt.kinds.SPECS`). Its training split is capped at
-            ``min(tasks.<task>.max_train_examples, finetune.max_train_examples)`` rows and its dev
-            and test splits at the ``max_eval_examples`` pair, each a fixed seeded subset.
         options: how the run executes (precision, logger, resume; not what it computes).
 
-    Outputs in ``out_dir``: ``checkpoints/`` (the best dev epoch's weights), ``predictions.parquet``
+    Outputs in ``run.out_dir``: ``checkpoints/`` (the best dev epoch's weights), ``predictions.parquet``
     (one row per test example) and ``metrics.json`` (:func:`~bertvsgpt.tasks.trainer.run_record`'s
     keys, then the kind's).
     """
     import lightning as L
 
+    task_cfg, ft_cfg, seed = run.task_cfg, run.ft_cfg, run.seed
     L.seed_everything(seed, workers=True)
     table = cap_splits(
-        table,
+        run.table,
         min_cap(task_cfg.max_train_examples, ft_cfg.max_train_examples),
         min_cap(task_cfg.max_eval_examples, ft_cfg.max_eval_examples),
     )
@@ -139,9 +136,9 @@ def finetune(
     pretrained, config = load_for_task(model_dir, arch, model_config, tokenizer, task_cfg.max_length, ft_cfg.dropout)
     module = kind.build(pretrained, config, inputs, ctx)
     d = inputs.datasets
-    fit = fit_and_predict(module, d["train"], d["dev"], d["test"], inputs.collate, ft_cfg, seed, out_dir, options)
+    fit = fit_and_predict(module, d["train"], d["dev"], d["test"], inputs.collate, ft_cfg, seed, run.out_dir, options)
     predictions, scores = kind.score(fit, inputs, ctx)
     record = run_record(arch, model_dir, seed, kind.primary_metric, fit, inputs.split_sizes(), inputs.n_truncated, task_cfg.max_length)
     metrics = {**record, **scores}
-    write_outputs(Path(out_dir), predictions, metrics)
+    write_outputs(Path(run.out_dir), predictions, metrics)
     return metrics

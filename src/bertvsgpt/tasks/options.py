@@ -1,10 +1,33 @@
-"""How a fine-tuning run executes (not what it computes), as one typed object; cheap to import."""
+"""What one fine-tuning run computes from (:class:`TaskRun`) and how it executes (:class:`RunOptions`),
+each one typed object passed whole from the stage to the driver; cheap to import."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from ..config.schema import FinetuneConfig, TaskConfig
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    """One fine-tuning run of one model: what it trains and scores on, and where it writes.
+
+    ``table``: the task's prepared table (``id``, ``split`` and the kind's columns,
+    :data:`bertvsgpt.kinds.SPECS`); ``task_cfg``: its ``tasks.<task>`` settings; ``ft_cfg``: the
+    ``finetune`` protocol; ``seed``: the fine-tuning seed; ``out_dir``: where ``checkpoints/``,
+    ``predictions.parquet`` and ``metrics.json`` go. Everything but ``out_dir`` determines the result.
+    """
+
+    table: pl.DataFrame
+    task_cfg: TaskConfig
+    ft_cfg: FinetuneConfig
+    seed: int
+    out_dir: Path
 
 
 @dataclass(frozen=True)

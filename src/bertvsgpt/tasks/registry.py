@@ -29,7 +29,7 @@ from ..models import load_config
 from ..resume import clear_resume_dir, fingerprint_of, stamped
 from ..tokenization.train import load_tokenizer
 from .data import cap_splits, min_cap
-from .options import RunOptions
+from .options import RunOptions, TaskRun
 
 if TYPE_CHECKING:
     from .finetune import TaskKind
@@ -72,25 +72,18 @@ def main_run_training(table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: Finetun
     return cap_splits(table, min_cap(task_cfg.max_train_examples, ft_cfg.max_train_examples), None)
 
 
-def run_fingerprint(model_dir: Path, table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig, seed: int) -> str:
-    """What determines one fine-tuning run's result (not which other models, tasks or seeds run)."""
-    protocol = {k: v for k, v in ft_cfg.__dict__.items() if k not in ("models", "tasks", "seeds")}
+def run_fingerprint(model_dir: Path, run: TaskRun) -> str:
+    """What determines one fine-tuning run's result (not which other models, tasks or seeds run, nor ``out_dir``)."""
+    protocol = {k: v for k, v in run.ft_cfg.__dict__.items() if k not in ("models", "tasks", "seeds")}
     weights = Path(model_dir) / "model.safetensors"
-    table_hash = hashlib.sha256(table.write_ndjson().encode()).hexdigest()  # ndjson: list columns too
-    return fingerprint_of(task_cfg, protocol, seed, Path(model_dir) / "config.json", weights if weights.exists() else None, table_hash)
+    table_hash = hashlib.sha256(run.table.write_ndjson().encode()).hexdigest()  # ndjson: list columns too
+    return fingerprint_of(
+        run.task_cfg, protocol, run.seed, Path(model_dir) / "config.json", weights if weights.exists() else None, table_hash
+    )
 
 
-def finetune_task(
-    model_dir: Path,
-    table: pl.DataFrame,
-    task_cfg: TaskConfig,
-    ft_cfg: FinetuneConfig,
-    seed: int,
-    out_dir: Path,
-    resume_dir: Optional[Path] = None,
-    options: RunOptions = RunOptions(),
-) -> dict[str, Any]:
-    """Fine-tune the model in ``model_dir`` (pre-trained, or a scratch twin's directory) on a task table.
+def finetune_task(model_dir: Path, run: TaskRun, resume_dir: Optional[Path] = None, options: RunOptions = RunOptions()) -> dict[str, Any]:
+    """Fine-tune the model in ``model_dir`` (pre-trained, or a scratch twin's directory) on ``run``'s task table.
 
     ``model_dir`` holds ``config.json`` and ``tokenizer.json``, plus ``model.safetensors`` unless
     it is a scratch twin (``"scratch": true`` in its config), which is initialised at random
@@ -102,11 +95,11 @@ def finetune_task(
     its last epoch, both only while the run's fingerprint is unchanged. Under DDP every rank
     runs this; only global rank 0 copies and clears.
     """
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    model_dir, out_dir = Path(model_dir), Path(run.out_dir)
     if resume_dir is None:
-        return _finetune(model_dir, table, task_cfg, ft_cfg, seed, out_dir, options)
+        return _finetune(model_dir, run, options)
     resume_dir = Path(resume_dir)
-    fp = run_fingerprint(model_dir, table, task_cfg, ft_cfg, seed)
+    fp = run_fingerprint(model_dir, run)
     done = resume_dir / "result"
     if stamped(resume_dir, fp) and (done / "metrics.json").is_file():
         log.info("%s: finished earlier with the same inputs; reusing %s", out_dir, done)
@@ -116,7 +109,7 @@ def finetune_task(
             shutil.copytree(done, out_dir)
         return json.loads((done / "metrics.json").read_text())
     options = dataclasses.replace(options, resume_dir=resume_dir / "training", fingerprint=fp)
-    metrics = _finetune(model_dir, table, task_cfg, ft_cfg, seed, out_dir, options)
+    metrics = _finetune(model_dir, run, options)
     if not is_global_zero():
         return metrics
     clear_resume_dir(resume_dir, fp)  # the training state is no longer needed; keep the result
@@ -132,15 +125,14 @@ def with_task_floor(ft_cfg: FinetuneConfig, task_cfg: TaskConfig) -> FinetuneCon
     return dataclasses.replace(ft_cfg, min_steps=task_cfg.min_steps)
 
 
-def _finetune(
-    model_dir: Path, table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: FinetuneConfig, seed: int, out_dir: Path, options: RunOptions
-) -> dict[str, Any]:
+def _finetune(model_dir: Path, run: TaskRun, options: RunOptions) -> dict[str, Any]:
     config, arch = load_config(model_dir)
     scratch = bool(json.loads((model_dir / "config.json").read_text()).get("scratch", False))
     tokenizer = load_tokenizer(model_dir)
     from .finetune import finetune
 
+    run = dataclasses.replace(run, ft_cfg=with_task_floor(run.ft_cfg, run.task_cfg))
     return finetune(
-        kind_of(task_cfg.type), None if scratch else model_dir, arch, tokenizer, table, task_cfg,
-        with_task_floor(ft_cfg, task_cfg), seed, out_dir, model_config=config if scratch else None, options=options,
+        kind_of(run.task_cfg.type), run, None if scratch else model_dir, arch, tokenizer,
+        model_config=config if scratch else None, options=options,
     )
