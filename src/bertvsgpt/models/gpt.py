@@ -16,6 +16,7 @@ from torch import nn
 
 from .attention import KVCache
 from .config import IGNORE_INDEX, ModelConfig
+from .loss import linear_cross_entropy
 from .transformer import Transformer
 
 
@@ -50,13 +51,10 @@ class GPTForPreTraining(nn.Module):
             ``{"loss": ...}`` when ``targets`` is given, else ``{"logits": (B, T, V)}``.
         """
         hidden = self.transformer(input_ids, attention_mask=attention_mask)
-        logits = self.lm_head(hidden)
         if targets is None:
-            return {"logits": logits}
-        loss = F.cross_entropy(
-            logits.float().view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX
-        )
-        return {"loss": loss}
+            return {"logits": self.lm_head(hidden)}
+        # = F.cross_entropy(self.lm_head(hidden).float(), targets), without the (B, T, V) logits
+        return {"loss": linear_cross_entropy(hidden, self.lm_head.weight, targets, IGNORE_INDEX)}
 
     @torch.no_grad()
     def generate(
