@@ -1,0 +1,96 @@
+"""The pipeline's own pre-training stage against the bench's bare training step, at the same shape, now.
+
+``make bench`` times our models' bare training step (forward, backward, clipping, AdamW on ready-made
+batches). The ``pretrain`` stage adds everything around it: the token store and the BERT instances or
+GPT windows, dynamic masking, the collator, Lightning's loop, logging, the budget and resume
+checkpoints. This runs the stage's own code (:func:`bertvsgpt.pretraining.run.pretrain`) for each
+model at a small token budget in a temporary folder, from the committed tokenizers
+(``data/tokenizers/<arch>``, ``make run`` writes them), and times the bench's step of the same model
+at the same shape right before it, alternating ``--repeats`` times; medians go in the table:
+
+- ``bench``: :func:`benchmarks.pretrain_throughput.time_training`, ms per step;
+- ``stage step``: the stage's ``train_seconds / steps`` (``metrics/pretrain/<arch>.json``; the time
+  from batch start to batch end: forward, backward, optimiser, callbacks, logging);
+- ``stage wall``: the stage's logged ``tokens_per_second`` windows after the first (which holds the
+  warm-up), as ms per step: everything in the loop, data loading included.
+
+Issue 17's target: the stage within 10 % of the bench (``stage wall / bench <= 1.10``).
+
+    python -m benchmarks.stage_throughput                   # 64 steps per stage run, 3 repeats
+    python -m benchmarks.stage_throughput --steps 128 --repeats 5 --models gpt
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import torch
+
+import polars as pl
+
+from benchmarks.pretrain_throughput import bench_config, build_model, make_batches, parse_args as bench_args, time_training
+from bertvsgpt.config import load_params
+from bertvsgpt.hardware import autocast_dtype, resolve_precision
+
+TARGET = 1.10  # stage wall time per step / bench time per step
+
+
+def stage_run(arch: str, steps: int, out: Path) -> dict[str, Any]:
+    """One run of the pre-training stage's code for ``steps`` steps; its summary and per-window curve."""
+    from bertvsgpt.pretraining.run import pretrain
+
+    p = load_params("params.yaml")
+    tokens = steps * p.pretrain.batch_size * p.pretrain.seq_len
+    params = load_params("params.yaml", [f"pretrain.max_tokens={tokens}", "pretrain.log_every_n_steps=8"])
+    summary = pretrain(arch, params, Path("data/tokenizers") / arch, out / "model", out / "resume", enable_progress_bar=False)
+    return {"summary": summary, "curve": pl.read_csv(out / "model" / "curve.csv").to_dicts()}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["bert", "gpt"], choices=["bert", "gpt"])
+    ap.add_argument("--steps", type=int, default=64, help="training steps per stage run (and bench run)")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    for arch in args.models:
+        if not (Path("data/tokenizers") / arch / "tokenizer.json").is_file():
+            print(f"error: data/tokenizers/{arch}/tokenizer.json is missing (run `make run` first)", file=sys.stderr)
+            return 2
+
+    cfg = bench_config(bench_args([]))
+    amp_dtype = autocast_dtype(resolve_precision(load_params("params.yaml").pretrain.precision))  # the stage's dtype
+    device = torch.device("cpu")
+    batches = make_batches(cfg, 16, device)
+    rows = []
+    for arch in args.models:
+        bench, step, wall = [], [], []
+        for _ in range(args.repeats):
+            t = time_training(f"ours_{arch}", build_model(f"ours_{arch}", cfg), batches[arch], cfg, args.steps, 3, device, amp_dtype, False)
+            bench.append(1000 * t["seconds"] / args.steps)
+            with tempfile.TemporaryDirectory(prefix="stage-") as tmp:
+                r = stage_run(arch, args.steps, Path(tmp))
+            s = r["summary"]
+            step.append(1000 * s["train_seconds"] / s["steps"])
+            windows = [row["tokens_per_second"] for row in r["curve"][1:] if "tokens_per_second" in row]
+            wall.append(1000 * cfg.batch_size * cfg.seq_len / statistics.median(windows) if windows else float("nan"))
+            print(f"{arch}: bench {bench[-1]:.1f} ms, stage step {step[-1]:.1f} ms, stage wall {wall[-1]:.1f} ms", flush=True)
+        rows.append((arch, statistics.median(bench), statistics.median(step), statistics.median(wall)))
+
+    print(f"\n{'model':<6} {'bench ms':>9} {'stage step ms':>14} {'stage wall ms':>14} {'wall/bench':>11}")
+    failed = False
+    for arch, b, s, w in rows:
+        ratio = w / b
+        failed |= not ratio <= TARGET
+        print(f"{arch:<6} {b:>9.1f} {s:>14.1f} {w:>14.1f} {ratio:>10.2f}x  {'PASS' if ratio <= TARGET else 'FAIL'} (<= {TARGET:.2f}x)")
+    print(f"(medians of {args.repeats} alternating runs of {args.steps} steps; batch {cfg.batch_size} x {cfg.seq_len}, "
+          f"{cfg.n_layer}L/d{cfg.d_model}, {torch.get_num_threads()} threads)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
