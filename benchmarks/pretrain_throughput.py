@@ -66,10 +66,10 @@ credited the same useful FLOPs, so HF BERT's full-vocabulary projection shows up
 
 The bound printed under each family times the GEMMs alone of one training step at its shapes
 (:func:`step_gemms`: three per linear layer, six per attention head, the output projection), back to
-back. HF's step time over that floor is the largest our/HF ratio any implementation could reach here;
-at the default size on a 2-core CPU it is 1.76x for GPT (HF's GPT is already GEMM-bound), which is
-why GPT cannot meet the 1.5x target once the dropout masks and the log-softmax both models compute
-are added (README, *Measured*).
+back. HF's step time over that floor is the largest our/HF ratio any implementation could reach here:
+about 1.9x for GPT at the default size (2 layers, d 128) on a 2-core CPU, which our GPT reaches 1.4-1.6x
+of only because its loss never builds the full-vocabulary logits (``bertvsgpt.models.loss``), and 1.3x at
+4 layers, d 256, where the GEMMs are most of every step (README, *Measured*).
 
 Every model is timed ``--repeats`` times (5 by default), the four models one after the other in
 each run, so a busy spell of the machine hits all four alike; the table shows the median ms/step

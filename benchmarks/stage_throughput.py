@@ -40,13 +40,12 @@ from bertvsgpt.hardware import autocast_dtype, resolve_precision
 TARGET = 1.10  # stage wall time per step / bench time per step
 
 
-def stage_run(arch: str, steps: int, out: Path) -> dict[str, Any]:
+def stage_run(arch: str, steps: int, tokens_per_step: int, out: Path) -> dict[str, Any]:
     """One run of the pre-training stage's code for ``steps`` steps; its summary and per-window curve."""
     from bertvsgpt.pretraining.run import pretrain
 
-    p = load_params("params.yaml")
-    tokens = steps * p.pretrain.batch_size * p.pretrain.seq_len
-    params = load_params("params.yaml", [f"pretrain.max_tokens={tokens}", "pretrain.log_every_n_steps=8"])
+    overrides = [f"pretrain.max_tokens={steps * tokens_per_step}", "pretrain.log_every_n_steps=8"]
+    params = load_params("params.yaml", overrides)
     summary = pretrain(arch, params, Path("data/tokenizers") / arch, out / "model", out / "resume", enable_progress_bar=False)
     return {"summary": summary, "curve": pl.read_csv(out / "model" / "curve.csv").to_dicts()}
 
@@ -62,8 +61,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"error: data/tokenizers/{arch}/tokenizer.json is missing (run `make run` first)", file=sys.stderr)
             return 2
 
-    cfg = bench_config(bench_args([]))
+    cfg = bench_config(bench_args([]))  # params.yaml's shape
     amp_dtype = autocast_dtype(resolve_precision(load_params("params.yaml").pretrain.precision))  # the stage's dtype
+    tokens_per_step = cfg.batch_size * cfg.seq_len
     device = torch.device("cpu")
     batches = make_batches(cfg, 16, device)
     rows = []
@@ -73,11 +73,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             t = time_training(f"ours_{arch}", build_model(f"ours_{arch}", cfg), batches[arch], cfg, args.steps, 3, device, amp_dtype, False)
             bench.append(1000 * t["seconds"] / args.steps)
             with tempfile.TemporaryDirectory(prefix="stage-") as tmp:
-                r = stage_run(arch, args.steps, Path(tmp))
+                r = stage_run(arch, args.steps, tokens_per_step, Path(tmp))
             s = r["summary"]
             step.append(1000 * s["train_seconds"] / s["steps"])
             windows = [row["tokens_per_second"] for row in r["curve"][1:] if "tokens_per_second" in row]
-            wall.append(1000 * cfg.batch_size * cfg.seq_len / statistics.median(windows) if windows else float("nan"))
+            wall.append(1000 * tokens_per_step / statistics.median(windows) if windows else float("nan"))
             print(f"{arch}: bench {bench[-1]:.1f} ms, stage step {step[-1]:.1f} ms, stage wall {wall[-1]:.1f} ms", flush=True)
         rows.append((arch, statistics.median(bench), statistics.median(step), statistics.median(wall)))
 
