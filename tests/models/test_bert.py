@@ -138,18 +138,20 @@ def test_mlm_head_only_projects_masked_positions():
     torch.manual_seed(0)
     model = BertForPreTraining(bert_config()).eval()
     seen = []
-    handle = model.cls_mlm.decoder.register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    handle = model.cls_mlm.LayerNorm.register_forward_hook(lambda m, i, o: seen.append(o.shape))
     batch = make_batch()
     out = model(**batch)
     handle.remove()
-    assert seen == [torch.Size([4, P, V])]  # not (4, T, V)
+    assert seen == [torch.Size([4, P, 32])]  # the features the decoder projects: (4, P, d), not (4, T, d)
 
     # And the gathered result equals projecting everything then indexing.
     hidden = model.bert(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"])
     full = model.cls_mlm(hidden)  # (B, T, V)
     picked = torch.gather(full, 1, batch["masked_positions"][..., None].expand(-1, -1, V))
-    ref = torch.nn.functional.cross_entropy(picked.reshape(-1, V), batch["masked_labels"].reshape(-1))
+    labels = batch["masked_labels"]
+    ref = torch.nn.functional.cross_entropy(picked.reshape(-1, V), labels.reshape(-1))
     assert torch.allclose(out["mlm_loss"], ref, atol=1e-5)
+    assert out["mlm_correct"].item() == ((picked.argmax(-1) == labels) & (labels != -100)).sum().item()
 
 
 def test_padding_tokens_do_not_affect_loss():

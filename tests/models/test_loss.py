@@ -135,3 +135,90 @@ def test_autocast_bf16_matches_within_bf16_tolerance():
     # Same bf16 matmul, same fp32 softmax as the autocast reference, not the fp32 one.
     torch.testing.assert_close(out[0], bf16_ref[0], rtol=1e-5, atol=0)
     assert (out[0] - ref[0]).abs() > 1e-4
+
+
+# --- the output bias and the argmax accuracy (BERT's masked-LM head) ---------------------------------------------
+
+
+def reference_with_bias(hidden, weight, bias, targets):
+    logits = F.linear(hidden, weight, bias)
+    logits = logits if logits.dtype == torch.float64 else logits.float()
+    return F.cross_entropy(logits.view(-1, weight.shape[0]), targets.reshape(-1), ignore_index=IGNORE)
+
+
+def reference_correct(hidden, weight, bias, targets) -> int:
+    pred = F.linear(hidden, weight, bias).float().argmax(-1)
+    return int(((pred == targets) & (targets != IGNORE)).sum())
+
+
+@pytest.mark.parametrize(
+    ("dtype", "tol"), [(torch.float64, dict(rtol=1e-10, atol=1e-12)), (torch.float32, dict(rtol=1e-5, atol=1e-6))]
+)
+@pytest.mark.parametrize("chunk_size", [1, 64, 1024])
+def test_bias_matches_reference(dtype, tol, chunk_size):
+    hidden, weight, targets = make_inputs(dtype)
+    bias = torch.randn(V, generator=torch.Generator().manual_seed(5), dtype=dtype)
+
+    def grads(fn, **kw):
+        h, w, b = (x.clone().requires_grad_() for x in (hidden, weight, bias))
+        loss = fn(h, w, b, targets, **kw)
+        (2.0 * loss).backward()
+        return loss.detach(), h.grad, w.grad, b.grad
+
+    ref = grads(reference_with_bias)
+    out = grads(lambda h, w, b, t, **kw: linear_cross_entropy(h, w, t, bias=b, **kw), chunk_size=chunk_size)
+    assert out[3] is not None and out[3].abs().sum() > 0
+    for r, o in zip(ref, out):
+        assert o.dtype == r.dtype
+        torch.testing.assert_close(o, r, **tol)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 64, 1024])
+def test_correct_counts_argmax_hits_on_valid_rows(chunk_size):
+    hidden, weight, targets = make_inputs()
+    bias = torch.randn(V, generator=torch.Generator().manual_seed(6))
+    pred = F.linear(hidden, weight, bias).argmax(-1)
+    targets = torch.where(torch.rand(B, T, generator=torch.Generator().manual_seed(7)) < 0.5, pred, targets)
+    targets[0, :5] = IGNORE  # ignored rows never count, even where their "label" would match
+    expected = reference_correct(hidden, weight, bias, targets)
+    assert 0.3 * B * T < expected < B * T
+    loss, correct = linear_cross_entropy(hidden, weight, targets, chunk_size=chunk_size, bias=bias, return_correct=True)
+    assert correct.dtype == torch.long and not correct.requires_grad
+    assert correct.item() == expected
+    torch.testing.assert_close(loss, reference_with_bias(hidden, weight, bias, targets))
+
+
+def test_correct_breaks_ties_as_argmax_does():
+    """All logits equal (zero weight and bias): argmax is index 0, so only targets 0 count, not every row."""
+    hidden, weight, targets = make_inputs(ignore_frac=0.0)
+    targets[:, :3] = 0
+    zeros = torch.zeros_like(weight)
+    _, correct = linear_cross_entropy(hidden, zeros, targets, chunk_size=64, bias=torch.zeros(V), return_correct=True)
+    assert correct.item() == reference_correct(hidden, zeros, torch.zeros(V), targets) == (targets == 0).sum().item()
+
+
+def test_bias_gradient_accumulates_and_no_grad_counts():
+    hidden, weight, targets = make_inputs(torch.float64)
+    bias = torch.randn(V, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    b_ref, b = bias.clone().requires_grad_(), bias.clone().requires_grad_()
+    for _ in range(2):  # two backward passes add up in .grad
+        reference_with_bias(hidden, weight, b_ref, targets).backward()
+        linear_cross_entropy(hidden, weight, targets, chunk_size=64, bias=b).backward()
+    torch.testing.assert_close(b.grad, b_ref.grad, rtol=1e-10, atol=1e-12)
+    with torch.no_grad():  # evaluation: the count without any gradient work
+        loss, correct = linear_cross_entropy(hidden, weight, targets, bias=b, return_correct=True)
+    assert not loss.requires_grad
+    assert correct.item() == reference_correct(hidden, weight, bias, targets)
+
+
+def test_autocast_bf16_with_bias_matches_autocast_reference():
+    hidden, weight, targets = make_inputs()
+    weight = weight * D**0.5
+    bias = torch.randn(V, generator=torch.Generator().manual_seed(9))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ref = reference_with_bias(hidden, weight, bias, targets)
+        out, correct = linear_cross_entropy(hidden, weight, targets, chunk_size=64, bias=bias, return_correct=True)
+        pred = F.linear(hidden, weight, bias).float().argmax(-1)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=0)  # the same bf16 matmul (bias included), fp32 softmax
+    assert correct.item() == ((pred == targets) & (targets != IGNORE)).sum().item()

@@ -7,7 +7,9 @@ hidden states are first *gathered* at the masked positions, then transformed
 by dense + GELU + LayerNorm and projected onto the vocabulary with the
 (tied) input embedding matrix plus an output-only bias. Gathering first means
 the expensive vocabulary projection is only computed for the ~15% of
-positions that carry a label.
+positions that carry a label. In training that projection and its
+cross-entropy run fused (``loss.linear_cross_entropy``: same value and
+gradients, no (B, P, V) logits kept for the backward pass).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import IGNORE_INDEX, ModelConfig
+from .loss import linear_cross_entropy
 from .transformer import Transformer, gelu, init_weights
 
 
@@ -51,10 +54,13 @@ class BertMLMHead(nn.Module):
         self.decoder.weight = word_embeddings.weight  # weight tying
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
 
+    def transform(self, hidden: torch.Tensor) -> torch.Tensor:
+        """dense + GELU + LayerNorm: the features the vocabulary decoder reads."""
+        return self.LayerNorm(self.gelu(self.dense(hidden)))
+
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         """``(..., d_model) -> (..., vocab_size)`` logits."""
-        h = self.LayerNorm(self.gelu(self.dense(hidden)))
-        return self.decoder(h) + self.bias
+        return self.decoder(self.transform(hidden)) + self.bias
 
 
 def gather_positions(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -107,16 +113,17 @@ class BertForPreTraining(nn.Module):
         """
         hidden = self.bert(input_ids, token_type_ids, attention_mask)
 
-        # Masked LM: gather first, project to the vocabulary only at masked slots.
-        mlm_logits = self.cls_mlm(gather_positions(hidden, masked_positions)).float()  # (B, P, V)
-        mlm_loss = F.cross_entropy(
-            mlm_logits.view(-1, mlm_logits.size(-1)), masked_labels.view(-1), ignore_index=IGNORE_INDEX
+        # Masked LM: gather first, project to the vocabulary only at masked slots, fused with the loss
+        # (= F.cross_entropy(self.cls_mlm(gathered).float(), masked_labels), argmax accuracy counted inside).
+        features = self.cls_mlm.transform(gather_positions(hidden, masked_positions))  # (B, P, d_model)
+        mlm_loss, mlm_correct = linear_cross_entropy(
+            features, self.cls_mlm.decoder.weight, masked_labels, IGNORE_INDEX,
+            bias=self.cls_mlm.bias, return_correct=True,
         )
-        valid = masked_labels != IGNORE_INDEX
         out: dict[str, torch.Tensor] = {
             "mlm_loss": mlm_loss,
-            "mlm_correct": ((mlm_logits.argmax(-1) == masked_labels) & valid).sum(),
-            "mlm_count": valid.sum(),
+            "mlm_correct": mlm_correct,
+            "mlm_count": (masked_labels != IGNORE_INDEX).sum(),
         }
         loss = mlm_loss
 

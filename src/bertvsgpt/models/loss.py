@@ -1,6 +1,6 @@
 """Fused, chunked LM-head projection + cross-entropy (Liger-style, plain PyTorch).
 
-``F.cross_entropy(F.linear(h, W).float(), y)`` materialises the (N, V) logits,
+``F.cross_entropy(F.linear(h, W, b).float(), y)`` materialises the (N, V) logits,
 then autograd keeps them (and a log-softmax output) alive until backward, where
 it allocates a zero-filled (N, V) gradient and runs log_softmax backward over
 it. For a small model with a large vocabulary that is most of the step.
@@ -9,18 +9,25 @@ Here the rows of ``h`` are processed ``chunk_size`` at a time, so at most a
 (chunk_size, V) logits buffer ever exists. Because the loss is a scalar, its
 gradients are known in the forward pass already: the buffer is turned in place
 into ``(softmax - onehot) / n_valid`` and immediately contracted into
-``grad_h = g @ W`` and ``grad_W += g.T @ h``. The backward pass only scales
-those saved gradients by the incoming scalar ``grad_output``. Runs on any
-device (no Triton); under autocast the matmuls run in the autocast dtype and
-the softmax in float32, as in the unfused ``F.linear(...).float()`` path.
+``grad_h = g @ W``, ``grad_W += g.T @ h`` and ``grad_b += g.sum(0)``. The
+backward pass only scales those saved gradients by the incoming scalar
+``grad_output``. The accuracy a training loop logs (rows whose argmax is the
+target) is counted on the same buffer, so no caller needs the logits. Runs on
+any device (no Triton); under autocast the matmuls run in the autocast dtype
+and the softmax in float32, as in the unfused ``F.linear(...).float()`` path.
+
+GPT's causal-LM loss (every position) and BERT's masked-LM loss (the gathered
+masked positions, with the head's output bias) both go through it.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from torch import Tensor
+
+from .config import IGNORE_INDEX
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -29,11 +36,13 @@ class _LinearCrossEntropy(torch.autograd.Function):
         ctx,
         hidden: Tensor,
         weight: Tensor,
+        bias: Optional[Tensor],
         targets: Tensor,
         ignore_index: int,
         chunk_size: int,
         grad_enabled: bool,
-    ) -> Tensor:
+        count_correct: bool,
+    ) -> tuple[Tensor, Tensor]:
         ctx.hidden_shape = hidden.shape
         x = hidden.reshape(-1, hidden.shape[-1])
         t = targets.reshape(-1)
@@ -42,8 +51,10 @@ class _LinearCrossEntropy(torch.autograd.Function):
         acc = torch.promote_types(x.dtype, torch.float32)  # softmax dtype: fp32, or fp64 for fp64 inputs
         grad_x = x.new_empty(x.shape) if grad_enabled and ctx.needs_input_grad[0] else None
         grad_w = torch.zeros_like(weight, dtype=acc) if grad_enabled and ctx.needs_input_grad[1] else None
+        grad_b = torch.zeros_like(bias, dtype=acc) if grad_enabled and ctx.needs_input_grad[2] else None
 
         loss = torch.zeros((), dtype=acc, device=x.device)
+        correct = torch.zeros((), dtype=torch.long, device=x.device)
         # one logits buffer for every chunk: a fresh (chunk, V) tensor per chunk costs as much as its GEMM
         # on CPU (the allocator hands large blocks back to the OS, so each one page-faults in again)
         buffer = x.new_empty((min(chunk_size, x.shape[0]), weight.shape[0]), dtype=acc)
@@ -51,17 +62,24 @@ class _LinearCrossEntropy(torch.autograd.Function):
             xc, vc = x[i : i + chunk_size], valid[i : i + chunk_size]
             tc = t[i : i + chunk_size].masked_fill(~vc, 0)  # ignored rows: any in-range index
             logits = buffer[: len(xc)]
-            if x.dtype == acc:
+            if x.dtype != acc:  # bf16/fp16 matmul, float32 softmax
+                logits.copy_(xc @ weight.T if bias is None else torch.addmm(bias, xc, weight.T))
+            elif bias is None:
                 torch.mm(xc, weight.T, out=logits)
-            else:  # bf16/fp16 matmul, float32 softmax
-                logits.copy_(xc @ weight.T)
+            else:
+                torch.addmm(bias, xc, weight.T, out=logits)
             target_logit = logits.gather(1, tc[:, None]).squeeze(1)
             m = logits.amax(1, keepdim=True)
+            if count_correct:
+                # argmax == target needs the target's logit to be the row maximum; only those rows (the
+                # accuracy's share) pay for an argmax, which settles ties as torch.argmax does (first index)
+                rows = (vc & (target_logit == m.squeeze(1))).nonzero().squeeze(1)
+                correct += (logits[rows].argmax(1) == tc[rows]).sum()
             e = logits.sub_(m).exp_()  # in place: exp(logits - max)
             s = e.sum(1, keepdim=True)
             lse = (s.log() + m).squeeze(1)
             loss += torch.where(vc, lse - target_logit, 0).sum()
-            if grad_x is None and grad_w is None:
+            if grad_x is None and grad_w is None and grad_b is None:
                 continue
             # d(mean loss)/d(logits) = (softmax - onehot(target)) / n_valid on valid rows, 0 on ignored ones.
             scale = vc.to(acc) / n_valid.clamp(min=1)  # all ignored: zero grads, as F.cross_entropy gives
@@ -71,37 +89,56 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 torch.mm(g.to(x.dtype), weight, out=grad_x[i : i + chunk_size])
             if grad_w is not None:
                 grad_w.addmm_(g.T, xc.to(acc))
+            if grad_b is not None:
+                grad_b += g.sum(0)
 
-        ctx.save_for_backward(grad_x, None if grad_w is None else grad_w.to(weight.dtype))
-        return loss / n_valid  # NaN when every target is ignored, as F.cross_entropy gives
+        ctx.save_for_backward(
+            grad_x,
+            None if grad_w is None else grad_w.to(weight.dtype),
+            None if grad_b is None else grad_b.to(bias.dtype),
+        )
+        ctx.mark_non_differentiable(correct)
+        return loss / n_valid, correct  # NaN loss when every target is ignored, as F.cross_entropy gives
 
     @staticmethod
-    def backward(ctx, grad_output: Tensor) -> tuple[Optional[Tensor], ...]:
-        grad_x, grad_w = ctx.saved_tensors
+    def backward(ctx, grad_output: Tensor, _grad_correct: Optional[Tensor]) -> tuple[Optional[Tensor], ...]:
+        grad_x, grad_w, grad_b = ctx.saved_tensors
         if grad_x is not None:
             grad_x = (grad_x * grad_output).view(ctx.hidden_shape)
         if grad_w is not None:
             grad_w = grad_w * grad_output
-        return grad_x, grad_w, None, None, None, None
+        if grad_b is not None:
+            grad_b = grad_b * grad_output
+        return grad_x, grad_w, grad_b, None, None, None, None, None
 
 
 def linear_cross_entropy(
     hidden: Tensor,
     weight: Tensor,
     targets: Tensor,
-    ignore_index: int = -100,
+    ignore_index: int = IGNORE_INDEX,
     chunk_size: int = 1024,
-) -> Tensor:
-    """Mean cross-entropy of ``hidden @ weight.T`` against ``targets``, never building the full logits.
+    *,
+    bias: Optional[Tensor] = None,
+    return_correct: bool = False,
+) -> Union[Tensor, tuple[Tensor, Tensor]]:
+    """Mean cross-entropy of ``hidden @ weight.T (+ bias)`` against ``targets``, never building the full logits.
 
-    Equals ``F.cross_entropy(F.linear(hidden, weight).float().view(-1, V), targets.view(-1),
+    Equals ``F.cross_entropy(F.linear(hidden, weight, bias).float().view(-1, V), targets.view(-1),
     ignore_index=ignore_index)`` in value and gradients (for float64 inputs the softmax stays in
-    float64 instead of being downcast). ``hidden`` is (..., d), ``weight`` (V, d), ``targets`` (...).
-    Peak extra memory is one (chunk_size, V) float32 buffer plus the saved input-sized gradients.
+    float64 instead of being downcast). ``hidden`` is (..., d), ``weight`` (V, d), ``bias`` (V,) or
+    None, ``targets`` (...). With ``return_correct`` it returns ``(loss, correct)``, ``correct``
+    being the number of non-ignored rows whose logits' argmax is the target (a long scalar, no
+    gradient). Peak extra memory is one (chunk_size, V) float32 buffer plus the saved input-sized
+    gradients.
     """
     device = hidden.device.type
     if torch.is_autocast_enabled(device):  # cast as autocast would for F.linear, then keep it out of the fused op
         dtype = torch.get_autocast_dtype(device)
         hidden, weight = hidden.to(dtype), weight.to(dtype)
+        bias = None if bias is None else bias.to(dtype)
     with torch.autocast(device, enabled=False):
-        return _LinearCrossEntropy.apply(hidden, weight, targets, ignore_index, chunk_size, torch.is_grad_enabled())
+        loss, correct = _LinearCrossEntropy.apply(
+            hidden, weight, bias, targets, ignore_index, chunk_size, torch.is_grad_enabled(), return_correct
+        )
+    return (loss, correct) if return_correct else loss
