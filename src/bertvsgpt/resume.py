@@ -20,6 +20,22 @@ log = logging.getLogger(__name__)
 
 STAMP = "fingerprint.txt"
 LAST = "last.ckpt"
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+def source_fingerprint(*parts: str, root: Path = PACKAGE_ROOT) -> str:
+    """A short hash of the library's own source code under ``parts`` (subpackages or modules of
+    ``bertvsgpt``, e.g. ``"models"``, ``"optim.py"``): put in a fingerprint, it keeps a state that
+    other code produced from being resumed (DVC re-runs the stage after a code change; without it
+    the stage would pick up its finished checkpoint and silently return the old result)."""
+    h = hashlib.sha256()
+    for part in parts:
+        path = Path(root) / part
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such module or package to fingerprint")
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 def fingerprint_of(*parts: Any) -> str:

@@ -19,7 +19,7 @@ from bertvsgpt.pretraining import run as run_module
 from bertvsgpt.pretraining.callbacks import BudgetCheckpoints
 from bertvsgpt.optim import adamw_param_groups, linear_warmup_decay
 from bertvsgpt.pretraining.module import PretrainModule, steps_for_budget
-from bertvsgpt.pretraining.run import fingerprint, prepare_resume_dir, pretrain
+from bertvsgpt.pretraining.run import fingerprint, prepare_resume_dir, pretrain, tokenizer_fingerprint
 from bertvsgpt.pretraining.scratch import write_scratch_model
 from bertvsgpt.tokenization.build import build_tokenizer
 from tests.e2e_data import write_prepared_corpus
@@ -205,6 +205,23 @@ def test_fingerprint_changes_with_arch_and_tokenizer(params):
     assert fingerprint("gpt", params, STATS) != fp
     assert fingerprint("bert", params, {**STATS, "n_tokens": 1001}) != fp
     assert fingerprint("bert", params, {**STATS, "vocab_size": 301}) != fp
+
+
+def test_fingerprint_changes_with_tokenizer_content_and_source(params, tmp_path):
+    tok = tmp_path / "tok"
+    (tok / "train").mkdir(parents=True)
+    (tok / "tokenizer.json").write_text('{"merges": ["a b"]}')
+    for name in ("ids.npy", "sent_offsets.npy", "doc_offsets.npy"):
+        (tok / "train" / name).write_bytes(b"0123")
+    stats = tokenizer_fingerprint(tok, 300, 1000)
+    fp = fingerprint("bert", params, stats, "src1")
+    assert fingerprint("bert", params, tokenizer_fingerprint(tok, 300, 1000), "src1") == fp
+    assert fingerprint("bert", params, stats, "src2") != fp  # other library code: not resumed
+    (tok / "tokenizer.json").write_text('{"merges": ["a c"]}')  # same sizes, other merges
+    assert fingerprint("bert", params, tokenizer_fingerprint(tok, 300, 1000), "src1") != fp
+    (tok / "tokenizer.json").write_text('{"merges": ["a b"]}')
+    (tok / "train" / "doc_offsets.npy").write_bytes(b"0124")  # same ids, other document boundaries
+    assert fingerprint("bert", params, tokenizer_fingerprint(tok, 300, 1000), "src1") != fp
 
 
 @pytest.mark.parametrize(
@@ -448,6 +465,22 @@ def test_pretrain_with_changed_params_starts_afresh(tmp_path, params, tokenizer_
     assert (resume / "fingerprint.txt").read_text() != old_stamp
     old, new = _weights(tmp_path / "out1"), _weights(tmp_path / "out2")
     assert any(not torch.equal(new[k], old[k]) for k in new)
+
+
+def test_pretrain_after_a_code_change_starts_afresh(tmp_path, params, tokenizer_dirs, no_peak_probe):
+    """DVC re-runs the stage when the library changes; the finished state of the old code must not be reused."""
+    _, tok_dir = tokenizer_dirs["gpt"]
+    resume = tmp_path / "resume"
+    pretrain("gpt", params, tok_dir, tmp_path / "out1", resume, enable_progress_bar=False)
+    with pytest.MonkeyPatch.context() as mp:
+        counter = StepCounter(mp)
+        pretrain("gpt", params, tok_dir, tmp_path / "out2", resume, enable_progress_bar=False)
+    assert counter.calls == 0  # same code, same inputs: resumed from the finished state
+    with pytest.MonkeyPatch.context() as mp:
+        counter = StepCounter(mp)
+        mp.setattr("bertvsgpt.pretraining.run.source_fingerprint", lambda *parts: "edited")
+        summary = pretrain("gpt", params, tok_dir, tmp_path / "out3", resume, enable_progress_bar=False)
+    assert counter.calls == EXPECTED_STEPS and summary["steps"] == EXPECTED_STEPS
 
 
 def test_pretrain_empty_train_store_raises(tmp_path, params, no_peak_probe):

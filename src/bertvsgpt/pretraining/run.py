@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from ..config import Params
 from ..hardware import autocast_dtype, resolve_precision
 from ..io import atomic_path, write_json
-from ..resume import fingerprint_of, prepare_resume_dir
+from ..resume import fingerprint_of, prepare_resume_dir, source_fingerprint
 from ..models import save_pretrained
 from ..tokenization.special import BERT_PAD, GPT_PAD
 from ..tokenization.train import load_tokenizer
@@ -34,7 +34,13 @@ from ..tokenization.token_store import TokenStore
 log = logging.getLogger(__name__)
 
 
-def fingerprint(arch: str, params: Params, tokenizer_stats: dict[str, Any]) -> str:
+# The library code a pre-training result depends on (the model, the objective's data and loop, the optimiser).
+SOURCES = ("models", "pretraining", "tokenization", "optim.py", "sampler.py")
+
+
+def fingerprint(arch: str, params: Params, tokenizer_stats: dict[str, Any], source: str = "") -> str:
+    """What a pre-training run's weights depend on: its parameters, the tokenizer and encoded corpus
+    (``tokenizer_stats``: sizes and content hashes) and the library code (``source``)."""
     return fingerprint_of(
         {
             "arch": arch,
@@ -43,8 +49,17 @@ def fingerprint(arch: str, params: Params, tokenizer_stats: dict[str, Any]) -> s
             "pretrain": {k: v for k, v in params.pretrain.__dict__.items() if k not in ("bert",)},
             "bert": params.pretrain.bert,
             "tokenizer": tokenizer_stats,
+            "source": source,
         }
     )
+
+
+def tokenizer_fingerprint(tokenizer_dir: Path, vocab_size: int, n_tokens: int) -> dict[str, Any]:
+    """Sizes and content hashes of the tokenizer and its encoded training corpus (ids, sentence and
+    document boundaries): paths, which ``fingerprint_of`` replaces by their files' SHA-256."""
+    tokenizer_dir = Path(tokenizer_dir)
+    files = [tokenizer_dir / "tokenizer.json", *sorted((tokenizer_dir / "train").iterdir())]
+    return {"vocab_size": vocab_size, "n_tokens": n_tokens, **{f.relative_to(tokenizer_dir).as_posix(): f for f in files}}
 
 
 def pretrain(
@@ -92,7 +107,8 @@ def pretrain(
     if p.compile:
         module.model = torch.compile(module.model)
 
-    fp = fingerprint(arch, params, {"vocab_size": tokenizer.get_vocab_size(), "n_tokens": store.n_tokens})
+    stats = tokenizer_fingerprint(tokenizer_dir, tokenizer.get_vocab_size(), store.n_tokens)
+    fp = fingerprint(arch, params, stats, source_fingerprint(*SOURCES))
     ckpt_path = prepare_resume_dir(resume_dir, fp)
     accounting = ComputeAccounting(p.batch_size * p.seq_len * world_size, fpt, peak)
     callbacks = [
