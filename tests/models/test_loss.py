@@ -57,6 +57,8 @@ def test_all_targets_ignored_matches_reference():
     assert ref_loss.isnan() and loss.isnan()  # 0 / 0, as F.cross_entropy gives
     torch.testing.assert_close(gh, ref_gh)  # zeros, not NaN
     torch.testing.assert_close(gw, ref_gw)
+    _, correct = linear_cross_entropy(hidden, weight, targets, chunk_size=64, return_correct=True)
+    assert correct.item() == 0  # no row to count (and no argmax over an empty selection fails)
 
 
 def test_grad_output_scales_gradients():

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 
 def test_small_splits_get_more_epochs_up_to_min_steps():
     from bertvsgpt.config.schema import FinetuneConfig
@@ -62,3 +66,74 @@ def test_a_task_step_floor_replaces_the_global_one():
     assert with_task_floor(ft, task_config(min_steps=1000)).min_steps == 1000
     assert with_task_floor(ft, task_config(min_steps=0)).min_steps == 0
     assert with_task_floor(ft, task_config()).min_steps == 250
+
+
+def test_resume_after_the_resume_folder_moved_keeps_the_best_epoch(tmp_path, monkeypatch):
+    """A killed run whose resume folder then moved (the workspace moved, or the DVC ``persist`` folder was
+    pulled elsewhere) resumes with its best epoch so far. Lightning's checkpoint state holds absolute paths:
+    finding another folder it drops the best score, so the first epoch after the resume would become "best"
+    (here epoch 3 instead of epoch 1, scored before the kill), with a best-model path into the old folder."""
+    import lightning as L
+    import torch
+    from torch.utils.data import TensorDataset
+    from torch.utils.data.dataloader import default_collate
+
+    from bertvsgpt.config.schema import FinetuneConfig
+    from bertvsgpt.tasks.base import MONITOR
+    from bertvsgpt.tasks.options import RunOptions
+    from bertvsgpt.tasks.trainer import fit_and_predict
+
+    # dev score by epoch (exact in float32): the best is epoch 1, before the kill at epoch 2
+    scores = [0.5, 0.875, 0.625, 0.75]
+
+    class Scripted(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, _):
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.layer(x).squeeze(-1), y)
+
+        def validation_step(self, batch, _):
+            self.log(MONITOR, scores[self.current_epoch])
+
+        def predict_step(self, batch, _):
+            return self.layer(batch[0])
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    class Interrupt(Exception):
+        pass
+
+    class KillAtEpoch2(L.Callback):
+        def on_train_epoch_start(self, trainer, module):
+            if trainer.current_epoch == 2:
+                raise Interrupt
+
+    data = TensorDataset(torch.randn(8, 2, generator=torch.Generator().manual_seed(1)), torch.randn(8))
+    ft = FinetuneConfig(max_epochs=len(scores), min_steps=0, patience=10, batch_size=4, grad_clip=0.0)
+
+    def fit(name, resume_dir):
+        options = RunOptions(enable_progress_bar=False, resume_dir=resume_dir, fingerprint="fp")
+        return fit_and_predict(Scripted(), data, data, data, default_collate, ft, seed=0, out_dir=tmp_path / name,
+                               options=options)
+
+    straight = fit("straight", tmp_path / "straight-resume")
+    assert (straight.best_epoch, straight.best_dev_score) == (1, 0.875)
+
+    trainer_cls = L.Trainer
+    with monkeypatch.context() as mp:
+        mp.setattr(L, "Trainer", lambda *a, **kw: trainer_cls(*a, **{**kw, "callbacks": [*kw["callbacks"], KillAtEpoch2()]}))
+        with pytest.raises(Interrupt):
+            fit("killed", tmp_path / "old" / "resume")
+    assert (tmp_path / "old" / "resume" / "last.ckpt").is_file()
+    shutil.move(tmp_path / "old", tmp_path / "new")
+
+    resumed = fit("killed", tmp_path / "new" / "resume")
+    assert resumed.epochs_run == straight.epochs_run == len(scores)
+    assert (resumed.best_epoch, resumed.best_dev_score) == (1, 0.875)
+    assert [p.name for p in (tmp_path / "killed" / "checkpoints").iterdir()] == ["best-epoch=1.safetensors"]
+    assert torch.equal(torch.cat(resumed.batches), torch.cat(straight.batches))  # epoch 1's weights predicted

@@ -7,7 +7,8 @@ per-example predictions table and hands both to :func:`write_outputs`.
 
 Resume: with a ``resume_dir`` (a DVC ``persist`` folder) the full training state is saved after
 every epoch's validation (``last.ckpt``: weights, optimiser, schedule, early-stopping and
-checkpoint state, RNG states); a killed run continues from it when the fingerprint matches. The
+checkpoint state, RNG states); a killed run continues from it when the fingerprint matches, also
+after the folder moved (:class:`RelocatableCheckpoint`). The
 shuffle order of epoch ``e`` depends only on ``(seed, e)`` (:class:`~bertvsgpt.sampler.EpochSampler`,
 the sampler pre-training uses), so a resumed run sees the same batches as an uninterrupted one and ends
 with the same numbers on CPU.
@@ -46,6 +47,31 @@ from .base import MONITOR
 from .options import RunOptions
 
 SEED_STRIDE = 100_003  # the sampler's seed is seed x this, so seed s + 1 never replays seed s's epoch 1
+
+
+class RelocatableCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` whose saved state survives its folder moving (the workspace moved, or the DVC
+    ``persist`` folder pulled onto another machine). Lightning saves absolute paths and, restoring into
+    another ``dirpath``, drops the best score, so the first epoch after the resume would become the
+    "best", and keeps a best-model path into the old folder. Here paths inside the saved folder are
+    re-rooted in the current one and the whole state is restored."""
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        old = state_dict.get("dirpath")
+        if old and self.dirpath and old != self.dirpath:
+
+            def moved(path: Any) -> Any:
+                if not path or not Path(path).is_relative_to(old):
+                    return path
+                return str(Path(self.dirpath) / Path(path).relative_to(old))
+
+            state_dict = {
+                **state_dict,
+                "dirpath": self.dirpath,
+                **{k: moved(state_dict.get(k)) for k in ("best_model_path", "kth_best_model_path", "last_model_path")},
+                "best_k_models": {moved(k): v for k, v in (state_dict.get("best_k_models") or {}).items()},
+            }
+        super().load_state_dict(state_dict)
 
 
 @dataclass
@@ -119,7 +145,7 @@ def fit_and_predict(
     eval_kw: dict[str, Any] = dict(
         batch_size=eval_batch_size or ft_cfg.batch_size, shuffle=False, collate_fn=collate, num_workers=num_workers
     )
-    checkpoint = ModelCheckpoint(
+    checkpoint = RelocatableCheckpoint(
         dirpath=ckpt_dir, filename="best-{epoch}", monitor=MONITOR, mode="max", save_top_k=1,
         save_weights_only=resume_dir is None, save_last=resume_dir is not None, auto_insert_metric_name=False,
         enable_version_counter=False,
