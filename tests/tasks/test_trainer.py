@@ -8,6 +8,36 @@ import shutil
 import pytest
 
 
+def scripted_module(dev_score, lr: float, seed=None):
+    """A one-layer regression LightningModule whose dev score (``val_score``) at epoch ``e`` is ``dev_score(e)``."""
+    import lightning as L
+    import torch
+
+    from bertvsgpt.tasks.base import MONITOR
+
+    class Scripted(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            if seed is not None:
+                torch.manual_seed(seed)
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, _):
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.layer(x).squeeze(-1), y)
+
+        def validation_step(self, batch, _):
+            self.log(MONITOR, dev_score(self.current_epoch))
+
+        def predict_step(self, batch, _):
+            return self.layer(batch[0])
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=lr)
+
+    return Scripted()
+
+
 def test_small_splits_get_more_epochs_up_to_min_steps():
     from bertvsgpt.config.schema import FinetuneConfig
     from bertvsgpt.tasks.trainer import epochs_for
@@ -22,37 +52,18 @@ def test_early_stopping_cannot_end_a_run_before_the_step_floor(tmp_path):
     """A dev score stuck at its first value (a task still predicting all-``O``) must not stop the run before
     ``min_steps``: the floor is a floor, not only a raised epoch limit. Without it this run stops after
     epoch 2 (patience 1)."""
-    import lightning as L
     import torch
     from torch.utils.data import TensorDataset
     from torch.utils.data.dataloader import default_collate
 
     from bertvsgpt.config.schema import FinetuneConfig
-    from bertvsgpt.tasks.base import MONITOR
     from bertvsgpt.tasks.options import RunOptions
     from bertvsgpt.tasks.trainer import fit_and_predict
 
-    class Stuck(L.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.layer = torch.nn.Linear(2, 1)
-
-        def training_step(self, batch, _):
-            x, y = batch
-            return torch.nn.functional.mse_loss(self.layer(x).squeeze(-1), y)
-
-        def validation_step(self, batch, _):
-            self.log(MONITOR, 0.0)  # never improves
-
-        def predict_step(self, batch, _):
-            return self.layer(batch[0])
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.01)
-
     data = TensorDataset(torch.randn(8, 2), torch.randn(8))
     ft = FinetuneConfig(max_epochs=1, min_steps=12, patience=1, batch_size=4, grad_clip=0.0)
-    result = fit_and_predict(Stuck(), data, data, data, default_collate, ft, seed=0, out_dir=tmp_path,
+    stuck = scripted_module(lambda epoch: 0.0, lr=0.01)  # the dev score never improves
+    result = fit_and_predict(stuck, data, data, data, default_collate, ft, seed=0, out_dir=tmp_path,
                              options=RunOptions(enable_progress_bar=False))
     assert result.steps_per_epoch == 2 and result.max_epochs == 6
     assert result.epochs_run == 6, f"stopped after {result.epochs_run} epochs, before the 12-step floor"
@@ -79,31 +90,11 @@ def test_resume_after_the_resume_folder_moved_keeps_the_best_epoch(tmp_path, mon
     from torch.utils.data.dataloader import default_collate
 
     from bertvsgpt.config.schema import FinetuneConfig
-    from bertvsgpt.tasks.base import MONITOR
     from bertvsgpt.tasks.options import RunOptions
     from bertvsgpt.tasks.trainer import fit_and_predict
 
     # dev score by epoch (exact in float32): the best is epoch 1, before the kill at epoch 2
     scores = [0.5, 0.875, 0.625, 0.75]
-
-    class Scripted(L.LightningModule):
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.layer = torch.nn.Linear(2, 1)
-
-        def training_step(self, batch, _):
-            x, y = batch
-            return torch.nn.functional.mse_loss(self.layer(x).squeeze(-1), y)
-
-        def validation_step(self, batch, _):
-            self.log(MONITOR, scores[self.current_epoch])
-
-        def predict_step(self, batch, _):
-            return self.layer(batch[0])
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.1)
 
     class Interrupt(Exception):
         pass
@@ -118,7 +109,8 @@ def test_resume_after_the_resume_folder_moved_keeps_the_best_epoch(tmp_path, mon
 
     def fit(name, resume_dir):
         options = RunOptions(enable_progress_bar=False, resume_dir=resume_dir, fingerprint="fp")
-        return fit_and_predict(Scripted(), data, data, data, default_collate, ft, seed=0, out_dir=tmp_path / name,
+        module = scripted_module(scores.__getitem__, lr=0.1, seed=0)
+        return fit_and_predict(module, data, data, data, default_collate, ft, seed=0, out_dir=tmp_path / name,
                                options=options)
 
     straight = fit("straight", tmp_path / "straight-resume")
