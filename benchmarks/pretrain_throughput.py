@@ -99,7 +99,7 @@ import torch
 from torch import nn
 
 from bertvsgpt.config import load_params
-from bertvsgpt.hardware import autocast_dtype, resolve_precision
+from bertvsgpt.hardware import autocast_dtype, keep_freed_memory, resolve_precision
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig
 from bertvsgpt.pretraining.bert_instances import num_predictions
 from bertvsgpt.pretraining.flops import flops_per_token, measure_matmul_peak_flops, output_projection_params
@@ -545,6 +545,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument(
         "--compile", action="store_true", help="torch.compile every model (keep --warmup >= 1: compilation is not timed then)"
     )
+    ap.add_argument(
+        "--default-allocator", action="store_true",
+        help="leave glibc's malloc at its defaults (large freed blocks go back to the OS) instead of keeping freed "
+        "memory as the pipeline's stages do (bertvsgpt.hardware.keep_freed_memory)",
+    )  # fmt: skip
     ap.add_argument("--peak-seconds", type=float, default=1.0, help="time budget of the matmul-peak measurement")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     args = ap.parse_args(argv)
@@ -608,6 +613,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     """Run the benchmark, print the table and PASS/FAIL lines, write ``--out``; return the results."""
     args = parse_args(argv)
     cfg = bench_config(args)
+    if not args.default_allocator:
+        keep_freed_memory()  # as every pipeline stage does; for all four models alike
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     precision, amp_dtype = resolve_dtype(args.dtype)
     # best of three probes: a single short probe reads low when the machine is briefly busy,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .config import ConfigError, Params, load_params
 from .config.schema import ARCHS
+from .hardware import keep_freed_memory
 
 log = logging.getLogger("bertvsgpt")
 
@@ -81,6 +82,7 @@ def run_stage(main: Callable[[StageArgs], None], item_keys: Sequence[str] = (), 
         item, overrides = parse_args(sys.argv[1:] if argv is None else argv, item_keys)
         params = load_params(os.environ.get("BERTVSGPT_PARAMS", "params.yaml"), overrides)
         check_item(item, params, stage_name(main))
+        keep_freed_memory()  # every stage: large CPU temporaries are reused, not page-faulted in again per step
         main(StageArgs(params=params, item=item, overrides=overrides))
     except SystemExit as exc:
         if type(exc).__name__ == "SIGTERMException":  # Lightning's, a SystemExit with code None

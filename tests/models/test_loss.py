@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from bertvsgpt.models.loss import linear_cross_entropy
 
@@ -224,3 +225,33 @@ def test_autocast_bf16_with_bias_matches_autocast_reference():
     assert out.dtype == torch.float32
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=0)  # the same bf16 matmul (bias included), fp32 softmax
     assert correct.item() == ((pred == targets) & (targets != IGNORE)).sum().item()
+
+
+class GemmDtypes(TorchDispatchMode):
+    """Records the operand dtype of every matrix product run under it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dtypes: list[torch.dtype] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if name in ("mm", "addmm", "addmm_", "bmm"):
+            self.dtypes.append(args[1].dtype)  # addmm: args[0] is the bias (or the accumulator)
+        return func(*args, **(kwargs or {}))
+
+
+def test_under_bf16_autocast_every_gemm_runs_in_bf16_as_autocast_runs_the_unfused_linear():
+    # forward logits, grad_hidden and grad_weight of every chunk: a float32 GEMM costs 4x a bf16 one on
+    # CPUs with bf16 units, and the unfused F.linear under autocast runs all three in bf16 too
+    hidden, weight, targets = make_inputs()
+    bias = torch.randn(V, generator=torch.Generator().manual_seed(3))
+    h, w, b = (x.clone().requires_grad_() for x in (hidden, weight, bias))
+    with GemmDtypes() as rec, torch.autocast("cpu", dtype=torch.bfloat16):
+        linear_cross_entropy(h, w, targets, chunk_size=64, bias=b).backward()
+    n_chunks = -(-B * T // 64)
+    assert rec.dtypes == [torch.bfloat16] * (3 * n_chunks)
+    assert w.grad.dtype == b.grad.dtype == h.grad.dtype == torch.float32
+    with GemmDtypes() as rec:  # float32 inputs: float32 GEMMs, nothing cast down
+        linear_cross_entropy(hidden.requires_grad_(), weight.requires_grad_(), targets, chunk_size=64).backward()
+    assert rec.dtypes == [torch.float32] * (3 * n_chunks)

@@ -54,6 +54,35 @@ def make_attention_mask(
     return mask
 
 
+def attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    attn_mask: Optional[torch.Tensor],
+    is_causal: bool,
+    dropout_p: float,
+) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(head_dim) + mask) v`` (Vaswani et al., 2017, eq. 1), with dropout on the weights.
+
+    ``F.scaled_dot_product_attention`` (a fused kernel) everywhere except bf16/fp16 on CPU: there its
+    flash kernel's backward is slow (B 32, 2 heads, T 128, head_dim 64: forward + backward 14.5 ms
+    against 8.4 in fp32) and its math kernel upcasts to float32 GEMMs (10.0 ms), so the two GEMMs run
+    here in the input dtype around a float32 softmax, as autocast runs them elsewhere (6.9 ms;
+    ``make bench``, README "Measured").
+    """
+    if not (q.device.type == "cpu" and q.dtype in (torch.bfloat16, torch.float16)):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal)
+    # the scale on q, the smaller operand (exact in bf16 when head_dim is a power of 4, as 64 is)
+    scores = ((q * q.size(-1) ** -0.5) @ k.transpose(-2, -1)).float()  # (B, n_head, T_q, T_k)
+    if is_causal:
+        T_q, T_k = scores.shape[-2:]
+        attn_mask = torch.ones(T_q, T_k, dtype=torch.bool, device=q.device).tril()
+    if attn_mask is not None and not bool(attn_mask.all()):  # an all-true (padding-free) mask changes nothing
+        scores = scores.masked_fill(~attn_mask, float("-inf"))
+    weights = F.dropout(scores.softmax(-1), dropout_p)
+    return weights.to(q.dtype) @ v
+
+
 class LayerKV:
     """One layer's cached keys and values, each ``(B, n_head, T_cached, head_dim)``.
 
@@ -154,9 +183,6 @@ class MultiHeadSelfAttention(nn.Module):
             if T > 1:
                 attn_mask = make_attention_mask(x.new_ones(B, k.size(2), dtype=torch.bool), True, n_queries=T)
         dropout_p = self.dropout if self.training else 0.0
-        if attn_mask is None:
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=is_causal)
-        else:
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
+        y = attention(q, k, v, attn_mask, is_causal, dropout_p)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))
