@@ -35,7 +35,7 @@ import polars as pl
 
 from benchmarks.pretrain_throughput import bench_config, build_model, make_batches, parse_args as bench_args, time_training
 from bertvsgpt.config import load_params
-from bertvsgpt.hardware import autocast_dtype, resolve_precision
+from bertvsgpt.hardware import autocast_dtype, keep_freed_memory, resolve_precision
 
 TARGET = 1.10  # stage wall time per step / bench time per step
 
@@ -61,6 +61,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"error: data/tokenizers/{arch}/tokenizer.json is missing (run `make run` first)", file=sys.stderr)
             return 2
 
+    keep_freed_memory()  # as every stage process (bertvsgpt.cli.run_stage) and the bench do
     cfg = bench_config(bench_args([]))  # params.yaml's shape
     amp_dtype = autocast_dtype(resolve_precision(load_params("params.yaml").pretrain.precision))  # the stage's dtype
     tokens_per_step = cfg.batch_size * cfg.seq_len

@@ -406,6 +406,27 @@ def test_pretrain_writes_model_config_summary_and_budget_checkpoint(twice):
     assert json.loads((twice.out / "config.json").read_text())["architecture"] == twice.arch
 
 
+def test_every_curve_row_carries_the_objectives_metrics(twice):
+    # the metrics beside the loss are logged only on the steps the curve records, so each row must have them
+    curve = pl.read_csv(twice.out / "curve.csv")
+    names = ["mlm_loss", "mlm_accuracy", "mlm_perplexity", "nsp_loss", "nsp_accuracy"] if twice.arch == "bert" else ["perplexity"]
+    assert len(curve) >= 1
+    for name in names:
+        assert curve.get_column(name).is_finite().all(), name
+
+
+@pytest.mark.parametrize(("every", "max_steps", "recorded"), [(3, 8, [3, 6, 8]), (1, 3, [1, 2, 3]), (10, 10, [10])])
+def test_metrics_beside_the_loss_are_logged_on_the_recorded_steps_only(every, max_steps, recorded):
+    module = PretrainModule("gpt", tiny_config("gpt").to_dict(), 1e-3, 0.0, 0, max_steps)
+    assert module._step_is_recorded()  # no trainer (a bare module): log everything
+    steps = []
+    for done in range(max_steps):  # global_step = optimizer steps done before this batch
+        module._trainer = SimpleNamespace(global_step=done, log_every_n_steps=every, max_steps=max_steps)
+        if module._step_is_recorded():
+            steps.append(done + 1)
+    assert steps == recorded
+
+
 def test_pretrain_summary_counts_steps_and_tokens(twice):
     s = twice.summary1
     assert s == twice.summary_file1

@@ -54,8 +54,22 @@ class PretrainModule(L.LightningModule):
             )
         return self.model(input_ids=batch["input_ids"], targets=batch["targets"])
 
+    def _step_is_recorded(self) -> bool:
+        """Whether this training step's metrics reach the logger and the curve: every ``log_every_n_steps``-th
+        step and the last, the steps ``ComputeAccounting`` records. Lightning's ``self.log`` costs ~0.6 ms
+        a metric: 4 ms of BERT's 60 ms bf16 step for metrics nothing reads on the other steps."""
+        trainer = self._trainer
+        if trainer is None:
+            return True
+        step = trainer.global_step + 1  # this batch's, once its optimizer step is done
+        return step % max(1, trainer.log_every_n_steps) == 0 or step >= trainer.max_steps
+
     def _log_metrics(self, out: dict[str, torch.Tensor], prefix: str, batch_size: int) -> None:
         on_step = prefix == "train"
+        log = dict(on_step=on_step, on_epoch=not on_step, batch_size=batch_size, sync_dist=True)
+        self.log(f"{prefix}/loss", out["loss"].detach(), prog_bar=True, **log)  # every step: the progress bar
+        if on_step and not self._step_is_recorded():
+            return
         logs = {}
         if self.arch == "bert":
             mlm_loss = out["mlm_loss"].detach()
@@ -67,8 +81,7 @@ class PretrainModule(L.LightningModule):
                 logs[f"{prefix}/nsp_accuracy"] = out["nsp_correct"].float() / out["nsp_count"].clamp(min=1).float()
         else:
             logs[f"{prefix}/perplexity"] = torch.exp(out["loss"].detach().clamp(max=20))
-        self.log_dict(logs, on_step=on_step, on_epoch=not on_step, batch_size=batch_size, prog_bar=False, sync_dist=True)
-        self.log(f"{prefix}/loss", out["loss"].detach(), on_step=on_step, on_epoch=not on_step, prog_bar=True, batch_size=batch_size, sync_dist=True)
+        self.log_dict(logs, prog_bar=False, **log)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         out = self(batch)
