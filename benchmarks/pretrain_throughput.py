@@ -99,7 +99,8 @@ import torch
 from torch import nn
 
 from bertvsgpt.config import load_params
-from bertvsgpt.hardware import autocast_dtype, keep_freed_memory, resolve_precision
+from bertvsgpt.allocator import keep_freed_memory
+from bertvsgpt.hardware import autocast_dtype, resolve_precision
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, ModelConfig
 from bertvsgpt.pretraining.bert_instances import num_predictions
 from bertvsgpt.pretraining.flops import flops_per_token, measure_matmul_peak_flops, output_projection_params
@@ -548,7 +549,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument(
         "--default-allocator", action="store_true",
         help="leave glibc's malloc at its defaults (large freed blocks go back to the OS) instead of keeping freed "
-        "memory as the pipeline's stages do (bertvsgpt.hardware.keep_freed_memory)",
+        "memory as the pipeline's stages do (bertvsgpt.allocator.keep_freed_memory)",
     )  # fmt: skip
     ap.add_argument("--peak-seconds", type=float, default=1.0, help="time budget of the matmul-peak measurement")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")

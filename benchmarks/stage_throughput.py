@@ -35,7 +35,8 @@ import polars as pl
 
 from benchmarks.pretrain_throughput import bench_config, build_model, make_batches, parse_args as bench_args, time_training
 from bertvsgpt.config import load_params
-from bertvsgpt.hardware import autocast_dtype, keep_freed_memory, resolve_precision
+from bertvsgpt.allocator import keep_freed_memory
+from bertvsgpt.hardware import autocast_dtype, resolve_precision
 
 TARGET = 1.10  # stage wall time per step / bench time per step
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .config import ConfigError, Params, load_params
 from .config.schema import ARCHS
-from .hardware import keep_freed_memory
+from .allocator import keep_freed_memory
 
 log = logging.getLogger("bertvsgpt")
 
