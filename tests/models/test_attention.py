@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from bertvsgpt.models.attention import attention, make_attention_mask
+from tests.models.dispatch import GemmDtypes
 
 B, H, T, D = 3, 2, 16, 8
 
@@ -86,27 +86,11 @@ def test_dropout_in_the_bf16_path_drops_attention_weights():
     assert not torch.allclose(dropped.float(), plain.float(), atol=1e-2)
 
 
-class GemmDtypes(TorchDispatchMode):
-    """Records the dtype of every matrix product and which SDPA kernels run."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gemms: list[torch.dtype] = []
-        self.ops: set[str] = set()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = func.overloadpacket.__name__
-        self.ops.add(name)
-        if name in ("mm", "bmm", "addmm", "matmul"):
-            self.gemms.append(args[0].dtype if name != "addmm" else args[1].dtype)
-        return func(*args, **(kwargs or {}))
-
-
 def test_bf16_on_cpu_runs_its_gemms_in_bf16_and_float32_uses_sdpa():
     q, k, v = qkv(dtype=torch.bfloat16)
     with GemmDtypes() as rec:
         attention(q, k, v, None, True, 0.0)
-    assert rec.gemms and set(rec.gemms) == {torch.bfloat16}
+    assert rec.dtypes and set(rec.dtypes) == {torch.bfloat16}
     assert not any("scaled_dot_product" in op for op in rec.ops)
     q, k, v = qkv()
     with GemmDtypes() as rec:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from bertvsgpt.models.loss import linear_cross_entropy
+from tests.models.dispatch import GemmDtypes
 
 IGNORE = -100
 B, T, D, V = 4, 37, 24, 131  # N = 148 rows: chunk_size 64 leaves a ragged last chunk
@@ -225,20 +225,6 @@ def test_autocast_bf16_with_bias_matches_autocast_reference():
     assert out.dtype == torch.float32
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=0)  # the same bf16 matmul (bias included), fp32 softmax
     assert correct.item() == ((pred == targets) & (targets != IGNORE)).sum().item()
-
-
-class GemmDtypes(TorchDispatchMode):
-    """Records the operand dtype of every matrix product run under it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.dtypes: list[torch.dtype] = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = func.overloadpacket.__name__
-        if name in ("mm", "addmm", "addmm_", "bmm"):
-            self.dtypes.append(args[1].dtype)  # addmm: args[0] is the bias (or the accumulator)
-        return func(*args, **(kwargs or {}))
 
 
 def test_under_bf16_autocast_every_gemm_runs_in_bf16_as_autocast_runs_the_unfused_linear():
