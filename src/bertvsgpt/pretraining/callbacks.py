@@ -30,6 +30,12 @@ def peak_memory_bytes() -> int:
     return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
+def records_step(step: int, trainer: L.Trainer) -> bool:
+    """Whether optimizer step ``step`` (1-based) is one the curve records: every ``log_every_n_steps``-th
+    and the last. ``PretrainModule`` logs its metrics beside the loss on these steps only."""
+    return step % max(1, trainer.log_every_n_steps) == 0 or step >= trainer.max_steps
+
+
 class ComputeAccounting(L.Callback):
     def __init__(self, tokens_per_step: int, flops_per_token: float, peak_flops: float) -> None:
         self.tokens_per_step = tokens_per_step  # global: batch x seq_len x world size
@@ -59,8 +65,7 @@ class ComputeAccounting(L.Callback):
         self.train_seconds += time.perf_counter() - self._t0
         self._window_steps += 1
         step = trainer.global_step
-        last = step >= trainer.max_steps
-        if (step % max(1, trainer.log_every_n_steps) == 0 or last) and self._window_start is not None:
+        if records_step(step, trainer) and self._window_start is not None:
             elapsed = time.perf_counter() - self._window_start
             tps = self._window_steps * self.tokens_per_step / max(elapsed, 1e-9)
             row = {
