@@ -1,4 +1,5 @@
-"""Stage evaluate: intrinsic metrics of each pre-trained model and one table of all fine-tuning results.
+"""Stage evaluate: intrinsic metrics of each pre-trained model (the mean over its pre-training runs, and each
+run's) and one table of all fine-tuning results.
 
 The classical baselines' results (data/baselines) are tidied the same way (model ``baseline:<name>``) into
 ``baselines.parquet``; ``summary.csv`` holds both. The label-efficiency runs (data/label_efficiency, one row
@@ -13,7 +14,7 @@ import polars as pl
 
 from bertvsgpt.cli import StageArgs, run_stage
 from bertvsgpt.evaluation.aggregate import collect_baselines, collect_finetune, summarise
-from bertvsgpt.evaluation.intrinsic import intrinsic_metrics
+from bertvsgpt.evaluation.intrinsic import intrinsic_over_runs
 from bertvsgpt.evaluation.label_efficiency import collect_label_efficiency
 from bertvsgpt.evaluation.samples import qualitative_samples
 from bertvsgpt.evaluation.metrics_file import flatten_metrics, metrics_summary
@@ -29,7 +30,7 @@ def main(args: StageArgs) -> None:
     with stage_run(p, "evaluate", inputs=[Path("data/finetune"), Path("data/baselines"), Path("data/label_efficiency")]):
         import mlflow
 
-        intrinsic = {m: intrinsic_metrics(Path("data/models") / m, Path("data/tokenizers") / m, p, seed=p.seed) for m in p.pretrain.models}
+        intrinsic = {m: intrinsic_over_runs(Path("data/models") / m, Path("data/tokenizers") / m, p, seed=p.seed) for m in p.pretrain.models}
         samples = {m: qualitative_samples(Path("data/models") / m, Path("data/tokenizers") / m, p) for m in p.pretrain.models}
         table = collect_finetune(Path("data/finetune"), p.finetune.models, p.finetune.tasks)
         baselines = collect_baselines(Path("data/baselines"), p.finetune.tasks)

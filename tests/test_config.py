@@ -51,6 +51,9 @@ def test_default_params_load_and_validate():
         ("label_efficiency.fractions=[1.0]", "label_efficiency.fractions"),  # 1.0 is the main run
         ("label_efficiency.tasks=[nope]", "label_efficiency.tasks"),
         ("evaluate.masked_lm_prob=0", "evaluate.masked_lm_prob"),
+        ("pretrain.seeds=[42,42]", "pretrain.seeds"),
+        ("pretrain.seeds=[]", "pretrain.seeds"),
+        ("finetune.seeds=[0]", "pretrain.seeds"),  # two pre-training runs (the default) need two fine-tuning seeds
     ],
 )
 def test_bad_values_name_the_key(override, key):
@@ -187,3 +190,10 @@ def test_dvc_applies_the_chinese_preset_as_make_zh_passes_it(tmp_path):
     apply_overrides(str(params), makefile_preset("ZH"))
     p = load_params(params)
     assert p.data.language == "zh" and p.evaluate.prompts[0] == "北京是中国的___。" and p.report.ngram == 16
+
+
+def test_pretrain_seeds_default_to_the_top_level_seed_and_pair_with_fine_tuning_seeds():
+    assert load_params(PARAMS, []).pretrain_seeds() == [42, 1]  # params.yaml: two runs per objective
+    one = load_params(PARAMS, ["pretrain.seeds=null", "seed=5", "finetune.seeds=[0]"])
+    assert one.pretrain_seeds() == [5]
+    assert load_params(PARAMS, ["pretrain.seeds=[3,4]", "finetune.seeds=[0,1,2]"]).pretrain_seeds() == [3, 4]

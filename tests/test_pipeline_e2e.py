@@ -67,7 +67,8 @@ def small_params(data_dir: Path, sources: dict[str, dict]) -> dict:
         cfg.pop("min_steps", None)  # no step floors in a tiny run
     params["tokenizer"].update(vocab_size=400, min_frequency=1)
     params["model"].update(n_layer=2, n_head=2, d_model=32, d_ff=64, max_seq_len=64, dropout=0.0)
-    params["pretrain"].update(max_tokens=3000, batch_size=8, seq_len=32, precision="32-true", log_every_n_steps=2)
+    params["pretrain"].update(max_tokens=3000, batch_size=8, seq_len=32, precision="32-true", log_every_n_steps=2,
+                              seeds=None)  # one pre-training run per objective: one fine-tuning seed (test_pretrain_seeds.py: two)
     params["pretrain"]["bert"]["max_predictions_per_seq"] = 5
     params["finetune"].update(models=list(MODELS), tasks=list(TASKS), seeds=[0], max_epochs=1, min_steps=0,
                               batch_size=16, lr=0.001, precision="32-true")

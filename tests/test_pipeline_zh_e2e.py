@@ -41,7 +41,8 @@ def zh_params(data_dir: Path) -> dict:
                            "max_train_examples": None, "max_eval_examples": None} for t in TASKS}
     params["tokenizer"].update(vocab_size=400, min_frequency=1)
     params["model"].update(n_layer=2, n_head=2, d_model=32, d_ff=64, max_seq_len=64, dropout=0.0)
-    params["pretrain"].update(max_tokens=3000, batch_size=8, seq_len=32, precision="32-true", log_every_n_steps=2)
+    params["pretrain"].update(max_tokens=3000, batch_size=8, seq_len=32, precision="32-true", log_every_n_steps=2,
+                              seeds=None)
     params["pretrain"]["bert"]["max_predictions_per_seq"] = 5
     params["finetune"].update(models=list(MODELS), seeds=[0], max_epochs=1, min_steps=0, batch_size=16, lr=0.001,
                               precision="32-true")

@@ -232,3 +232,28 @@ def test_packed_windows_helper_by_hand():
             return np.array([[1, 2, 3], [4, 5]][i])
 
     assert packed_windows(Store(), 9, 3) == [([1, 2, 3], [2, 3, 9]), ([9, 4, 5], [4, 5, 9])]
+
+
+def test_intrinsic_over_runs_averages_the_runs_and_keeps_each(saved, tmp_path):
+    import shutil
+
+    from bertvsgpt.evaluation.intrinsic import intrinsic_over_runs
+    from bertvsgpt.models import load_pretrained
+    from bertvsgpt.pretraining.runs import write_runs_index
+
+    model_dir, tok_dir = saved["gpt"]
+    params = params_with()
+    assert intrinsic_over_runs(model_dir, tok_dir, params) == intrinsic_metrics(model_dir, tok_dir, params)  # one run
+    runs = tmp_path / "gpt"
+    shutil.copytree(model_dir, runs)
+    _, cfg = load_pretrained(model_dir)
+    torch.manual_seed(99)
+    save_pretrained(GPTForPreTraining(cfg), cfg, runs / "runs" / "seed-7")
+    write_runs_index(runs, [42, 7])
+    res = intrinsic_over_runs(runs, tok_dir, params)
+    first, second = intrinsic_metrics(model_dir, tok_dir, params), intrinsic_metrics(runs / "runs" / "seed-7", tok_dir, params)
+    assert first["cross_entropy"] != second["cross_entropy"]
+    assert res["runs"] == [{"pretrain_seed": 42, **first}, {"pretrain_seed": 7, **second}]
+    assert res["cross_entropy"] == pytest.approx((first["cross_entropy"] + second["cross_entropy"]) / 2)
+    assert res["next_token_accuracy"] == pytest.approx((first["next_token_accuracy"] + second["next_token_accuracy"]) / 2)
+    assert res["unigram_accuracy"] == first["unigram_accuracy"] and res["predicted_tokens"] == first["predicted_tokens"]

@@ -55,7 +55,7 @@ def tiny_params(data_dir: Path, archs: tuple[str, ...] = ("bert",), tasks: tuple
     params["tokenizer"].update(vocab_size=400, min_frequency=1)
     params["model"].update(n_layer=1, n_head=2, d_model=32, d_ff=64, max_seq_len=64, dropout=0.0)
     params["pretrain"].update(max_tokens=2048, batch_size=8, seq_len=32, precision="32-true", log_every_n_steps=2,
-                              models=list(archs))
+                              models=list(archs), seeds=None)  # one pre-training run (one fine-tuning seed)
     params["pretrain"]["bert"]["max_predictions_per_seq"] = 5
     params["finetune"]["min_steps"] = 0
     for task in params["tasks"].values():

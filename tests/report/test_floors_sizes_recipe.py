@@ -36,6 +36,22 @@ def test_intrinsic_rows_show_each_value_beside_its_floor(report):
     assert "NSP accuracy ≥ 65 % (chance 50 %)" in section
 
 
+def test_intrinsic_table_lists_each_pretraining_run_beside_their_mean():
+    from bertvsgpt.report.tables import intrinsic_table
+
+    gpt = {"next_token_accuracy": 0.2, "unigram_accuracy": 0.08, "cross_entropy": 5.0, "unigram_entropy": 6.4,
+           "runs": [{"pretrain_seed": 42, "next_token_accuracy": 0.22, "cross_entropy": 4.9},
+                    {"pretrain_seed": 1, "next_token_accuracy": 0.18, "cross_entropy": 5.1}]}
+    header, *rows = [[c.strip() for c in line.strip("|").split("|")] for line in intrinsic_table({"gpt": gpt}).splitlines()
+                     if not line.startswith("|--") and not line.startswith("| --")]
+    assert header[:4] == ["model", "metric", "value (mean over runs)", "each pre-training run"]
+    by = {r[1]: r[2:] for r in rows}
+    assert by["next-token accuracy"][:3] == ["20.0 %", "22.0 % / 18.0 %", "8.0 %"]
+    assert by["cross-entropy (next tokens)"][:2] == ["5.000 nats", "4.900 nats / 5.100 nats"]
+    single = intrinsic_table({"gpt": {k: v for k, v in gpt.items() if k != "runs"}})
+    assert "each pre-training run" not in single
+
+
 def test_intrinsic_floors_reach_the_metrics_file(report):
     m = report.metrics["intrinsic"]
     json.dumps(m)

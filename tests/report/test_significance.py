@@ -124,6 +124,40 @@ def test_seeds_are_averaged_per_resample():
     assert np.allclose(r.resampled, (counts @ x0 / 4 + 1.0) / 2)
 
 
+def test_resampling_seeds_leaves_agreeing_seeds_alone_and_widens_disagreeing_ones():
+    counts = resample_counts(40, B, 0)
+    same = [correct_frame([True, False] * 20)] * 2
+    fixed = model_replicates(same, "test_accuracy", counts)
+    drawn = model_replicates(same, "test_accuracy", counts, np.random.default_rng(0))
+    assert np.allclose(drawn.resampled, fixed.resampled) and drawn.observed == fixed.observed
+
+    apart = [correct_frame([True] * 30 + [False] * 10), correct_frame([True] * 10 + [False] * 30)]  # 75 % and 25 %
+    fixed = model_replicates(apart, "test_accuracy", counts)
+    drawn = model_replicates(apart, "test_accuracy", counts, np.random.default_rng(0))
+    assert drawn.observed == fixed.observed == pytest.approx(0.5)
+    assert drawn.resampled.std() > 2 * fixed.resampled.std()
+    # each resample averages two drawn seeds: about a quarter draw the 75 % seed twice, a quarter the 25 % one twice
+    high = np.mean(drawn.resampled > 0.62)  # the twice-drawn 75 % seed (±7 points); a mixed draw stays near 50 %
+    assert 0.18 < high < 0.32, high
+    again = model_replicates(apart, "test_accuracy", counts, np.random.default_rng(0))
+    assert np.array_equal(again.resampled, drawn.resampled)  # seeded: the same draws
+
+
+def test_a_run_level_difference_is_not_significant_with_two_runs_that_disagree():
+    """BERT's two pre-training runs score 90 % and 50 %, GPT's two 72 % and 68 %: averaged over the test examples
+    alone BERT's mean 70 % vs GPT's 70 % is a tie anyway, so shift GPT down to 62/58 %: significant when only the
+    examples are resampled, not once the runs are too."""
+    n = 200
+    counts = resample_counts(n, B, 3)
+    bert = [correct_frame([True] * 180 + [False] * 20), correct_frame([True] * 100 + [False] * 100)]
+    gpt = [correct_frame([True] * 124 + [False] * 76), correct_frame([True] * 116 + [False] * 84)]
+    examples_only = compare(model_replicates(bert, "test_accuracy", counts), model_replicates(gpt, "test_accuracy", counts), n)
+    both = compare(model_replicates(bert, "test_accuracy", counts, np.random.default_rng(1)),
+                   model_replicates(gpt, "test_accuracy", counts, np.random.default_rng(2)), n)
+    assert examples_only.delta == both.delta == pytest.approx(0.10)
+    assert examples_only.significant(0.05) and not both.significant(0.05)
+
+
 def test_entity_f1_from_summed_counts_by_hand():
     frame = pl.DataFrame({"id": [0, 1, 2], "n_gold_entities": [2, 1, 1], "n_pred_entities": [2, 0, 2], "n_correct_entities": [1, 0, 1]})
     # summed: gold 4, pred 4, correct 2 -> P = R = 0.5 -> F1 = 2*2/(4+4) = 0.5 (not the mean of sentence F1s)

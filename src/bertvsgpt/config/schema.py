@@ -178,6 +178,9 @@ class PretrainConfig:
     log_every_n_steps: int = 10
     num_workers: int = 0
     models: List[str] = field(default_factory=lambda: ["bert", "gpt"])  # architectures pre-trained
+    # One pre-training run per seed (initialisation, instance creation, data order); fine-tuning seed i starts
+    # from run i. None: one run, with the top-level ``seed``.
+    seeds: Optional[List[int]] = None
     accelerator: str = "auto"
     devices: Any = 1
     strategy: str = "auto"
@@ -188,6 +191,9 @@ class PretrainConfig:
         _require(len(self.models) > 0 and all(m in ARCHS for m in self.models), "pretrain.models",
                  f"list architectures from {ARCHS}, got {list(self.models)}")
         _require(len(set(self.models)) == len(self.models), "pretrain.models", "lists a model twice")
+        if self.seeds is not None:
+            _require(len(self.seeds) > 0, "pretrain.seeds", "list at least one seed (or null: the top-level seed)")
+            _require(len(set(self.seeds)) == len(self.seeds), "pretrain.seeds", f"lists a seed twice: {list(self.seeds)}")
         _require(self.max_tokens > 0, "pretrain.max_tokens", "must be > 0")
         _require(self.batch_size > 0, "pretrain.batch_size", "must be > 0")
         _require(self.seq_len > 8, "pretrain.seq_len", "must be > 8")
@@ -437,6 +443,10 @@ class Params:
         """What ``finetune.models`` may list: our models, their scratch twins and the published checkpoints."""
         return MODEL_NAMES + tuple(self.published)
 
+    def pretrain_seeds(self) -> list[int]:
+        """The seed of each pre-training run of every architecture (``pretrain.seeds``, or ``[seed]``)."""
+        return list(self.pretrain.seeds) if self.pretrain.seeds is not None else [self.seed]
+
     def used_sources(self) -> list[str]:
         """Sources the run needs: the pre-training corpus plus the fine-tuned tasks' data."""
         names = list(self.data.corpus) + [self.tasks[t].source for t in self.finetune.tasks]
@@ -456,6 +466,10 @@ class Params:
                      f"name a published checkpoint with lower-case letters, digits, '.', '_', '-', other than {MODEL_NAMES}")
             published.validate(f"published.{name}")
         self.finetune.validate(self.tasks, self.model_names())
+        runs, ft_seeds = len(self.pretrain_seeds()), len(self.finetune.seeds)
+        _require(runs <= ft_seeds, "pretrain.seeds",
+                 f"{runs} pre-training runs but {ft_seeds} fine-tuning seed{'s' * (ft_seeds != 1)} (finetune.seeds): fine-tuning "
+                 "seed i starts from pre-training run i, so list at least as many fine-tuning seeds, or fewer pre-training seeds")
         for m in self.finetune.models:
             if m in self.published:
                 continue  # brings its own weights and tokenizer

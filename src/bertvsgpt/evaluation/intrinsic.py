@@ -24,6 +24,7 @@ from ..config import Params
 from ..models import load_pretrained
 from ..models.config import IGNORE_INDEX
 from ..pretraining.datasets import build_dataset
+from ..pretraining.runs import pretraining_runs
 from ..tokenization.token_store import TokenStore
 from ..tokenization.train import load_tokenizer
 from .floors import unigram_counts, unigram_floors
@@ -53,6 +54,25 @@ def intrinsic_metrics(model_dir: Path, tokenizer_dir: Path, params: Params, seed
         "accuracy_over_unigram": accuracy / max(floors["unigram_accuracy"], 1e-12),
         "cross_entropy_over_unigram_entropy": res["cross_entropy"] / floors["unigram_entropy"],
     }
+
+
+def intrinsic_over_runs(model_dir: Path, tokenizer_dir: Path, params: Params, seed: int = 0) -> dict[str, Any]:
+    """:func:`intrinsic_metrics` of every pre-training run in ``model_dir`` (``pretrain.seeds``), on the same
+    held-out positions: each number the mean over the runs (the floors are the same for all), and ``runs``,
+    each run's own metrics with its ``pretrain_seed``. A single run's metrics come back as they are."""
+    runs = pretraining_runs(model_dir)
+    each = [intrinsic_metrics(r.path, tokenizer_dir, params, seed=seed) for r in runs]
+    if len(each) == 1:
+        return each[0]
+    mean: dict[str, Any] = {}
+    for key, value in each[0].items():
+        values = [e[key] for e in each]
+        if isinstance(value, float):
+            mean[key] = sum(values) / len(values)
+        else:  # token counts: the same positions for every run
+            mean[key] = value
+    mean["runs"] = [{"pretrain_seed": r.seed, **e} for r, e in zip(runs, each)]
+    return mean
 
 
 def at_evaluation_masking(params: Params) -> Params:

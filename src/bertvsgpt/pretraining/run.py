@@ -38,15 +38,16 @@ log = logging.getLogger(__name__)
 SOURCES = ("models", "pretraining", "tokenization", "optim.py", "sampler.py")
 
 
-def fingerprint(arch: str, params: Params, tokenizer_stats: dict[str, Any], source: str = "") -> str:
-    """What a pre-training run's weights depend on: its parameters, the tokenizer and encoded corpus
-    (``tokenizer_stats``: sizes and content hashes) and the library code (``source``)."""
+def fingerprint(arch: str, params: Params, tokenizer_stats: dict[str, Any], source: str = "", seed: int | None = None) -> str:
+    """What a pre-training run's weights depend on: its seed (``seed``, default the top-level one), its
+    parameters, the tokenizer and encoded corpus (``tokenizer_stats``: sizes and content hashes) and the
+    library code (``source``); not which other seeds ``pretrain.seeds`` lists."""
     return fingerprint_of(
         {
             "arch": arch,
-            "seed": params.seed,
+            "seed": params.seed if seed is None else seed,
             "model": params.model,
-            "pretrain": {k: v for k, v in params.pretrain.__dict__.items() if k not in ("bert",)},
+            "pretrain": {k: v for k, v in params.pretrain.__dict__.items() if k not in ("bert", "seeds")},
             "bert": params.pretrain.bert,
             "tokenizer": tokenizer_stats,
             "source": source,
@@ -70,8 +71,12 @@ def pretrain(
     resume_dir: Path,
     logger: Any = None,
     enable_progress_bar: bool = True,
+    seed: int | None = None,
 ) -> dict[str, Any]:
-    """Pre-train ``arch`` to the token budget; write ``out_dir`` (final + budget weights); return a summary."""
+    """Pre-train ``arch`` to the token budget; write ``out_dir`` (final + budget weights); return a summary.
+
+    ``seed`` (default: the top-level ``seed``) seeds the initialisation, BERT's instances and masking and
+    the data order: one run of ``pretrain.seeds``."""
     import lightning as L  # Lightning (and torchmetrics, which it loads) only to train: several seconds
     from lightning.pytorch.callbacks import ModelCheckpoint
 
@@ -84,10 +89,11 @@ def pretrain(
     store = TokenStore(tokenizer_dir / "train")
     if store.n_tokens == 0:
         raise ValueError(f"{tokenizer_dir / 'train'}: the encoded pre-training corpus is empty")
-    L.seed_everything(params.seed, workers=True)
+    seed = params.seed if seed is None else seed
+    L.seed_everything(seed, workers=True)
     pad_id = tokenizer.token_to_id(BERT_PAD if arch == "bert" else GPT_PAD)
     cfg = model_config(arch, params, tokenizer.get_vocab_size(), pad_id).validate()
-    dataset = build_dataset(arch, store, tokenizer, params, params.seed)
+    dataset = build_dataset(arch, store, tokenizer, params, seed)
 
     precision = resolve_precision(p.precision)
     trainer_kwargs: dict[str, Any] = dict(
@@ -108,7 +114,7 @@ def pretrain(
         module.model = torch.compile(module.model)
 
     stats = tokenizer_fingerprint(tokenizer_dir, tokenizer.get_vocab_size(), store.n_tokens)
-    fp = fingerprint(arch, params, stats, source_fingerprint(*SOURCES))
+    fp = fingerprint(arch, params, stats, source_fingerprint(*SOURCES), seed)
     ckpt_path = prepare_resume_dir(resume_dir, fp)
     accounting = ComputeAccounting(p.batch_size * p.seq_len * world_size, fpt, peak)
     callbacks = [
@@ -135,7 +141,7 @@ def pretrain(
     )
     collate = BertBatch(p.bert.nsp) if arch == "bert" else None
     # epoch e's order is randperm(n, seed + e) in one process, as in Lightning's DistributedSampler under DDP
-    sampler = None if world_size > 1 else EpochSampler(len(dataset), seed=params.seed)
+    sampler = None if world_size > 1 else EpochSampler(len(dataset), seed=seed)
     order = dict(shuffle=True) if sampler is None else dict(sampler=sampler)
     loader = DataLoader(
         dataset,
@@ -143,7 +149,7 @@ def pretrain(
         drop_last=True,
         num_workers=p.num_workers,
         collate_fn=collate,
-        generator=torch.Generator().manual_seed(params.seed),
+        generator=torch.Generator().manual_seed(seed),
         **order,
     )
     trainer.callbacks.insert(0, ResumeState(dataset, sampler, p.batch_size, max(1, len(loader))))
@@ -155,6 +161,7 @@ def pretrain(
 
     summary = {
         "arch": arch,
+        "seed": seed,
         "parameters": module.model.num_parameters(non_embedding=False),
         "parameters_non_embedding": n_params,
         "precision": precision,

@@ -86,6 +86,12 @@ def task_seed(seed: int, task: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(task.encode())) % 2**32
 
 
+def seed_draws(seed: int, task: str, model: str) -> np.random.Generator:
+    """The generator that resamples one model's seeds on one task (:func:`.significance.model_replicates`): fixed
+    by the run's seed, the task and the model, so adding a model or a task changes no other model's draws."""
+    return np.random.default_rng([task_seed(seed, task), zlib.crc32(model.encode())])
+
+
 def _baseline_scores(inputs: ReportInputs, task: str, scores: dict[str, Score]) -> tuple[dict[str, Score], str | None]:
     """The task's baseline scores (the order of ``inputs.baselines``, then any other) and its reference baseline."""
     found = {m.removeprefix(BASELINE_PREFIX): s for m, s in scores.items() if m.startswith(BASELINE_PREFIX)}
@@ -137,7 +143,8 @@ def task_results(inputs: ReportInputs, n_resamples: int, seed: int) -> list[Task
                 continue
             counts = resample_counts(n, n_resamples, task_seed(seed, task))
             result.n_examples = n
-            result.replicates = {m: model_replicates(list(runs.values()), metric, counts) for m, runs in frames.items()}
+            result.replicates = {m: model_replicates(list(runs.values()), metric, counts, seed_draws(seed, task, m))
+                                 for m, runs in frames.items()}
             for a, b in comparison_pairs(list(frames), inputs.published):
                 result.tests[(a, b)] = compare(result.replicates[a], result.replicates[b], n)
             _test_baselines(result, inputs, counts, next(iter(flat.values())).get_column("id").to_list())

@@ -39,6 +39,7 @@ class Recipe:
     finetune_dropout: float | None = None  # finetune.dropout (None: the pre-training one)
     finetune_seeds: int | None = None
     finetune_models: list[str] = field(default_factory=list)
+    pretrain_seeds: list[int] = field(default_factory=list)  # pretrain.seeds, or [seed]: one run per seed
 
 
 def _get(obj: Any, path: str, default: Any = None) -> Any:
@@ -64,6 +65,9 @@ def recipe_from(
     elif norm is not None:
         norm = {a: v for a in ("bert", "gpt") if (v := _get(norm, a)) is not None}
     seeds = _get(params, "finetune.seeds")
+    pretrain_seeds = _get(params, "pretrain.seeds")
+    if pretrain_seeds is None and _get(params, "seed") is not None:
+        pretrain_seeds = [_get(params, "seed")]
     return Recipe(
         language=_get(params, "data.language"),
         corpus=list(_get(params, "data.corpus", [])),
@@ -81,6 +85,7 @@ def recipe_from(
         finetune_dropout=_get(params, "finetune.dropout"),
         finetune_seeds=len(seeds) if isinstance(seeds, Sequence) and not isinstance(seeds, str) else None,
         finetune_models=list(_get(params, "finetune.models", [])),
+        pretrain_seeds=[int(x) for x in pretrain_seeds or []],
     )
 
 
@@ -172,4 +177,10 @@ def recipe_paragraph(r: Recipe) -> str:
         per.append(f"Both {_join(drop)}.")
     if per:
         sentences.append(("Per objective: " if sentences else "**The recipe.** ") + " ".join(per))
+    if len(r.pretrain_seeds) > 1:
+        sentences.append(
+            f"Pre-training runs per objective: {len(r.pretrain_seeds)} (seeds {', '.join(map(str, r.pretrain_seeds))}); "
+            "fine-tuning seed i starts from run i, so each pre-trained model's scores average over its runs, and the "
+            "significance tests resample the runs as well as the test examples (label efficiency and the budget curve "
+            "use the first run).")
     return " ".join(sentences)

@@ -6,7 +6,13 @@ Translation Evaluation"; Berg-Kirkpatrick et al., 2012). One resample draws ``n`
 with replacement; the *same* draws are used for every model and every seed of the task, so
 comparisons stay paired. On a resample, each seed's corpus-level metric is recomputed from summed
 per-example statistics and a model's score is the mean over its seeds, exactly as the headline mean
-is computed on the full test set:
+is computed on the full test set. A model's seeds are runs, and runs differ by more than their test
+examples: fine-tuning seed ``i`` of a pre-trained model starts from its own pre-training run
+(``pretrain.seeds``), and a pre-training run moves a score by up to 20 points. So each resample also
+draws the model's seeds with replacement (a two-level bootstrap: runs, then test examples; Davison
+& Hinkley 1997, sec. 3.8) and averages the drawn seeds' scores; a model with one seed, or seeds that
+agree, is unaffected, seeds that disagree widen its interval. With two runs per model that draw is
+coarse (it can only pick the first, the second or both); more seeds sharpen it:
 
 * accuracy (classification, multiple choice), QA F1 and exact match: the mean of the per-example
   values (``correct``, ``f1``, ``exact_match``);
@@ -136,8 +142,11 @@ class Replicates:
     n_seeds: int
 
 
-def model_replicates(frames: Sequence[pl.DataFrame], metric: str, counts: np.ndarray) -> Replicates:
-    """Score of a model (one prediction table per seed) on the full set and on each resample."""
+def model_replicates(frames: Sequence[pl.DataFrame], metric: str, counts: np.ndarray, seed_rng: np.random.Generator | None = None) -> Replicates:
+    """Score of a model (one prediction table per seed) on the full set and on each resample.
+
+    ``seed_rng``: also resample the seeds (with replacement, ``len(frames)`` draws per resample, from this
+    generator) and average the drawn seeds' scores; ``None`` averages every seed on every resample."""
     stats_fn, score_fn = METRICS[metric]
     observed, resampled = [], []
     for frame in frames:
@@ -146,7 +155,11 @@ def model_replicates(frames: Sequence[pl.DataFrame], metric: str, counts: np.nda
             raise ValueError(f"{stats.shape[0]} predictions but {counts.shape[1]} test examples")
         observed.append(float(score_fn(stats.sum(axis=0, keepdims=True))[0]))
         resampled.append(score_fn(counts @ stats))
-    return Replicates(float(np.mean(observed)), np.mean(resampled, axis=0), len(frames))
+    per_seed = np.stack(resampled)  # (seeds, B)
+    if seed_rng is None or len(frames) == 1:
+        return Replicates(float(np.mean(observed)), per_seed.mean(axis=0), len(frames))
+    draws = seed_rng.integers(0, len(frames), size=(per_seed.shape[1], len(frames)))  # (B, seeds drawn)
+    return Replicates(float(np.mean(observed)), per_seed[draws, np.arange(per_seed.shape[1])[:, None]].mean(axis=1), len(frames))
 
 
 @dataclass(frozen=True)

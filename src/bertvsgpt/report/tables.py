@@ -219,6 +219,7 @@ class IntrinsicRow:
     ratio: float | None = None  # value / floor where the project reads it as a ratio
     target: str = ""  # e.g. "≥ 3× floor"
     met: bool | None = None
+    per_run: tuple[float, ...] = ()  # each pre-training run's value (``value`` is their mean), first seed first
 
 
 # (key, label, kind, floor key in intrinsic.json, ratio key in intrinsic.json) in table order
@@ -256,17 +257,19 @@ def intrinsic_rows(intrinsic: dict[str, dict[str, Any]]) -> list[IntrinsicRow]:
     for model, d in intrinsic.items():
         causal = "next_token_accuracy" in d or "perplexity" in d
         used: set[str] = set()
+        runs = [r for r in d.get("runs") or [] if isinstance(r, dict)]
         for key, label, kind, floor_key, ratio_key in INTRINSIC_SPEC:
             value = _num(d, key)
             if value is None:
                 continue
+            per_run = tuple(v for r in runs if (v := _num(r, key)) is not None)
             used.update(k for k in (key, floor_key, ratio_key) if k)
             if key == "cross_entropy":
                 label += " (next tokens)" if causal else " (masked tokens)"
             if key == "nsp_accuracy":
                 met = value >= NSP_TARGET
                 out.append(IntrinsicRow(model, key, label, kind, value, f"{key}_chance", NSP_CHANCE, "chance",
-                                        target=f"≥ {100 * NSP_TARGET:.0f} %", met=met))
+                                        target=f"≥ {100 * NSP_TARGET:.0f} %", met=met, per_run=per_run))
                 continue
             floor = _num(d, floor_key)
             ratio = _num(d, ratio_key) if ratio_key else None
@@ -283,7 +286,7 @@ def intrinsic_rows(intrinsic: dict[str, dict[str, Any]]) -> list[IntrinsicRow]:
             ratio_name = f"{key}_over_unigram_entropy" if floor_key == "unigram_entropy" else f"{key}_over_unigram"
             out.append(IntrinsicRow(model, key, label, kind, value, floor_name, floor,
                                     "unigram entropy" if floor_key == "unigram_entropy" else "unigram",
-                                    ratio_name if ratio_key else None, ratio, target, met))
+                                    ratio_name if ratio_key else None, ratio, target, met, per_run))
         for key, v in d.items():  # anything else the evaluation recorded (the number of scored tokens, ...)
             if key in used or key.startswith("unigram_") or key.endswith(("_over_unigram", "_over_unigram_entropy")):
                 continue
@@ -307,16 +310,21 @@ def _fmt_intrinsic(v: float | None, kind: str) -> str:
 
 
 def intrinsic_table(intrinsic: dict[str, dict[str, Any]]) -> str:
-    """Each held-out metric beside its unigram floor (chance for NSP), their ratio and the target the project tracks."""
-    rows = []
-    for r in intrinsic_rows(intrinsic):
+    """Each held-out metric beside its unigram floor (chance for NSP), their ratio and the target the project tracks;
+    with several pre-training runs the value is their mean, and a column lists each run's."""
+    rows, all_rows = [], intrinsic_rows(intrinsic)
+    several = any(len(r.per_run) > 1 for r in all_rows)
+    for r in all_rows:
         floor = _fmt_intrinsic(r.floor, r.kind) if r.floor is not None else "—"
         if r.floor is not None and r.floor_label == "chance":
             floor += " (chance)"
         target = f"{r.target}: {'met' if r.met else '**not met**'}" if r.target and r.met is not None else (r.target or "—")
-        rows.append([model_label(r.model), r.label, _fmt_intrinsic(r.value, r.kind), floor,
-                     f"{r.ratio:.2f}×" if r.ratio is not None else "—", target])
-    return md_table(["model", "metric", "value", "unigram floor", "value / floor", "target"], rows)
+        row = [model_label(r.model), r.label, _fmt_intrinsic(r.value, r.kind)]
+        if several:
+            row.append(" / ".join(_fmt_intrinsic(v, r.kind) for v in r.per_run) or "—")
+        rows.append(row + [floor, f"{r.ratio:.2f}×" if r.ratio is not None else "—", target])
+    head = ["model", "metric", "value (mean over runs)" if several else "value"] + (["each pre-training run"] if several else [])
+    return md_table(head + ["unigram floor", "value / floor", "target"], rows)
 
 
 def intrinsic_metrics(intrinsic: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
