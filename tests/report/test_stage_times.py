@@ -70,6 +70,18 @@ def test_a_run_that_reused_its_results_counts_by_the_run_that_computed_them():
     assert latest_stage_runs([first, resumed])["pretrain-bert"].info.run_id == "P1"
 
 
+def test_a_run_that_reused_some_seeds_adds_their_training_time():
+    """Seed 0 reused (logged 300 s of training, lasted 2 s), seed 1 trained (310 s logged, lasted 320 s): the stage run
+    lasted 330 s and its results cost 330 + (300 - 2) s; the trained seed adds nothing."""
+    partly = [run("finetune-bert-ner", "finetune", 0, 330, run_id="P"),
+              run("seed-0", "finetune", 1, 3, parent="P", train_seconds=300), run("seed-1", "finetune", 5, 325, parent="P", train_seconds=310)]
+    assert latest_stage_runs(partly)["finetune-bert-ner"].info.run_id == "P"
+    assert stage_times(partly)[0].seconds == pytest.approx(330 + 298)
+    reused = [run("finetune-bert-ner", "finetune", 5000, 5015, run_id="B"),
+              run("seed-0", "finetune", 5005, 5007, parent="B", train_seconds=300), run("seed-1", "finetune", 5008, 5010, parent="B", train_seconds=310)]
+    assert stage_times(reused)[0].seconds == pytest.approx(15 + 298 + 308)  # nothing else known: the logged times count
+
+
 def test_groups_in_pipeline_order_with_their_seconds():
     times = stage_times(RUNS)
     assert [(t.group, t.runs, t.seconds) for t in times] == [

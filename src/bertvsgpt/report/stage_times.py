@@ -8,7 +8,8 @@ reused results finished earlier with the same inputs (``tasks/registry.py``'s re
 or a stage run without per-seed runs such as ``finetune_labels``, logs a ``train_seconds`` longer than the
 run itself lasted; a pre-training run that resumed a finished checkpoint logs the whole run's
 ``summary/train_seconds``) did not compute them: the latest run that
-did counts instead, so the table states what the results cost, not how fast they were copied. The report
+did counts instead, so the table states what the results cost, not how fast they were copied; a run that reused
+some of its seeds and trained others adds the reused seeds' logged ``train_seconds`` (:func:`reused_seconds`). The report
 stage itself is still running when it reads them and is left out.
 """
 
@@ -69,6 +70,21 @@ def reused_runs(runs: Iterable[Any]) -> set[str]:
     return {parent for parent, reused in verdicts.items() if reused and all(reused)}
 
 
+def reused_seconds(runs: Iterable[Any]) -> dict[str, float]:
+    """Parent run id -> the training seconds its nested (per-seed) runs did not spend because they reused results
+    finished earlier (each logs the original ``train_seconds``): what a stage run whose seeds were partly reused
+    (seed 0 kept, seed 1 trained from a new pre-training run) adds to its own wall time to state what it cost."""
+    out: dict[str, float] = {}
+    for run in runs:
+        parent = (run.data.tags or {}).get(PARENT_TAG)
+        trained = (getattr(run.data, "metrics", None) or {}).get("train_seconds")
+        if parent and isinstance(trained, (int, float)) and run.info.start_time is not None and run.info.end_time:
+            saved = trained - _seconds(run.info)
+            if saved > 0:
+                out[parent] = out.get(parent, 0.0) + saved
+    return out
+
+
 def latest_stage_runs(runs: Iterable[Any]) -> dict[str, Any]:
     """run name -> its latest FINISHED top-level stage run that computed its results (``runs``:
     ``mlflow.entities.Run`` objects); a name whose runs all reused results keeps its latest one."""
@@ -93,10 +109,12 @@ def stage_times(runs: Iterable[Any]) -> list[StageTime]:
     seconds: dict[str, float] = {}
     count: dict[str, int] = {}
     stages: dict[str, set[str]] = {}
+    runs = list(runs)
+    saved = reused_seconds(runs)
     for run in latest_stage_runs(runs).values():
         stage = run.data.tags["stage"]
         group = _group_of(stage)
-        seconds[group] = seconds.get(group, 0.0) + _seconds(run.info)
+        seconds[group] = seconds.get(group, 0.0) + _seconds(run.info) + saved.get(run.info.run_id, 0.0)
         count[group] = count.get(group, 0) + 1
         stages.setdefault(group, set()).add(stage)
     order = [g for g, _ in STAGE_GROUPS] + ["other"]
@@ -124,6 +142,7 @@ def stage_times_section(times: Sequence[StageTime] | None) -> list[str]:
     rows.append(["**total**", "", f"{sum(t.runs for t in times):,}", f"**{fmt_seconds(total)}**", "100 %" if total else "—"])
     return ["Wall time of each stage group: the latest finished MLflow run of each stage run (tag `stage`; nested per-seed "
             "runs are inside their stage's run), summed; a resumed run counts from its first start to its last end, a run "
-            "that reused results finished earlier with the same inputs counts by the run that computed them, and "
+            "that reused results finished earlier with the same inputs counts by the run that computed them (a run that "
+            "reused some of its seeds adds their logged training time), and "
             "the report stage itself is not counted.", "",
             md_table(["stage group", "stages", "runs", "wall time", "share"], rows, align=["l", "l", "r", "r", "r"]), ""]
