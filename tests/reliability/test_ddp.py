@@ -36,6 +36,7 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 import torch
+import yaml
 from safetensors.torch import load_file
 
 from tests.reliability import tiny_stage as ts
@@ -125,8 +126,10 @@ def test_ddp_stage_tracks_one_run_and_no_rank_fails(ddp):
     errors = [line for line in ddp.proc.stderr.splitlines() if line.startswith("error:")]
     assert not errors, errors
     runs = ts.mlflow_runs(ddp.ws, "pretrain")
-    assert [(r.info.run_name, r.info.status) for r in runs] == [(f"pretrain-{ARCH}", "FINISHED")]
-    assert ddp.summary == json.loads((ddp.ws / "data" / "models" / ARCH / "summary.json").read_text())
+    seed = yaml.safe_load((ddp.ws / "params.yaml").read_text())["seed"]  # one pre-training run, nested in the stage's
+    assert [(r.info.run_name, r.info.status) for r in runs] == [(f"pretrain-{ARCH}", "FINISHED"), (f"seed-{seed}", "FINISHED")]
+    saved = json.loads((ddp.ws / "data" / "models" / ARCH / "summary.json").read_text())
+    assert {k: v for k, v in ddp.summary.items() if k != "runs"} == saved and ddp.summary["runs"] == {f"seed-{seed}": saved}
 
 
 # --- fine-tuning ---------------------------------------------------------------------------------

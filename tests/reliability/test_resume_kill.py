@@ -2,7 +2,7 @@
 
 The real stage entry point, ``python -m pipeline.pretrain model=<arch>`` (what ``dvc repro`` runs),
 pre-trains a tiny model for ``STEPS`` optimizer steps in a temporary workspace. ``run.py`` keeps a
-resumable Lightning checkpoint, ``data/resume/pretrain-<arch>/last.ckpt`` (a DVC ``persist`` output),
+resumable Lightning checkpoint, ``data/resume/pretrain-<arch>/seed-<seed>/last.ckpt`` (a DVC ``persist`` output),
 written every ``max(1, total_steps // 10)`` steps = ``INTERVAL``. The test waits until that checkpoint
 is at step >= ``KILL_AFTER``, sends the signal, checks the process is gone and left no final output,
 runs the same command again and compares with an uninterrupted run in a second workspace.
@@ -85,7 +85,8 @@ def killed(request, tmp_path_factory):
     sig = SIGNALS[name]
     tokenizer = ts.tokenizer_dir(tmp_path_factory, arch, N_DOCS)
     ws = ts.make_workspace(tmp_path_factory.mktemp(f"killed-{arch}-{name}") / "ws", params(), {arch: tokenizer})
-    resume = ws / "data" / "resume" / f"pretrain-{arch}"
+    seed = yaml.safe_load((ws / "params.yaml").read_text())["seed"]  # one pre-training run (pretrain.seeds: null)
+    resume = ws / "data" / "resume" / f"pretrain-{arch}" / f"seed-{seed}"
     t0 = time.perf_counter()
     proc, seen, log = ts.start_and_kill(ws, "pretrain", [f"model={arch}"], resume / "last.ckpt", KILL_AFTER, sig)
     res = SimpleNamespace(
@@ -194,7 +195,11 @@ def test_resumed_run_has_the_uninterrupted_counts_and_history(killed, reference)
 def test_resumed_run_is_bitwise_identical(killed, reference):
     """On one CPU thread with ``deterministic=True`` nothing but the data order and RNG state can differ."""
     got, ref = killed.out, reference
-    assert ts.without(got.summary, ts.PRETRAIN_TIMING_KEYS) == ts.without(ref.summary, ts.PRETRAIN_TIMING_KEYS)
+    def untimed(summary: dict) -> dict:  # the stage's summary and each pre-training run's (``runs``) without timings
+        runs = {k: ts.without(v, ts.PRETRAIN_TIMING_KEYS) for k, v in summary.get("runs", {}).items()}
+        return {**ts.without(summary, ts.PRETRAIN_TIMING_KEYS), "runs": runs}
+
+    assert untimed(got.summary) == untimed(ref.summary)
     cols = [c for c in ref.curve.columns if c not in ts.CURVE_TIMING_COLUMNS]
     assert got.curve.select(cols).equals(ref.curve.select(cols))
     assert got.weights == ref.weights

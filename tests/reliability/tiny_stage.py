@@ -156,14 +156,15 @@ def mlflow_runs(workspace: Path, stage: str) -> list:
 
 
 def pretrain_runs(workspace: Path, tokens_per_step: int) -> list[dict]:
-    """The workspace's MLflow pre-training runs, oldest first: status and the global steps trained in each,
+    """The workspace's MLflow runs of one pre-training run each (nested in the stage's run), oldest first: status and the global steps trained in each,
     in the order they were logged (per-step ``compute/tokens_seen``), split into ``segments`` wherever the
     next step is not the previous one + 1: a run continued after a kill holds the killed process's steps
     ``1..s`` and the re-run's ``k+1..N`` (one segment when ``s == k``)."""
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
-    runs = mlflow_runs(workspace, "pretrain")
+    # the curve is in each pre-training run's own MLflow run, nested in the stage's (tag pretrain_seed)
+    runs = [r for r in mlflow_runs(workspace, "pretrain") if "pretrain_seed" in r.data.tags]
     out = []
     for run in runs:
         history = sorted(client.get_metric_history(run.info.run_id, "compute/tokens_seen"), key=lambda m: (m.timestamp, m.step))
