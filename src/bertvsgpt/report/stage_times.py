@@ -15,7 +15,7 @@ stage itself is still running when it reads them and is left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,17 +57,24 @@ def _seconds(info: Any) -> float:
     return max(0.0, (info.end_time - info.start_time) / 1000.0)
 
 
-def reused_runs(runs: Iterable[Any]) -> set[str]:
-    """Ids of top-level runs that logged more ``train_seconds`` than they lasted, or whose every nested
-    (per-seed) run did: their results were reused from an earlier run, not computed."""
-    verdicts: dict[str, list[bool]] = {}
+def _trained_vs_lasted(runs: Iterable[Any]) -> Iterator[tuple[str, bool, float, float]]:
+    """``(owner, nested, trained, lasted)`` for every finished run that logged its training seconds: ``owner`` is the
+    parent's id for a nested (per-seed) run, else the run's own; a logged time above ``lasted`` means it reused results."""
     for run in runs:
         parent = (run.data.tags or {}).get(PARENT_TAG)
         metrics = getattr(run.data, "metrics", None) or {}
         trained = metrics.get("train_seconds", metrics.get(PRETRAIN_SECONDS))
         if isinstance(trained, (int, float)) and run.info.start_time is not None and run.info.end_time:
-            verdicts.setdefault(parent or run.info.run_id, []).append(trained > _seconds(run.info))
-    return {parent for parent, reused in verdicts.items() if reused and all(reused)}
+            yield parent or run.info.run_id, parent is not None, float(trained), _seconds(run.info)
+
+
+def reused_runs(runs: Iterable[Any]) -> set[str]:
+    """Ids of top-level runs that logged more ``train_seconds`` than they lasted, or whose every nested
+    (per-seed) run did: their results were reused from an earlier run, not computed."""
+    verdicts: dict[str, list[bool]] = {}
+    for owner, _, trained, lasted in _trained_vs_lasted(runs):
+        verdicts.setdefault(owner, []).append(trained > lasted)
+    return {owner for owner, reused in verdicts.items() if reused and all(reused)}
 
 
 def reused_seconds(runs: Iterable[Any]) -> dict[str, float]:
@@ -75,13 +82,9 @@ def reused_seconds(runs: Iterable[Any]) -> dict[str, float]:
     finished earlier (each logs the original ``train_seconds``): what a stage run whose seeds were partly reused
     (seed 0 kept, seed 1 trained from a new pre-training run) adds to its own wall time to state what it cost."""
     out: dict[str, float] = {}
-    for run in runs:
-        parent = (run.data.tags or {}).get(PARENT_TAG)
-        trained = (getattr(run.data, "metrics", None) or {}).get("train_seconds")
-        if parent and isinstance(trained, (int, float)) and run.info.start_time is not None and run.info.end_time:
-            saved = trained - _seconds(run.info)
-            if saved > 0:
-                out[parent] = out.get(parent, 0.0) + saved
+    for owner, nested, trained, lasted in _trained_vs_lasted(runs):
+        if nested and trained > lasted:
+            out[owner] = out.get(owner, 0.0) + trained - lasted
     return out
 
 
