@@ -156,6 +156,16 @@ def test_compute_table_formats_by_hand():
     assert cells(lines[3]) == ["GPT", "500.0 k", "—", "—", "—", "—", "—", "—", "bf16-mixed"]
 
 
+def test_compute_table_has_a_row_per_pretraining_run_first_run_first():
+    run = {"parameters": 1_000, "tokens_seen": 4_000, "train_seconds": 60.0, "precision": "bf16-mixed"}
+    pretrain = {
+        "bert": {**run, "seed": 42, "runs": {"seed-1": {**run, "seed": 1, "train_seconds": 72.0}, "seed-42": {**run, "seed": 42}}},
+        "gpt": {**run, "seed": 42, "runs": {"seed-42": {**run, "seed": 42}}},  # one run: one plain row
+    }
+    rows = [cells(line) for line in compute_table(pretrain).splitlines()[2:]]
+    assert [(r[0], r[4]) for r in rows] == [("BERT (seed 42)", "1.0 min"), ("BERT (seed 1)", "1.2 min"), ("GPT", "1.0 min")]
+
+
 def test_intrinsic_table_formats_floats_and_ints():
     # an older intrinsic.json without the unigram floors: the values alone, no floor, ratio or verdict
     lines = intrinsic_table({"bert": {"mlm_accuracy": 0.123456, "masked_tokens": 12345}, "gpt": {"perplexity": 345.678}}).splitlines()
@@ -173,3 +183,12 @@ def test_different_test_rows_skip_the_test_with_a_note(inputs):
     results = {r.task: r for r in task_results(dataclasses.replace(inputs, predictions=preds), 20, 0)}
     assert not results["qa"].tests and "differ" in results["qa"].note and "gpt/qa/seed_0" in results["qa"].note
     assert results["sentiment"].tests  # the other tasks are still tested
+
+
+def test_a_small_nonzero_difference_keeps_two_decimals():
+    from bertvsgpt.report.labels import fmt_delta, fmt_points
+
+    # +0.02 BLEU must not read "+0.0" (a significant gain shown as none); zero and larger values keep one decimal
+    assert [fmt_delta(x, "test_bleu") for x in (0.02, -0.03, 0.0, 1.2)] == ["+0.02", "-0.03", "+0.0", "+1.2"]
+    assert fmt_delta(0.0002, "test_accuracy") == "+0.02"  # accuracy is shown in points (x 100)
+    assert [fmt_points(v) for v in (0.04, 0.05, 12.345)] == ["0.04", "0.1", "12.3"]

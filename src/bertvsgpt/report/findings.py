@@ -11,7 +11,7 @@ from typing import Any
 
 from .comparison import GroupResult, TaskResult
 from .contamination import Overlap
-from .labels import PRETRAINED, TWINS, baseline_label, fmt_count, fmt_p, model_label, points, published_families
+from .labels import PRETRAINED, TWINS, baseline_label, fmt_count, fmt_p, fmt_points, model_label, points, published_families
 
 
 def _join(items: Sequence[str]) -> str:
@@ -23,7 +23,7 @@ def _join(items: Sequence[str]) -> str:
 
 def _pts(delta: float, metric: str) -> str:
     v = abs(points(delta, metric))
-    return f"{v:.1f} point{'s' if round(v, 1) != 1.0 else ''}"
+    return f"{fmt_points(v)} point{'s' if round(v, 2) != 1.0 else ''}"
 
 
 def bert_vs_gpt(results: Sequence[TaskResult], alpha: float) -> list[str]:

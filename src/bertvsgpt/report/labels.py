@@ -112,8 +112,14 @@ def fmt_score(mean: float, std: float, n: int, metric: str) -> str:
     return f"{m:.1f} ± {s:.1f}" if n > 1 else f"{m:.1f}"
 
 
+def fmt_points(v: float, sign: bool = False) -> str:
+    """Points to one decimal; a non-zero difference that would read 0.0 (e.g. +0.02 BLEU) keeps two."""
+    digits = 2 if v != 0 and abs(v) < 0.05 else 1
+    return f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
+
+
 def fmt_delta(delta: float, metric: str) -> str:
-    return f"{points(delta, metric):+.1f}"
+    return fmt_points(points(delta, metric), sign=True)
 
 
 def fmt_p(p: float | None, n_resamples: int | None = None) -> str:

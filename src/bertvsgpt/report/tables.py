@@ -189,6 +189,7 @@ def all_metrics_table(summary: pl.DataFrame, models: Sequence[str], tasks: Seque
 
 
 def compute_table(pretrain: dict[str, dict[str, Any]]) -> str:
+    """Each pre-trained model's cost; one row per pre-training run where ``runs`` holds several (``pretrain.seeds``)."""
     cols = [
         ("parameters", "parameters", fmt_count),
         ("tokens_seen", "tokens", fmt_count),
@@ -199,7 +200,15 @@ def compute_table(pretrain: dict[str, dict[str, Any]]) -> str:
         ("peak_memory_mb", "peak memory", lambda v: f"{v:,.0f} MB"),
         ("precision", "precision", str),
     ]
-    rows = [[model_label(m), *(fmt(s[key]) if key in s else "—" for key, _, fmt in cols)] for m, s in pretrain.items()]
+    rows = []
+    for m, s in pretrain.items():
+        runs = [r for r in (s.get("runs") or {}).values() if isinstance(r, dict)]
+        if len(runs) < 2:
+            rows.append([model_label(m), *(fmt(s[key]) if key in s else "—" for key, _, fmt in cols)])
+            continue
+        runs.sort(key=lambda r: r.get("seed") != s.get("seed"))  # the first pre-training run (the summary's) first
+        rows += [[f"{model_label(m)} (seed {r.get('seed', '?')})", *(fmt(r[key]) if key in r else "—" for key, _, fmt in cols)]
+                 for r in runs]
     return md_table(["model", *(c[1] for c in cols)], rows)
 
 
