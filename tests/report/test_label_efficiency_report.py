@@ -81,3 +81,18 @@ def test_keys_reach_the_metrics_file(le_report):
 
     flat = flatten_metrics(le_report.metrics)
     assert flat["label_efficiency.sentiment.bert.frac_0.25"] == 80.0
+
+
+def test_sentence_lists_every_label_budget_and_names_the_largest_gain():
+    from bertvsgpt.report.label_efficiency import LabelPoint, label_efficiency_sentences
+
+    def pt(model, f, n, acc):
+        return LabelPoint("sentiment", model, f, n, "test_accuracy", acc, 0.0, 1)
+
+    pts = [pt("bert", 0.01, 80, 0.60), pt("bert-scratch", 0.01, 80, 0.55), pt("bert", 0.1, 803, 0.70),
+           pt("bert-scratch", 0.1, 803, 0.62), pt("bert", 1.0, 8033, 0.75), pt("bert-scratch", 1.0, 8033, 0.76),
+           pt("gpt", 0.01, 80, 0.5), pt("gpt-scratch", 0.01, 80, 0.5), pt("gpt", 1.0, 8033, 0.8), pt("gpt-scratch", 1.0, 8033, 0.8)]
+    [sentence] = label_efficiency_sentences(pts)
+    assert sentence == ("On sentiment (accuracy), pre-training's gain over scratch is largest with 10 % of the labels for BERT "
+                        "(+5.0 points with 80 labels, +8.0 with 803, -1.0 with all 8,033) and the same at both for GPT "
+                        "(+0.0 points with 80 labels, +0.0 with all 8,033).")

@@ -117,33 +117,40 @@ def _join(items: Sequence[str]) -> str:
 
 
 def label_efficiency_sentences(pts: Sequence[LabelPoint]) -> list[str]:
-    """One sentence per task: is pre-training's gain over scratch larger at the smallest fraction or at full data?"""
+    """One sentence per task: at which label budget is pre-training's gain over scratch largest? Every budget's
+    gain is listed, smallest first (with two budgets: larger with the fraction or at full data)."""
     at = _index(pts)
     out = []
     for task in dict.fromkeys(p.task for p in pts):
-        small = min((p.fraction for p in pts if p.task == task and p.fraction < FULL), default=None)
-        if small is None:
+        fractions = sorted({p.fraction for p in pts if p.task == task and p.fraction < FULL})
+        if not fractions:
             continue
         parts = []
         for arch, twin in TWINS.items():
-            a_s, t_s, a_f, t_f = (at.get((task, m, f)) for m, f in ((arch, small), (twin, small), (arch, FULL), (twin, FULL)))
-            if not (a_s and t_s and a_f and t_f):
+            gains = []  # (fraction, gain in points, training labels) where the model and its twin both ran
+            for f in [*fractions, FULL]:
+                a, t = at.get((task, arch, f)), at.get((task, twin, f))
+                if a and t:
+                    gains.append((f, points(a.mean - t.mean, a.metric), a.n_train))
+            if len(gains) < 2 or gains[-1][0] != FULL:
                 continue
-            g_small = points(a_s.mean - t_s.mean, a_s.metric)
-            g_full = points(a_f.mean - t_f.mean, a_f.metric)
-            if round(g_small, 1) > round(g_full, 1):
-                where = f"larger with {pct(small)} of the labels"
-            elif round(g_small, 1) < round(g_full, 1):
-                where = "larger at full data"
+            best = max(round(g, 1) for _, g, _ in gains)
+            where_best = [f for f, g, _ in gains if round(g, 1) == best]
+            word = "larger" if len(gains) == 2 else "largest"
+            if len(where_best) == len(gains):
+                where = "the same at both" if len(gains) == 2 else "the same at every label budget"
+            elif where_best[0] == FULL:
+                where = f"{word} at full data"
             else:
-                where = "the same at both"
-            parts.append(f"{where} for {model_label(arch)} ({g_small:+.1f} points with {_n(a_s.n_train)} labels, "
-                         f"{g_full:+.1f} with all {_n(a_f.n_train)})")
+                where = f"{word} with {pct(where_best[0])} of the labels"
+            (_, g0, n0), *rest = gains
+            listed = [f"{g0:+.1f} points with {_n(n0)} labels", *(f"{g:+.1f} with {'all ' if f == FULL else ''}{_n(n)}" for f, g, n in rest)]
+            parts.append(f"{where} for {model_label(arch)} ({', '.join(listed)})")
         if parts:
             metric = next(p.metric for p in pts if p.task == task)
             out.append(f"On {task} ({metric_label(metric)}), pre-training's gain over scratch is {_join(parts)}.")
         else:
-            out.append(f"On {task}, no pre-trained model ran with its scratch twin at both label budgets: no gain to compare.")
+            out.append(f"On {task}, no pre-trained model ran with its scratch twin at two label budgets: no gain to compare.")
     return out
 
 
