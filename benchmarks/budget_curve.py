@@ -179,12 +179,15 @@ def prediction_dirs(out: Path, finetune_dir: Path | None, default_budget: int) -
     return {m: d for m, d in dirs.items() if d.is_dir()}
 
 
-def paired_tests(out: Path, finetune_dir: Path | None, default_budget: int, resamples: int = 1000, seed: int = 42) -> list[dict]:
+def paired_tests(out: Path, finetune_dir: Path | None, default_budget: int, resamples: int = 1000, seed: int = 42,
+                 runs_resampled: bool = False) -> list[dict]:
     """Each budget against its scratch twin (budget 0) and against the default budget, per task: the report's
-    paired bootstrap over the test examples of every seed both have (``report/significance.py``)."""
+    paired bootstrap over the test examples of every seed both have (``report/significance.py``).
+    ``runs_resampled``: the report's two-level bootstrap, each resample also redrawing each model's seeds (for
+    points whose fine-tuning seeds start from different pre-training runs, as the default run's do)."""
     import polars as pl
 
-    from bertvsgpt.report.comparison import task_seed
+    from bertvsgpt.report.comparison import seed_draws, task_seed
     from bertvsgpt.report.significance import check_same_rows, compare, model_replicates, resample_counts
 
     dirs = prediction_dirs(out, finetune_dir, default_budget)
@@ -207,7 +210,8 @@ def paired_tests(out: Path, finetune_dir: Path | None, default_budget: int, resa
                 b = [pl.read_parquet(dirs[other] / task / s / "predictions.parquet") for s in seeds]
                 n = check_same_rows({f"a{i}": f for i, f in enumerate(a)} | {f"b{i}": f for i, f in enumerate(b)})
                 counts = resample_counts(n, resamples, task_seed(seed, task))
-                t = compare(model_replicates(a, metric, counts), model_replicates(b, metric, counts), n)
+                rng_a, rng_b = (seed_draws(seed, task, m) if runs_resampled else None for m in (model, other))
+                t = compare(model_replicates(a, metric, counts, rng_a), model_replicates(b, metric, counts, rng_b), n)
                 rows.append({"model": model, "against": other, "task": task, "metric": metric, "seeds": len(seeds),
                              "delta": round(t.delta, 4), "ci_low": round(t.ci_low, 4), "ci_high": round(t.ci_high, 4),
                              "p_value": round(t.p_value, 4)})
@@ -267,6 +271,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("budget-curve"))
     ap.add_argument("--plot", type=Path, default=None, help="only draw the figure from this scores.csv")
     ap.add_argument("--tests", action="store_true", help="only the paired bootstrap tests of a finished --out (CSV to stdout)")
+    ap.add_argument("--runs-resampled", action="store_true",
+                    help="with --tests: also resample each model's seeds (the report's two-level bootstrap)")
     ap.add_argument("--baselines", type=Path, default=Path("data/baselines"))
     ap.add_argument("--figure", type=Path, default=Path("docs/figures/budget_curve.png"))
     ap.add_argument("overrides", nargs="*", help="Hydra overrides of params.yaml applied to every run")
@@ -276,7 +282,8 @@ def main() -> None:
     elif args.tests:
         from bertvsgpt.config import load_params
 
-        rows = paired_tests(args.out, args.from_default, load_params("params.yaml", args.overrides).pretrain.max_tokens)
+        rows = paired_tests(args.out, args.from_default, load_params("params.yaml", args.overrides).pretrain.max_tokens,
+                            runs_resampled=args.runs_resampled)
         w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["model"])
         w.writeheader()
         w.writerows(rows)

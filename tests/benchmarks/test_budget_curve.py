@@ -55,3 +55,17 @@ def test_default_results_become_points_and_budgets_are_tested_against_scratch_an
     figure = tmp_path / "curve.png"
     plot(scores, tmp_path / "no-baselines", figure)
     assert figure.stat().st_size > 10_000
+
+
+def test_runs_resampled_widens_the_test_when_a_budgets_seeds_disagree(tmp_path):
+    # fine-tuning seeds from two pre-training runs that disagree (100 % and 40 %) against a steady scratch twin (60 %):
+    # over test examples alone the +10 points look certain; redrawing the seeds (the report's two-level bootstrap) does not
+    out, default = tmp_path / "out", tmp_path / "data" / "finetune"
+    _run(out / "finetune" / "bert-16000000" / "intent" / "seed_0", [1] * 200)
+    _run(out / "finetune" / "bert-16000000" / "intent" / "seed_1", [1] * 80 + [0] * 120, seed=1)
+    for s in (0, 1):
+        _run(default / "bert-scratch" / "intent" / f"seed_{s}", [1] * 120 + [0] * 80, seed=s)
+    examples_only, = paired_tests(out, default, 4_000_000, resamples=400)
+    two_level, = paired_tests(out, default, 4_000_000, resamples=400, runs_resampled=True)
+    assert abs(examples_only["delta"] - 0.10) < 1e-9 and two_level["delta"] == examples_only["delta"]
+    assert examples_only["p_value"] < 0.01 < 0.2 < two_level["p_value"]
