@@ -124,8 +124,8 @@ def _norm_sentence(norm: Mapping[str, str]) -> str | None:
     if b is None or g is None:
         return None
     if b != g:
-        return (f"BERT uses {NORM_TEXT.get(b, f'the {b}-LN block')}, GPT {NORM_TEXT.get(g, f'the {g}-LN block')}: at this budget "
-                "each objective learns only with its own block; see the README's recipe section.")
+        return (f"BERT uses {NORM_TEXT.get(b, f'the {b}-LN block')}, GPT {NORM_TEXT.get(g, f'the {g}-LN block')}: in the "
+                "norm x objective ablation (400-1,500 steps) each objective learned only with its own block; see the README's recipe section.")
     return f"Both use the same block ({b}-LN, `model.norm.bert` = `model.norm.gpt` = `{b}`)."
 
 
