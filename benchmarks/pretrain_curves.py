@@ -16,10 +16,11 @@ import argparse
 from pathlib import Path
 
 
-def smoothed(path: Path, column: str, window: int):
+def smoothed(path, column: str, window: int):
+    """``path``: a curve.csv, or its already-read DataFrame (read each run once for several columns)."""
     import polars as pl
 
-    df = pl.read_csv(path).filter(pl.col(column).is_not_null())
+    df = (path if isinstance(path, pl.DataFrame) else pl.read_csv(path)).filter(pl.col(column).is_not_null())
     return df["tokens_seen"].to_numpy(), df[column].rolling_mean(window, min_samples=1).to_numpy()
 
 
@@ -43,11 +44,14 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    import polars as pl
+
     fig, axes = plt.subplots(1, len(args.columns), figsize=(5.2 * len(args.columns), 3.6), squeeze=False)
     for spec in args.runs:
         label, _, path = spec.partition("=")
+        curve = pl.read_csv(Path(path))
         for i, (ax, column) in enumerate(zip(axes[0], args.columns)):
-            tokens, values = smoothed(Path(path), column, args.window)
+            tokens, values = smoothed(curve, column, args.window)
             ax.plot(tokens / 1e6, values, label=label, lw=1.2)
             if i == 0 and args.threshold is not None:
                 at = first_below(tokens, values, args.threshold)

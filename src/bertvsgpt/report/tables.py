@@ -200,15 +200,17 @@ def compute_table(pretrain: dict[str, dict[str, Any]]) -> str:
         ("peak_memory_mb", "peak memory", lambda v: f"{v:,.0f} MB"),
         ("precision", "precision", str),
     ]
+    def cells(label: str, d: dict[str, Any]) -> list[str]:
+        return [label, *(fmt(d[key]) if key in d else "—" for key, _, fmt in cols)]
+
     rows = []
     for m, s in pretrain.items():
         runs = [r for r in (s.get("runs") or {}).values() if isinstance(r, dict)]
         if len(runs) < 2:
-            rows.append([model_label(m), *(fmt(s[key]) if key in s else "—" for key, _, fmt in cols)])
+            rows.append(cells(model_label(m), s))
             continue
         runs.sort(key=lambda r: r.get("seed") != s.get("seed"))  # the first pre-training run (the summary's) first
-        rows += [[f"{model_label(m)} (seed {r.get('seed', '?')})", *(fmt(r[key]) if key in r else "—" for key, _, fmt in cols)]
-                 for r in runs]
+        rows += [cells(f"{model_label(m)} (seed {r.get('seed', '?')})", r) for r in runs]
     return md_table(["model", *(c[1] for c in cols)], rows)
 
 
