@@ -37,7 +37,9 @@ TINY = [
     "evaluate.batch_size=3",  # several batches, the last one partial
 ]
 def params_with(*extra: str):
-    return load_params(PARAMS_YAML, [*TINY, *extra])
+    """params.yaml at the tiny size, BERT with both of the paper's objectives unless ``extra`` sets ``pretrain.bert.nsp``."""
+    nsp = [] if any(e.startswith("pretrain.bert.nsp=") for e in extra) else ["pretrain.bert.nsp=true"]
+    return load_params(PARAMS_YAML, [*TINY, *nsp, *extra])
 
 
 @pytest.fixture(scope="module")

@@ -114,6 +114,7 @@ def _forward(arch: str, model, batch: dict[str, torch.Tensor]) -> dict[str, torc
     if arch == "bert":
         return model(
             input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"], attention_mask=batch["attention_mask"],
-            masked_positions=batch["masked_positions"], masked_labels=batch["masked_labels"], nsp_labels=batch["nsp_label"],
+            masked_positions=batch["masked_positions"], masked_labels=batch["masked_labels"],
+            nsp_labels=batch["nsp_label"] if PARAMS.pretrain.bert.nsp else None,
         )
     return model(input_ids=batch["input_ids"], targets=batch["targets"])

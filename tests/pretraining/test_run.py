@@ -38,6 +38,7 @@ TINY = [
     "pretrain.checkpoint_fractions=[0.5]",
     "tokenizer.vocab_size=300",
     "tokenizer.min_frequency=1",
+    "pretrain.bert.nsp=true",  # both of the paper's objectives: the NSP columns are under test too
 ]
 # by hand: ceil(1024 / (4 * 32)) = 8 optimizer steps; the 0.5 checkpoint is at step 4
 EXPECTED_STEPS = 8

@@ -140,6 +140,14 @@ def test_recipe_flags_a_size_mismatch_and_leaves_out_what_params_lack():
     assert "the same corpus (a and b)" in no_in_domain and "training texts" not in no_in_domain
 
 
+def test_recipe_says_when_bert_trains_without_next_sentence_prediction():
+    p = params()
+    p.pretrain.bert.nsp = False
+    text = recipe_paragraph(recipe_from(p, PRETRAIN))
+    assert "BERT masks 40 % of the positions (masked LM only: next-sentence prediction is off, `pretrain.bert.nsp`" in text
+    assert "masked LM + next-sentence prediction" not in text
+
+
 def test_recipe_states_each_trained_vocabulary_when_they_differ():
     """Chinese: WordPiece (one token per character) stops below the size asked for; the recipe says so."""
     text = recipe_paragraph(recipe_from(params(), PRETRAIN, vocab_sizes={"bert": 7_773, "gpt": 8_192}))
@@ -173,3 +181,28 @@ def test_recipe_names_the_language_and_what_a_token_is_worth_in_characters():
            "1.20 M byte-level BPE tokens for GPT (1.50 characters a token)" in text
     r = recipe_from(params(), PRETRAIN)  # sizes unknown: no clause, no language when params lack it
     assert "characters" not in recipe_paragraph(r)
+
+
+def _loss_figure_labels(curve, tmp_path, monkeypatch):
+    import matplotlib.axes
+    import polars as pl
+
+    from bertvsgpt.report.figures import pretrain_loss_figure
+
+    labels: list[str] = []
+    plot = matplotlib.axes.Axes.plot
+
+    def spy(self, *args, **kwargs):
+        labels.append(kwargs.get("label"))
+        return plot(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", spy)
+    assert pretrain_loss_figure({"bert": pl.DataFrame(curve)}, tmp_path / "loss.png") is not None
+    return labels
+
+
+def test_loss_figure_names_the_bert_loss_by_its_objectives(tmp_path, monkeypatch):
+    mlm_only = {"tokens_seen": [1, 2], "loss": [7.0, 6.0], "mlm_loss": [7.0, 6.0]}
+    assert _loss_figure_labels(mlm_only, tmp_path, monkeypatch) == ["BERT: MLM loss (masked tokens)"]
+    with_nsp = {**mlm_only, "loss": [7.7, 6.6], "nsp_loss": [0.7, 0.6]}
+    assert _loss_figure_labels(with_nsp, tmp_path, monkeypatch)[-2:] == ["BERT: MLM + NSP loss", "BERT: MLM loss (masked tokens)"]
