@@ -23,6 +23,7 @@ import torch
 def attention_maps(model: torch.nn.Module, input_ids: torch.Tensor) -> list[torch.Tensor]:
     """Each self-attention layer's probabilities, ``(B, n_head, T, T)``, for a forward pass without padding."""
     from bertvsgpt.models.attention import MultiHeadSelfAttention, make_attention_mask
+    from bertvsgpt.tasks.backbone import backbone_of
 
     maps: list[torch.Tensor] = []
 
@@ -40,8 +41,7 @@ def attention_maps(model: torch.nn.Module, input_ids: torch.Tensor) -> list[torc
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, MultiHeadSelfAttention)]
     try:
         with torch.no_grad():
-            body = getattr(model, "bert", None) or getattr(model, "transformer", None) or model
-            body(input_ids)
+            backbone_of(model)(input_ids)
     finally:
         for h in handles:
             h.remove()

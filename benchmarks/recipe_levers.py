@@ -51,8 +51,7 @@ def main() -> None:
         params = load_params("params.yaml", [*overrides, f"pretrain.max_tokens={args.tokens}", f"seed={args.seed}"])
         out = args.out_dir / str(n)
         start = time.perf_counter()
-        summary = pretrain(args.arch, params, TOKENIZERS / args.arch, out / "model", out / "resume",
-                           enable_progress_bar=False, seed=args.seed)
+        summary = pretrain(args.arch, params, TOKENIZERS / args.arch, out / "model", out / "resume", enable_progress_bar=False)
         held_out = intrinsic_metrics(out / "model", TOKENIZERS / args.arch, params, seed=params.seed)
         row = {"label": label, "overrides": overrides, "arch": args.arch, "tokens": args.tokens, "seed": args.seed,
                "seconds": round(time.perf_counter() - start, 1), "final_train_loss": summary.get("final_train_loss"),

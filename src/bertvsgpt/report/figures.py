@@ -88,11 +88,10 @@ def pretrain_loss_figure(curves: dict[str, pl.DataFrame], path: Path) -> Path | 
     lines = []
     if "bert" in curves and _has(curves["bert"], "tokens_seen", "loss"):
         b = curves["bert"]
-        if "nsp_loss" not in b.columns:  # next-sentence prediction off: the loss is the MLM loss
-            lines.append((_tokens(b), b.get_column("loss").to_numpy(), "BERT: MLM loss (masked tokens)", "bert", "-"))
-        else:
-            lines.append((_tokens(b), b.get_column("loss").to_numpy(), "BERT: MLM + NSP loss", "bert", "-"))
-        if "mlm_loss" in b.columns and "nsp_loss" in b.columns:
+        nsp = "nsp_loss" in b.columns  # next-sentence prediction off: the loss is the MLM loss
+        label = "BERT: MLM + NSP loss" if nsp else "BERT: MLM loss (masked tokens)"
+        lines.append((_tokens(b), b.get_column("loss").to_numpy(), label, "bert", "-"))
+        if nsp and "mlm_loss" in b.columns:
             lines.append((_tokens(b), b.get_column("mlm_loss").to_numpy(), "BERT: MLM loss (masked tokens)", "bert", "--"))
     if "gpt" in curves and _has(curves["gpt"], "tokens_seen", "loss"):
         g = curves["gpt"]

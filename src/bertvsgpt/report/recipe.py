@@ -164,9 +164,8 @@ def recipe_paragraph(r: Recipe) -> str:
     if norm:
         per.append(norm)
     if r.masked_lm_prob is not None:
-        objective = "masked LM + next-sentence prediction" if r.nsp else (
-            "masked LM only: next-sentence prediction is off, `pretrain.bert.nsp`, as in RoBERTa" if r.nsp is False
-            else "masked LM")
+        objective = {True: "masked LM + next-sentence prediction", None: "masked LM",
+                     False: "masked LM only: next-sentence prediction is off, `pretrain.bert.nsp`, as in RoBERTa"}[r.nsp]
         per.append(f"BERT masks {_pct(r.masked_lm_prob)} of the positions ({objective}); GPT predicts every next token.")
     drop = []
     if r.pretrain_dropout is not None:
