@@ -434,8 +434,13 @@ def time_training(
 
     step = make_step(name, model, cfg, device, amp_dtype, compile_model)
     torch.manual_seed(cfg.seed)  # same dropout stream for every model
+    first_step = float("nan")
     for i in range(warmup):
+        t0 = time.perf_counter()
         step(batches[i % len(batches)])
+        if i == 0:
+            _sync(device)
+            first_step = time.perf_counter() - t0  # compilation, when compiled
     _sync(device)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     t0 = time.perf_counter()
@@ -444,7 +449,7 @@ def time_training(
         for i in range(warmup, warmup + steps):
             loss = step(batches[i % len(batches)])
         _sync(device)
-    out: dict[str, Any] = {"seconds": time.perf_counter() - t0, "final_loss": float(loss)}
+    out: dict[str, Any] = {"seconds": time.perf_counter() - t0, "final_loss": float(loss), "first_step_seconds": first_step}
     if profile_top:
         rows = sorted(
             ((e.key, (e.self_device_time_total if device.type == "cuda" else e.self_cpu_time_total) / 1000 / steps)
@@ -544,7 +549,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--dtype", default="auto", help="auto (bf16 where fast, else fp32), fp32 or bf16")
     ap.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:N")
     ap.add_argument(
-        "--compile", action="store_true", help="torch.compile every model (keep --warmup >= 1: compilation is not timed then)"
+        "--compile", nargs="*", choices=[*MODEL_NAMES, "none"], metavar="MODEL",
+        help="torch.compile these models (of " + ", ".join(MODEL_NAMES) + "; no name: all four; 'none': none). "
+        "Unset: our models as params.yaml's pretrain.compile says (what the stage runs), the HF models eager. "
+        "Compilation happens in the first warm-up step (keep --warmup >= 1), which the table reports as 'first step'",
     )
     ap.add_argument(
         "--default-allocator", action="store_true",
@@ -556,7 +564,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.steps < 1 or args.warmup < 0 or args.repeats < 1:
         ap.error("--steps and --repeats must be >= 1 and --warmup >= 0")
+    if args.compile is not None and "none" in args.compile and len(args.compile) > 1:
+        ap.error("--compile none cannot be combined with model names")
     return args
+
+
+def compiled_models(args: argparse.Namespace) -> frozenset[str]:
+    """The models ``--compile`` names; unset, our models exactly when params.yaml's ``pretrain.compile``
+    is on (the pipeline's stage compiles ours and nothing else)."""
+    if args.compile is None:
+        return frozenset(n for n in MODEL_NAMES if n.startswith("ours") and load_params(args.params).pretrain.compile)
+    if args.compile == []:
+        return frozenset(MODEL_NAMES)
+    return frozenset(args.compile) - {"none"}
 
 
 def bench_config(args: argparse.Namespace) -> BenchConfig:
@@ -592,6 +612,7 @@ def _fmt_int(n: float) -> str:
 def format_table(results: dict[str, Any]) -> str:
     header = (
         f"{'model':<10} {'params':>12} {'non-emb':>12} {'tokens/s':>12} {'ms/step':>10} {'runs (ms)':>15} {'our/HF':>7} {'MFU':>7}"
+        f" {'first step':>11}"
     )
     lines = [header, "-" * len(header)]
     for name in MODEL_NAMES:
@@ -602,6 +623,7 @@ def format_table(results: dict[str, Any]) -> str:
             f"{name:<10} {_fmt_int(r['params']):>12} {_fmt_int(r['params_non_embedding']):>12} "
             f"{_fmt_int(r['tokens_per_s']):>12} {r['ms_per_step']:>10.1f} {runs:>15} "
             f"{(f'{ratio:.2f}x' if ratio is not None else ''):>7} {100 * r['mfu']:>6.1f}%"
+            f" {r['first_step_seconds_runs'][0]:>9.1f} s{' (compiled)' if r['compiled'] else ''}"
         )
     return "\n".join(lines)
 
@@ -626,7 +648,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
 
     # Each run times the four models one after the other, so a busy spell of the machine hits all
     # four alike; the medians over the runs go into the table.
+    compiled = compiled_models(args)
     seconds: dict[str, list[float]] = {name: [] for name in MODEL_NAMES}
+    first_step: dict[str, list[float]] = {name: [] for name in MODEL_NAMES}
     final_loss: dict[str, float] = {}
     described: dict[str, dict[str, Any]] = {}
     for _ in range(args.repeats):
@@ -637,9 +661,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
                 described[name]["attention"] = attention_implementation(model)
                 described[name]["class"] = f"{type(model).__module__}.{type(model).__name__}"
             t = time_training(
-                name, model, batches[family(name)], cfg, args.steps, args.warmup, device, amp_dtype, args.compile
+                name, model, batches[family(name)], cfg, args.steps, args.warmup, device, amp_dtype, name in compiled
             )
             seconds[name].append(t["seconds"])
+            first_step[name].append(t["first_step_seconds"])
             final_loss[name] = t["final_loss"]
             del model
             if device.type == "cuda":
@@ -663,11 +688,15 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
             "ms_per_step_runs": ms_runs,
             "mfu": fpt * tokens_per_s / peak,
             "final_loss": final_loss[name],
+            "compiled": name in compiled,
+            # the first warm-up step of each run: compilation when compiled (the first run's is cold,
+            # later runs hit inductor's on-disk cache), else one ordinary step
+            "first_step_seconds_runs": first_step[name],
         }
         if args.profile and name.startswith("ours"):
             models[name]["profile"] = time_training(
                 name, build_model(name, cfg), batches[family(name)], cfg, min(args.steps, 5), max(args.warmup, 1), device, amp_dtype,
-                args.compile, profile_top=PROFILE_TOP,
+                name in compiled, profile_top=PROFILE_TOP,
             )["profile"]
 
     ratios = {f: models[f"ours_{f}"]["tokens_per_s"] / models[f"hf_{f}"]["tokens_per_s"] for f in ("bert", "gpt")}
@@ -684,7 +713,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
             "steps": args.steps,
             "warmup": args.warmup,
             "repeats": args.repeats,
-            "compile": args.compile,
+            "compiled": sorted(compiled),
             "device": str(device),
             "device_name": _device_name(device),
             "precision": precision,
@@ -706,7 +735,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         f"pre-training throughput: {cfg.n_layer} layers, d_model {cfg.d_model}, {cfg.n_head} heads, d_ff {cfg.d_ff}, "
         f"BERT {cfg.norm_bert}-LN vs BertForPreTraining, GPT {cfg.norm_gpt}-LN vs {hf_gpt_class(cfg)}, "
         f"vocab {cfg.vocab_size}, seq {cfg.seq_len}, batch {cfg.batch_size}, {run['dtype']} on {run['device']} "
-        f"({run['num_threads']} threads{', compiled' if args.compile else ''}); median of {args.repeats} run(s) of "
+        f"({run['num_threads']} threads; compiled: {', '.join(sorted(compiled)) or 'none'}); median of {args.repeats} run(s) of "
         f"{args.steps} timed steps after {args.warmup} warm-up; peak matmul {peak / 1e9:.1f} GFLOP/s"
     )
     print(format_table(results))

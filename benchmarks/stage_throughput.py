@@ -64,7 +64,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     keep_freed_memory()  # as every stage process (bertvsgpt.cli.run_stage) and the bench do
     cfg = bench_config(bench_args([]))  # params.yaml's shape
-    amp_dtype = autocast_dtype(resolve_precision(load_params("params.yaml").pretrain.precision))  # the stage's dtype
+    stage = load_params("params.yaml").pretrain
+    amp_dtype = autocast_dtype(resolve_precision(stage.precision))  # the stage's dtype
+    compiled = bool(stage.compile)  # the bench's step compiled exactly when the stage's is
     tokens_per_step = cfg.batch_size * cfg.seq_len
     device = torch.device("cpu")
     batches = make_batches(cfg, 16, device)
@@ -72,7 +74,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for arch in args.models:
         bench, step, wall = [], [], []
         for _ in range(args.repeats):
-            t = time_training(f"ours_{arch}", build_model(f"ours_{arch}", cfg), batches[arch], cfg, args.steps, 3, device, amp_dtype, False)
+            t = time_training(f"ours_{arch}", build_model(f"ours_{arch}", cfg), batches[arch], cfg, args.steps, 3, device, amp_dtype, compiled)
             bench.append(1000 * t["seconds"] / args.steps)
             with tempfile.TemporaryDirectory(prefix="stage-") as tmp:
                 r = stage_run(arch, args.steps, tokens_per_step, Path(tmp))

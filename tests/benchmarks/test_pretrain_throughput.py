@@ -212,3 +212,37 @@ def test_repeats_give_medians_and_profile_lists_our_models_top_operators(tmp_pat
 def test_repeats_must_be_positive():
     with pytest.raises(SystemExit):
         bench.parse_args(["--repeats", "0"])
+
+
+def test_compile_defaults_to_what_the_stage_compiles_and_names_models(tmp_path):
+    """Unset, --compile follows params.yaml's pretrain.compile for our two models (the stage never compiles
+    HF's); bare --compile is all four; names pick models; 'none' is none and stands alone."""
+    from pathlib import Path
+
+    text = Path(bench.DEFAULT_PARAMS).read_text()
+    assert "  compile: false\n" in text
+    on = tmp_path / "params.yaml"
+    on.write_text(text.replace("  compile: false\n", "  compile: true\n"))
+    assert bench.compiled_models(bench.parse_args([])) == frozenset()
+    assert bench.compiled_models(bench.parse_args(["--params", str(on)])) == {"ours_bert", "ours_gpt"}
+    assert bench.compiled_models(bench.parse_args(["--compile"])) == set(bench.MODEL_NAMES)
+    assert bench.compiled_models(bench.parse_args(["--compile", "ours_gpt", "hf_gpt"])) == {"ours_gpt", "hf_gpt"}
+    assert bench.compiled_models(bench.parse_args(["--params", str(on), "--compile", "none"])) == frozenset()
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--compile", "none", "ours_gpt"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--compile", "ours_t5"])
+
+
+def test_compiled_gpt_trains_like_eager_and_reports_its_compile_time(tmp_path, capsys):
+    """torch.compile of our GPT's step (the fused vocabulary loss included) gives the eager step's losses;
+    the first warm-up step, where compilation happens, is reported per run."""
+    args = [*TINY_ARGS[:-6], "--steps", "2", "--warmup", "1", "--peak-seconds", "0.1", "--dtype", "fp32", "--repeats", "1"]
+    eager = bench.main([*args, "--compile", "none", "--out", str(tmp_path / "e.json")])
+    compiled = bench.main([*args, "--compile", "ours_gpt", "--out", str(tmp_path / "c.json")])
+    assert compiled["run"]["compiled"] == ["ours_gpt"] and eager["run"]["compiled"] == []
+    for name, r in compiled["models"].items():
+        assert r["compiled"] == (name == "ours_gpt"), name
+        assert len(r["first_step_seconds_runs"]) == 1 and r["first_step_seconds_runs"][0] > 0, name
+    assert compiled["models"]["ours_gpt"]["final_loss"] == pytest.approx(eager["models"]["ours_gpt"]["final_loss"], rel=1e-4)
+    assert "compiled: ours_gpt" in capsys.readouterr().out

@@ -525,3 +525,22 @@ def test_scratch_model_dir_has_the_pretrained_shape_and_tokenizer_but_no_weights
         assert ModelConfig.from_dict(saved) == cfg
         assert (cfg.d_model, cfg.n_layer, cfg.norm) == (params.model.d_model, params.model.n_layer, getattr(params.model.norm, arch))
         assert cfg.causal is (arch == "gpt")
+
+
+def test_pretrain_compiled_trains_like_eager_and_resumes(twice, tmp_path, params, no_peak_probe):
+    """pretrain.compile=true (inductor) runs the same steps as eager: the same weight names in the export, the
+    same weights up to the compiler's rounding, and a second call resumes from the compiled run's checkpoint."""
+    compiled = load_params(PARAMS_YAML, [*TINY, "pretrain.compile=true"])
+    out, resume = tmp_path / "out", tmp_path / "resume"
+    with pytest.MonkeyPatch.context() as mp:
+        counter = StepCounter(mp)
+        summary = pretrain(twice.arch, compiled, twice.tok_dir, out, resume, enable_progress_bar=False)
+        assert summary["steps"] == EXPECTED_STEPS == counter.calls
+        weights = _weights(out)
+        assert weights.keys() == twice.weights1.keys()
+        for k, v in twice.weights1.items():
+            torch.testing.assert_close(weights[k], v, rtol=1e-4, atol=1e-5, msg=k)
+        counter.calls = 0
+        pretrain(twice.arch, compiled, twice.tok_dir, out, resume, enable_progress_bar=False)
+        assert counter.calls == 0
+        assert all(torch.equal(_weights(out)[k], v) for k, v in weights.items())
