@@ -4,8 +4,8 @@
 bench's BERT step 101-148 ms between runs) that noise is larger than what compiling buys. Here one
 process builds an eager and a compiled copy of the same model (same initial weights, same batches,
 the bench's step: forward under autocast, backward, clipping, AdamW) and alternates ``--blocks``
-blocks of ``--steps`` steps between them; the ratio compiled/eager is taken per pair of adjacent
-blocks, and its median is the answer.
+blocks of ``--steps`` steps between them (eager first in even pairs, compiled first in odd ones); the
+ratio compiled/eager is taken per pair of adjacent blocks, and its median is the answer.
 
     python -m benchmarks.compile_ab --model gpt                # params.yaml's shape and dtype
     python -m benchmarks.compile_ab --model bert --dtype fp32
@@ -43,8 +43,10 @@ def paired_timing(arch: str, bench_argv: Sequence[str], steps: int, blocks: int,
             step[mode](batches[i % len(batches)])
         warmup_seconds[mode] = time.perf_counter() - t0
     ms: dict[str, list[float]] = {mode: [] for mode in MODES}
-    for _ in range(blocks):
-        for mode in MODES:
+    order = []
+    for b in range(blocks):
+        for mode in MODES if b % 2 == 0 else MODES[::-1]:  # ABBA: neither mode always runs first
+            order.append(mode)
             t0 = time.perf_counter()
             for i in range(steps):
                 step[mode](batches[(warmup + i) % len(batches)])
@@ -54,6 +56,7 @@ def paired_timing(arch: str, bench_argv: Sequence[str], steps: int, blocks: int,
         "arch": arch,
         "dtype": str(amp_dtype).removeprefix("torch."),
         "ms_per_step": ms,
+        "order": order,
         "ratios": ratios,
         "median_ratio": statistics.median(ratios),
         "warmup_seconds": warmup_seconds,

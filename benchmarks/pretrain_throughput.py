@@ -434,7 +434,7 @@ def time_training(
 
     step = make_step(name, model, cfg, device, amp_dtype, compile_model)
     torch.manual_seed(cfg.seed)  # same dropout stream for every model
-    first_step = float("nan")
+    first_step = None  # no warm-up: nothing to report
     for i in range(warmup):
         t0 = time.perf_counter()
         step(batches[i % len(batches)])
@@ -609,6 +609,10 @@ def _fmt_int(n: float) -> str:
     return f"{n:,.0f}"
 
 
+def _fmt_seconds(s: Optional[float]) -> str:
+    return f"{'-':>11}" if s is None else f"{s:>9.1f} s"
+
+
 def format_table(results: dict[str, Any]) -> str:
     header = (
         f"{'model':<10} {'params':>12} {'non-emb':>12} {'tokens/s':>12} {'ms/step':>10} {'runs (ms)':>15} {'our/HF':>7} {'MFU':>7}"
@@ -623,7 +627,7 @@ def format_table(results: dict[str, Any]) -> str:
             f"{name:<10} {_fmt_int(r['params']):>12} {_fmt_int(r['params_non_embedding']):>12} "
             f"{_fmt_int(r['tokens_per_s']):>12} {r['ms_per_step']:>10.1f} {runs:>15} "
             f"{(f'{ratio:.2f}x' if ratio is not None else ''):>7} {100 * r['mfu']:>6.1f}%"
-            f" {r['first_step_seconds_runs'][0]:>9.1f} s{' (compiled)' if r['compiled'] else ''}"
+            f" {_fmt_seconds(r['first_step_seconds_runs'][0])}{' (compiled)' if r['compiled'] else ''}"
         )
     return "\n".join(lines)
 

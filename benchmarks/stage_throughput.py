@@ -10,7 +10,8 @@ at the same shape right before it, alternating ``--repeats`` times; medians go i
 
 - ``bench``: :func:`benchmarks.pretrain_throughput.time_training`, ms per step;
 - ``stage step``: the stage's ``train_seconds / steps`` (``metrics/pretrain/<arch>.json``; the time
-  from batch start to batch end: forward, backward, optimiser, callbacks, logging);
+  from batch start to batch end: forward, backward, optimiser, callbacks, logging; its first step
+  included, so a compiled stage's compilation is spread over these few steps);
 - ``stage wall``: the stage's logged ``tokens_per_second`` windows after the first (which holds the
   warm-up), as ms per step: everything in the loop, data loading included.
 

@@ -533,9 +533,13 @@ def test_pretrain_compiled_trains_like_eager_and_resumes(twice, tmp_path, params
     compiled = load_params(PARAMS_YAML, [*TINY, "pretrain.compile=true"])
     out, resume = tmp_path / "out", tmp_path / "resume"
     with pytest.MonkeyPatch.context() as mp:
+        calls = []
+        real_compile = torch.compile
+        mp.setattr(torch, "compile", lambda *a, **kw: calls.append(1) or real_compile(*a, **kw))
         counter = StepCounter(mp)
         summary = pretrain(twice.arch, compiled, twice.tok_dir, out, resume, enable_progress_bar=False)
         assert summary["steps"] == EXPECTED_STEPS == counter.calls
+        assert calls  # the model did go through the compiler
         weights = _weights(out)
         assert weights.keys() == twice.weights1.keys()
         for k, v in twice.weights1.items():
