@@ -50,8 +50,9 @@ zh: $(STAMP)
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile
 
+# make bench BENCH_ARGS='--compile ours_gpt --profile': any of the bench's flags (python -m benchmarks.pretrain_throughput -h)
 bench: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m benchmarks.pretrain_throughput
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m benchmarks.pretrain_throughput $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
