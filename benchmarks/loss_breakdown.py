@@ -16,6 +16,7 @@ autocast) is timed at the pre-training shape (``batch x seq_len`` rows, ``d_mode
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -24,9 +25,9 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 import torch.nn.functional as F
 
+from benchmarks.pretrain_throughput import resolve_dtype
 from bertvsgpt.allocator import keep_freed_memory
 from bertvsgpt.config import load_params
-from bertvsgpt.hardware import autocast_dtype, resolve_precision
 from bertvsgpt.models.loss import linear_cross_entropy
 
 
@@ -41,7 +42,6 @@ def median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
-@torch.compile(dynamic=False)
 def _softmax_grad(logits: torch.Tensor, targets: torch.Tensor, scale: torch.Tensor):
     """One chunk: its loss terms and ``(softmax - onehot) * scale`` in the logits' dtype, one fused kernel."""
     x = logits.float()
@@ -50,6 +50,12 @@ def _softmax_grad(logits: torch.Tensor, targets: torch.Tensor, scale: torch.Tens
     s = e.sum(1, keepdim=True)
     grad = e * (scale[:, None] / s) - F.one_hot(targets, x.shape[1]).to(x.dtype) * scale[:, None]
     return grad.to(logits.dtype), (s.log() + m).squeeze(1) - x.gather(1, targets[:, None]).squeeze(1)
+
+
+@functools.cache
+def _compiled_softmax_grad():
+    """``_softmax_grad`` through inductor, built on first use (not at import: that loads ``torch._dynamo``)."""
+    return torch.compile(_softmax_grad, dynamic=False)
 
 
 def compiled_softmax_loss(hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int):
@@ -62,7 +68,7 @@ def compiled_softmax_loss(hidden: torch.Tensor, weight: torch.Tensor, targets: t
     for i in range(0, n, chunk):
         h, t = hidden[i : i + chunk], targets[i : i + chunk]
         torch.mm(h, weight.T, out=logits[: len(h)])
-        g, terms = _softmax_grad(logits[: len(h)], t, scale[: len(h)])
+        g, terms = _compiled_softmax_grad()(logits[: len(h)], t, scale[: len(h)])
         loss += terms.sum()
         torch.mm(g, weight, out=grad_h[i : i + chunk])
         grad_w += torch.mm(g.T, h).float()
@@ -130,7 +136,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = load_params()
     rows = args.rows or p.pretrain.batch_size * p.pretrain.seq_len
     d, vocab = args.d_model or p.model.d_model, args.vocab or p.tokenizer.vocab_size
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}.get(args.dtype) or autocast_dtype(resolve_precision("auto"))
+    try:
+        _, dtype = resolve_dtype(args.dtype)  # as the bench reads --dtype
+    except ValueError as exc:
+        ap.error(str(exc))
     keep_freed_memory()  # as the stages and the bench do
     r = breakdown(rows, d, vocab, dtype, args.chunks, args.repeats)
     name = str(dtype).removeprefix("torch.")

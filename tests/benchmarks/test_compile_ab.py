@@ -9,19 +9,9 @@ from benchmarks import compile_ab
 TINY_SHAPE = ["--layers", "1", "--d-model", "32", "--heads", "2", "--d-ff", "128", "--vocab", "128", "--seq-len", "16", "--batch", "2"]
 
 
-def test_paired_timing_alternates_blocks_and_takes_per_pair_ratios(monkeypatch):
-    import torch
-
-    compiled = []
-    real_compile = torch.compile
-
-    def spy(model, *args, **kwargs):
-        compiled.append(type(model).__name__)
-        return real_compile(model, *args, **kwargs)
-
-    monkeypatch.setattr(torch, "compile", spy)
+def test_paired_timing_alternates_blocks_and_takes_per_pair_ratios(compile_calls):
     r = compile_ab.paired_timing("gpt", [*TINY_SHAPE, "--dtype", "fp32"], steps=2, blocks=3, warmup=1)
-    assert compiled == ["GPTForPreTraining"]  # one of the two copies, and only it, went through the compiler
+    assert compile_calls == ["GPTForPreTraining"]  # one of the two copies, and only it, went through the compiler
     assert r["arch"] == "gpt" and r["dtype"] == "float32"
     assert r["order"] == ["eager", "compiled", "compiled", "eager", "eager", "compiled"]  # ABBA
     for mode in compile_ab.MODES:
