@@ -7,6 +7,8 @@ Run from the repository root after ``dvc repro`` has prepared the corpus, tokeni
 
     python -m benchmarks.budget_curve --budgets 4000000 16000000 64000000 --workers 12 --out /tmp/budget
     python -m benchmarks.budget_curve --plot /tmp/budget/scores.csv   # the figure, from a finished run's CSV
+    # the same bodies fine-tuned with another protocol (no pre-training): a fine-tuning lever sweep
+    python -m benchmarks.budget_curve --budgets 32000000 --seeds 0 --models-from /tmp/budget --out /tmp/mean finetune.pooling=mean
 
 Each pre-training run is the pipeline's own ``pretrain()`` with ``params.yaml``'s recipe and only
 ``pretrain.max_tokens`` changed; each fine-tuning run is the pipeline's own ``finetune_task()`` with the default
@@ -115,6 +117,8 @@ def run(args: argparse.Namespace) -> None:
 
     if args.from_default:
         import_default(args.from_default, params, scores, done)
+    if args.models_from:
+        link_pretrained(args.models_from, out, args.archs, args.budgets)
     for arch in args.archs if args.scratch else []:
         scratch_job(arch, args.overrides, str(out))
         enqueue(f"{arch}-0", arch, 0)
@@ -147,6 +151,24 @@ def run(args: argparse.Namespace) -> None:
                 else:
                     _append(scores, row)
                     print(f"{row['model']:>12} {row['task']:<12} seed {row['seed']} {row['metric']} {row['score']:.4f} ({row['train_seconds']} s)", flush=True)
+
+
+def link_pretrained(source: Path, out: Path, archs: list[str], budgets: list[int]) -> None:
+    """Reuse another run's pre-trained bodies: ``out/models/<arch>-<budget>`` becomes a link to ``source``'s, so a
+    sweep of fine-tuning overrides (``finetune.lr=...``) fine-tunes the very same models without pre-training again.
+    Scratch twins are still written under ``out`` (cheap, and they follow the overrides' model settings)."""
+    (out / "models").mkdir(parents=True, exist_ok=True)
+    for arch in archs:
+        for b in budgets:
+            src = (Path(source) / "models" / f"{arch}-{b}").resolve()
+            if not (src / "budget_summary.json").is_file():
+                raise SystemExit(f"--models-from {source}: no finished pre-training run {arch}-{b} (models/{arch}-{b}/budget_summary.json)")
+            link = out / "models" / f"{arch}-{b}"
+            if link.is_symlink() or not link.exists():
+                link.unlink(missing_ok=True)
+                link.symlink_to(src, target_is_directory=True)
+            elif link.resolve() != src:
+                raise SystemExit(f"--models-from {source}: {link} already holds another pre-training run")
 
 
 def import_default(finetune_dir: Path, params, scores: Path, done: set) -> None:
@@ -269,6 +291,8 @@ def main() -> None:
     ap.add_argument("--from-default", type=Path, default=None, metavar="DIR",
                     help="take the default run's results (data/finetune) as the pretrain.max_tokens and scratch points")
     ap.add_argument("--out", type=Path, default=Path("budget-curve"))
+    ap.add_argument("--models-from", type=Path, default=None, metavar="DIR",
+                    help="fine-tune the pre-trained models of an earlier --out DIR instead of pre-training (sweeps of finetune.* overrides)")
     ap.add_argument("--plot", type=Path, default=None, help="only draw the figure from this scores.csv")
     ap.add_argument("--tests", action="store_true", help="only the paired bootstrap tests of a finished --out (CSV to stdout)")
     ap.add_argument("--runs-resampled", action="store_true",

@@ -69,3 +69,25 @@ def test_runs_resampled_widens_the_test_when_a_budgets_seeds_disagree(tmp_path):
     two_level, = paired_tests(out, default, 4_000_000, resamples=400, runs_resampled=True)
     assert abs(examples_only["delta"] - 0.10) < 1e-9 and two_level["delta"] == examples_only["delta"]
     assert examples_only["p_value"] < 0.01 < 0.2 < two_level["p_value"]
+
+
+def test_models_from_links_finished_runs_and_refuses_missing_or_conflicting_ones(tmp_path):
+    import pytest
+
+    from benchmarks.budget_curve import link_pretrained
+
+    src = tmp_path / "base"
+    (src / "models" / "bert-100").mkdir(parents=True)
+    (src / "models" / "bert-100" / "budget_summary.json").write_text("{}")
+    (src / "models" / "gpt-100").mkdir(parents=True)  # unfinished: no summary
+    out = tmp_path / "lever"
+    link_pretrained(src, out, ["bert"], [100])
+    assert (out / "models" / "bert-100").resolve() == (src / "models" / "bert-100").resolve()
+    assert (out / "models" / "bert-100" / "budget_summary.json").is_file()  # what run() checks to skip pre-training
+    link_pretrained(src, out, ["bert"], [100])  # idempotent
+    with pytest.raises(SystemExit, match="gpt-100"):
+        link_pretrained(src, out, ["gpt"], [100])
+    (out / "models" / "gpt-100").mkdir()  # a run of its own in the way: never replaced
+    (src / "models" / "gpt-100" / "budget_summary.json").write_text("{}")
+    with pytest.raises(SystemExit, match="another pre-training run"):
+        link_pretrained(src, out, ["gpt"], [100])
