@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> None:
     todo = []
     for b in sorted(args.budgets, reverse=True):
         for arch in args.archs:
-            if (out / "models" / f"{arch}-{b}" / "budget_summary.json").is_file():  # pre-trained by an earlier run
+            if pretrained(out, arch, b):  # pre-trained by an earlier run (or linked by --models-from)
                 enqueue(f"{arch}-{b}", arch, b)
             else:
                 todo.append((arch, b))
@@ -153,6 +153,11 @@ def run(args: argparse.Namespace) -> None:
                     print(f"{row['model']:>12} {row['task']:<12} seed {row['seed']} {row['metric']} {row['score']:.4f} ({row['train_seconds']} s)", flush=True)
 
 
+def pretrained(out: Path, arch: str, budget: int) -> bool:
+    """Whether ``out`` holds a finished pre-training run of ``arch`` at ``budget`` (its summary is written last)."""
+    return (Path(out) / "models" / f"{arch}-{budget}" / "budget_summary.json").is_file()
+
+
 def link_pretrained(source: Path, out: Path, archs: list[str], budgets: list[int]) -> None:
     """Reuse another run's pre-trained bodies: ``out/models/<arch>-<budget>`` becomes a link to ``source``'s, so a
     sweep of fine-tuning overrides (``finetune.lr=...``) fine-tunes the very same models without pre-training again.
@@ -160,12 +165,10 @@ def link_pretrained(source: Path, out: Path, archs: list[str], budgets: list[int
     (out / "models").mkdir(parents=True, exist_ok=True)
     for arch in archs:
         for b in budgets:
-            src = (Path(source) / "models" / f"{arch}-{b}").resolve()
-            if not (src / "budget_summary.json").is_file():
+            if not pretrained(source, arch, b):
                 raise SystemExit(f"--models-from {source}: no finished pre-training run {arch}-{b} (models/{arch}-{b}/budget_summary.json)")
-            link = out / "models" / f"{arch}-{b}"
-            if link.is_symlink() or not link.exists():
-                link.unlink(missing_ok=True)
+            src, link = (Path(source) / "models" / f"{arch}-{b}").resolve(), out / "models" / f"{arch}-{b}"
+            if not link.exists() and not link.is_symlink():
                 link.symlink_to(src, target_is_directory=True)
             elif link.resolve() != src:
                 raise SystemExit(f"--models-from {source}: {link} already holds another pre-training run")
