@@ -9,6 +9,8 @@ Run from the repository root after ``dvc repro`` has prepared the corpus, tokeni
     python -m benchmarks.budget_curve --plot /tmp/budget/scores.csv   # the figure, from a finished run's CSV
     # the same bodies fine-tuned with another protocol (no pre-training): a fine-tuning lever sweep
     python -m benchmarks.budget_curve --budgets 32000000 --seeds 0 --models-from /tmp/budget --out /tmp/mean finetune.pooling=mean
+    # each (model, task, seed) fine-tuned with whichever sweep scored best on its dev split, then tested
+    python -m benchmarks.budget_curve --select-on-dev /tmp/budget /tmp/mean --out /tmp/selected
 
 Each pre-training run is the pipeline's own ``pretrain()`` with ``params.yaml``'s recipe and only
 ``pretrain.max_tokens`` changed; each fine-tuning run is the pipeline's own ``finetune_task()`` with the default
@@ -174,6 +176,48 @@ def link_pretrained(source: Path, out: Path, archs: list[str], budgets: list[int
                 raise SystemExit(f"--models-from {source}: {link} already holds another pre-training run")
 
 
+def select_on_dev(sweeps: list[Path], out: Path) -> list[dict]:
+    """Each (model, task, seed) fine-tuned with whichever sweep scored best on its own dev split: the protocol of
+    the papers' learning-rate grids, so a lever is credited only where a model would have picked it.
+
+    ``sweeps`` are finished ``--out`` folders of one grid (the same bodies, one fine-tuning setting each, as
+    ``--models-from`` makes them); ``out/finetune/<model>/<task>/seed_<n>`` becomes a link to the chosen run, so
+    ``paired_tests(out, ...)`` tests the selection, and ``out/selection.csv`` says what was chosen. A tie goes to the
+    earlier sweep (list the default first); a cell some sweep lacks is left out, so every cell chose among the same
+    settings. A sweep without any run of a model (GPT's auxiliary LM loss has no BERT runs) is not a choice for it."""
+    cells: dict[tuple[str, str, str], list[tuple[float, int, Path, dict]]] = {}
+    sweeps_of: dict[str, set[int]] = {}  # model -> the sweeps that fine-tuned it at all
+    for i, sweep in enumerate(sweeps):
+        if not (Path(sweep) / "finetune").is_dir():
+            raise SystemExit(f"--select-on-dev: {sweep} has no finetune/ folder (not a finished --out)")
+        for m in sorted((Path(sweep) / "finetune").glob("*/*/seed_*/metrics.json")):
+            r = json.loads(m.read_text())
+            if "best_dev_score" not in r:
+                raise SystemExit(f"--select-on-dev: {m} has no best_dev_score")
+            model = m.parent.parent.parent.name
+            cells.setdefault((model, m.parent.parent.name, m.parent.name), []).append((r["best_dev_score"], i, m.parent, r))
+            sweeps_of.setdefault(model, set()).add(i)
+    rows = []
+    for (model, task, seed), runs in sorted(cells.items()):
+        if {i for _, i, _, _ in runs} != sweeps_of[model]:
+            continue
+        dev, i, run_dir, r = max(runs, key=lambda c: (c[0], -c[1]))
+        link = out / "finetune" / model / task / seed
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink():
+            link.unlink()
+        elif link.exists():
+            raise SystemExit(f"--select-on-dev: {link} is a run, not a link of an earlier selection; choose another --out")
+        link.symlink_to(run_dir.resolve(), target_is_directory=True)
+        rows.append({"model": model, "task": task, "seed": int(seed.removeprefix("seed_")), "chosen": Path(sweeps[i]).name,
+                     "best_dev_score": round(dev, 4), "metric": r["primary_metric"], "score": round(r[r["primary_metric"]], 4)})
+    with (out / "selection.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["model"])
+        w.writeheader()
+        w.writerows(rows)
+    return rows
+
+
 def import_default(finetune_dir: Path, params, scores: Path, done: set) -> None:
     """The default run's fine-tuning results (``data/finetune/<model>/<task>/seed_<n>``) as rows of the curve:
     ``bert``/``gpt`` at ``pretrain.max_tokens``, their scratch twins at 0, so only new budgets need computing."""
@@ -298,6 +342,9 @@ def main() -> None:
                     help="fine-tune the pre-trained models of an earlier --out DIR instead of pre-training (sweeps of finetune.* overrides)")
     ap.add_argument("--plot", type=Path, default=None, help="only draw the figure from this scores.csv")
     ap.add_argument("--tests", action="store_true", help="only the paired bootstrap tests of a finished --out (CSV to stdout)")
+    ap.add_argument("--select-on-dev", type=Path, nargs="+", default=None, metavar="DIR",
+                    help="link under --out, per (model, task, seed), the run of these finished --out DIRs with the best dev "
+                         "score, write selection.csv, then print the paired tests of the selection")
     ap.add_argument("--runs-resampled", action="store_true",
                     help="with --tests: also resample each model's seeds (the report's two-level bootstrap)")
     ap.add_argument("--baselines", type=Path, default=Path("data/baselines"))
@@ -306,8 +353,16 @@ def main() -> None:
     args = ap.parse_args()
     if args.plot:
         plot(args.plot, args.baselines, args.figure)
-    elif args.tests:
+    elif args.tests or args.select_on_dev:
         from bertvsgpt.config import load_params
+
+        if args.select_on_dev:
+            chosen = select_on_dev(args.select_on_dev, args.out.resolve())
+            counts = {}
+            for r in chosen:
+                counts[(r["model"], r["chosen"])] = counts.get((r["model"], r["chosen"]), 0) + 1
+            print(f"selected {len(chosen)} runs on dev: " + ", ".join(f"{m} {c}: {n}" for (m, c), n in sorted(counts.items())),
+                  file=sys.stderr)
 
         rows = paired_tests(args.out, args.from_default, load_params("params.yaml", args.overrides).pretrain.max_tokens,
                             runs_resampled=args.runs_resampled)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -91,3 +92,61 @@ def test_models_from_links_finished_runs_and_refuses_missing_or_conflicting_ones
     (src / "models" / "gpt-100" / "budget_summary.json").write_text("{}")
     with pytest.raises(SystemExit, match="another pre-training run"):
         link_pretrained(src, out, ["gpt"], [100])
+
+
+def _dev_run(sweep: Path, cell: str, correct: list[int], dev: float) -> Path:
+    folder = sweep / "finetune" / cell
+    _run(folder, correct)
+    m = json.loads((folder / "metrics.json").read_text())
+    (folder / "metrics.json").write_text(json.dumps({**m, "best_dev_score": dev}))
+    return folder
+
+
+def test_select_on_dev_links_each_cells_best_dev_run_and_tests_the_selection(tmp_path):
+    import pytest
+
+    from benchmarks.budget_curve import select_on_dev
+
+    a, b, out = tmp_path / "default", tmp_path / "lr1e-3", tmp_path / "selected"
+    # pre-trained: b wins on dev (and is worse on test: the test score never decides)
+    _dev_run(a, "bert-100/intent/seed_0", [1] * 180 + [0] * 20, dev=0.80)
+    b_pre = _dev_run(b, "bert-100/intent/seed_0", [1] * 150 + [0] * 50, dev=0.90)
+    # scratch: a tie on dev goes to the earlier sweep
+    a_scr = _dev_run(a, "bert-0/intent/seed_0", [1] * 100 + [0] * 100, dev=0.70)
+    _dev_run(b, "bert-0/intent/seed_0", [1] * 200, dev=0.70)
+    _dev_run(a, "bert-0/news/seed_0", [1] * 10, dev=0.99)  # only in one sweep: not a choice among the grid, left out
+    gpt_only = tmp_path / "aux05"  # a lever only GPT has: a choice for GPT's cells, not BERT's
+    _dev_run(a, "gpt-0/intent/seed_0", [1] * 100 + [0] * 100, dev=0.60)
+    _dev_run(b, "gpt-0/intent/seed_0", [1] * 100 + [0] * 100, dev=0.65)
+    _dev_run(gpt_only, "gpt-0/intent/seed_0", [1] * 100 + [0] * 100, dev=0.70)
+
+    rows = select_on_dev([a, b, gpt_only], out)
+    assert [(r["model"], r["task"], r["seed"], r["chosen"]) for r in rows] == [
+        ("bert-0", "intent", 0, "default"), ("bert-100", "intent", 0, "lr1e-3"), ("gpt-0", "intent", 0, "aux05")]
+    shutil.rmtree(out)
+    rows = select_on_dev([a, b], out)
+    assert [(r["model"], r["task"], r["seed"], r["chosen"]) for r in rows] == [
+        ("bert-0", "intent", 0, "default"), ("bert-100", "intent", 0, "lr1e-3"), ("gpt-0", "intent", 0, "lr1e-3")]
+    assert (out / "finetune/bert-100/intent/seed_0").resolve() == b_pre.resolve()
+    assert (out / "finetune/bert-0/intent/seed_0").resolve() == a_scr.resolve()
+    assert not (out / "finetune/bert-0/news").exists()
+    assert [r["chosen"] for r in csv.DictReader((out / "selection.csv").open())] == ["default", "lr1e-3", "lr1e-3"]
+
+    test, = paired_tests(out, None, 100, resamples=300)  # the selection's own runs: 75 % against 50 %
+    assert (test["model"], test["against"]) == ("bert-100", "bert-0") and abs(test["delta"] - 0.25) < 1e-9
+
+    _dev_run(a, "bert-0/intent/seed_1", [1] * 200, dev=0.5)
+    _dev_run(b, "bert-0/intent/seed_1", [1] * 200, dev=0.6)
+    json_path = a / "finetune/bert-100/intent/seed_0/metrics.json"  # a sweep re-scored: the link follows it
+    json_path.write_text(json.dumps({**json.loads(json_path.read_text()), "best_dev_score": 0.95}))
+    rows = select_on_dev([a, b], out)
+    assert [(r["model"], r["seed"], r["chosen"]) for r in rows if r["model"].startswith("bert")] == [
+        ("bert-0", 0, "default"), ("bert-0", 1, "lr1e-3"), ("bert-100", 0, "default")]
+    assert (out / "finetune/bert-100/intent/seed_0").resolve() == json_path.parent.resolve()
+
+    (out / "finetune/bert-0/intent/seed_0").unlink()
+    (out / "finetune/bert-0/intent/seed_0").mkdir()  # a run of its own in the way: never replaced
+    with pytest.raises(SystemExit, match="not a link"):
+        select_on_dev([a, b], out)
+    with pytest.raises(SystemExit, match="no finetune/"):
+        select_on_dev([a, tmp_path / "missing"], tmp_path / "other")
