@@ -28,6 +28,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
@@ -358,9 +359,7 @@ def main() -> None:
 
         if args.select_on_dev:
             chosen = select_on_dev(args.select_on_dev, args.out.resolve())
-            counts = {}
-            for r in chosen:
-                counts[(r["model"], r["chosen"])] = counts.get((r["model"], r["chosen"]), 0) + 1
+            counts = Counter((r["model"], r["chosen"]) for r in chosen)
             print(f"selected {len(chosen)} runs on dev: " + ", ".join(f"{m} {c}: {n}" for (m, c), n in sorted(counts.items())),
                   file=sys.stderr)
 
