@@ -96,7 +96,7 @@ def _scalars(d: dict) -> dict:
 def _append(path: Path, row: dict) -> None:
     new = not path.exists()
     with path.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
+        w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore", lineterminator="\n")
         if new:
             w.writeheader()
         w.writerow(row)
@@ -213,7 +213,7 @@ def select_on_dev(sweeps: list[Path], out: Path) -> list[dict]:
         rows.append({"model": model, "task": task, "seed": int(seed.removeprefix("seed_")), "chosen": Path(sweeps[i]).name,
                      "best_dev_score": round(dev, 4), "metric": r["primary_metric"], "score": round(r[r["primary_metric"]], 4)})
     with (out / "selection.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["model"])
+        w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["model"], lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
     return rows
@@ -255,10 +255,8 @@ def paired_tests(out: Path, finetune_dir: Path | None, default_budget: int, resa
     paired bootstrap over the test examples of every seed both have (``report/significance.py``).
     ``runs_resampled``: the report's two-level bootstrap, each resample also redrawing each model's seeds (for
     points whose fine-tuning seeds start from different pre-training runs, as the default run's do)."""
-    import polars as pl
-
-    from bertvsgpt.report.comparison import seed_draws, task_seed
-    from bertvsgpt.report.significance import check_same_rows, compare, model_replicates, resample_counts
+    from benchmarks.paired import seed_frames, test_frames
+    from bertvsgpt.report.comparison import seed_draws
 
     dirs = prediction_dirs(out, finetune_dir, default_budget)
     rows = []
@@ -276,12 +274,9 @@ def paired_tests(out: Path, finetune_dir: Path | None, default_budget: int, resa
                 if not seeds:
                     continue
                 metric = json.loads((task_dir / seeds[0] / "metrics.json").read_text())["primary_metric"]
-                a = [pl.read_parquet(task_dir / s / "predictions.parquet") for s in seeds]
-                b = [pl.read_parquet(dirs[other] / task / s / "predictions.parquet") for s in seeds]
-                n = check_same_rows({f"a{i}": f for i, f in enumerate(a)} | {f"b{i}": f for i, f in enumerate(b)})
-                counts = resample_counts(n, resamples, task_seed(seed, task))
-                rng_a, rng_b = (seed_draws(seed, task, m) if runs_resampled else None for m in (model, other))
-                t = compare(model_replicates(a, metric, counts, rng_a), model_replicates(b, metric, counts, rng_b), n)
+                a, b = seed_frames(task_dir, set(seeds)), seed_frames(dirs[other] / task, set(seeds))
+                rngs = tuple(seed_draws(seed, task, m) if runs_resampled else None for m in (model, other))
+                t, _, _ = test_frames(a, b, metric, task, resamples, seed, rngs)
                 rows.append({"model": model, "against": other, "task": task, "metric": metric, "seeds": len(seeds),
                              "delta": round(t.delta, 4), "ci_low": round(t.ci_low, 4), "ci_high": round(t.ci_high, 4),
                              "p_value": round(t.p_value, 4)})
@@ -365,7 +360,7 @@ def main() -> None:
 
         rows = paired_tests(args.out, args.from_default, load_params("params.yaml", args.overrides).pretrain.max_tokens,
                             runs_resampled=args.runs_resampled)
-        w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["model"])
+        w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["model"], lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
     else:

@@ -355,7 +355,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def write_steps_csv(path: Path, results: dict[str, dict[str, Any]]) -> None:
     with path.open("w", newline="") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(["model", "loss", "step", "lr", "ours", "hf", "ours_minus_hf", "ours_other_order",
                     "ours_step_s", "hf_step_s"])  # fmt: skip
         for arch, res in results.items():
@@ -370,7 +370,7 @@ def write_steps_csv(path: Path, results: dict[str, dict[str, Any]]) -> None:
 
 def write_windows_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
 

@@ -1,0 +1,115 @@
+"""Paired bootstrap between fine-tuned models from different runs, e.g. a published checkpoint against our models.
+
+The report tests the models of one run against each other. This tests any finished fine-tuning folders against each
+other on the test rows they share (the task tables are the same when ``prepare`` and the caps are), with the report's
+bootstrap (``report/significance.py``: resampled test examples, every seed of a model averaged)::
+
+    python -m pipeline.finetune model=minilm task=sentiment      # or any finished data/finetune/<model>
+    python -m benchmarks.paired data/finetune/minilm --against bert=data/finetune/bert \\
+        bert-scratch=data/finetune/bert-scratch --baselines data/baselines --out /tmp/minilm_tests.csv
+
+A model folder holds ``<task>/seed_<n>/{metrics.json,predictions.parquet}`` (``data/finetune/<model>``, or a
+``budget_curve`` sweep's ``finetune/<arch>-<budget>``); ``--baselines`` is the baselines stage's folder
+(``<task>/<baseline>/predictions.parquet``), and the model is tested against every baseline of each task. The primary
+metric is the model's (``metrics.json``); a task either side lacks is skipped. Prints one CSV row per (task, against).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+FIELDS = ["task", "metric", "model", "against", "seeds", "seeds_against", "score", "score_against",
+          "delta", "ci_low", "ci_high", "p_value", "n_examples"]
+
+
+def seed_frames(task_dir: Path, seeds: set[str] | None = None) -> list:
+    """The prediction tables of a model's seeds on one task (sorted by seed), or of one baseline folder."""
+    import polars as pl
+
+    if (task_dir / "predictions.parquet").is_file():
+        return [pl.read_parquet(task_dir / "predictions.parquet")]
+    paths = sorted(task_dir.glob("seed_*/predictions.parquet"), key=lambda p: int(p.parent.name.removeprefix("seed_")))
+    return [pl.read_parquet(p) for p in paths if seeds is None or p.parent.name in seeds]
+
+
+def test_frames(a: list, b: list, metric: str, task: str, resamples: int = 1000, seed: int = 42, seed_rngs=(None, None)):
+    """``a − b`` on one task, the report's paired bootstrap over the test examples of both sets of prediction
+    tables (one per seed; ``seed_rngs``: also resample each side's seeds): the test, a's score, b's score."""
+    from bertvsgpt.report.comparison import task_seed
+    from bertvsgpt.report.significance import check_same_rows, compare, model_replicates, resample_counts
+
+    n = check_same_rows({f"a{i}": f for i, f in enumerate(a)} | {f"b{i}": f for i, f in enumerate(b)})
+    counts = resample_counts(n, resamples, task_seed(seed, task))
+    ra, rb = model_replicates(a, metric, counts, seed_rngs[0]), model_replicates(b, metric, counts, seed_rngs[1])
+    return compare(ra, rb, n), ra.observed, rb.observed
+
+
+def primary_metric(task_dir: Path) -> str:
+    first = next(iter(sorted(task_dir.glob("seed_*/metrics.json"))), None)
+    if first is None:
+        raise FileNotFoundError(f"{task_dir}: no seed_<n>/metrics.json")
+    return json.loads(first.read_text())["primary_metric"]
+
+
+def paired_rows(model: Path, against: dict[str, Path], baselines: Path | None = None, tasks: list[str] | None = None,
+                resamples: int = 1000, seed: int = 42) -> list[dict]:
+    """One row per (task, opponent): the model's score, the opponent's, and the paired test of the difference."""
+    from bertvsgpt.report.significance import supports
+
+    rows = []
+    task_dirs = sorted(p for p in model.iterdir() if p.is_dir() and any(p.glob("seed_*/predictions.parquet")))
+    for task_dir in task_dirs:
+        task = task_dir.name
+        if tasks is not None and task not in tasks:
+            continue
+        metric, a = primary_metric(task_dir), seed_frames(task_dir)
+        opponents = {name: folder / task for name, folder in against.items()}
+        if baselines is not None and (baselines / task).is_dir():
+            opponents |= {f"baseline:{p.name}": p for p in sorted((baselines / task).iterdir())
+                          if (p / "predictions.parquet").is_file()}
+        for name, other in opponents.items():
+            b = seed_frames(other) if other.is_dir() else []
+            if not b or not supports(metric, b[0]):
+                continue
+            t, score, score_b = test_frames(a, b, metric, task, resamples, seed)
+            rows.append({"task": task, "metric": metric, "model": model.name, "against": name, "seeds": len(a),
+                         "seeds_against": len(b), "score": round(score, 4), "score_against": round(score_b, 4),
+                         "delta": round(t.delta, 4), "ci_low": round(t.ci_low, 4), "ci_high": round(t.ci_high, 4),
+                         "p_value": round(t.p_value, 4), "n_examples": t.n_examples})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model", type=Path, help="a fine-tuned model's folder: <task>/seed_<n>/predictions.parquet")
+    ap.add_argument("--against", nargs="*", default=[], metavar="NAME=DIR", help="opponents, folders like the model's")
+    ap.add_argument("--baselines", type=Path, default=None, help="the baselines stage's folder (data/baselines)")
+    ap.add_argument("--tasks", nargs="*", default=None, help="default: every task the model's folder has")
+    ap.add_argument("--resamples", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--out", type=Path, default=None, help="also write the CSV here")
+    args = ap.parse_args()
+    against = {}
+    for item in args.against:
+        name, sep, folder = item.partition("=")
+        if not sep or not name or not Path(folder).is_dir():
+            sys.exit(f"error: --against {item!r}: expected NAME=DIR with an existing folder")
+        against[name] = Path(folder)
+    if not args.model.is_dir():
+        sys.exit(f"error: {args.model}: no such folder")
+    rows = paired_rows(args.model, against, args.baselines, args.tasks, args.resamples, args.seed)
+    if not rows:
+        sys.exit(f"error: {args.model}: no task with predictions shared with any opponent")
+    out = [sys.stdout] + ([args.out.open("w", newline="")] if args.out else [])
+    for f in out:
+        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""benchmarks/paired.py: a model's folder tested against other runs' folders and the baselines, task by task."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from benchmarks.paired import paired_rows
+
+
+def _preds(folder: Path, correct: list[int], metrics: bool = True) -> None:
+    folder.mkdir(parents=True)
+    pl.DataFrame({"id": list(range(len(correct))), "correct": correct}).write_parquet(folder / "predictions.parquet")
+    if metrics:
+        (folder / "metrics.json").write_text(json.dumps({"primary_metric": "test_accuracy",
+                                                        "test_accuracy": sum(correct) / len(correct)}))
+
+
+def test_model_is_tested_against_each_opponent_and_baseline_on_the_tasks_both_have(tmp_path):
+    n = 200
+    good0, good1 = [1] * 180 + [0] * 20, [1] * 170 + [0] * 30       # 90 % and 85 %: mean 87.5 %
+    _preds(tmp_path / "minilm" / "sentiment" / "seed_0", good0)
+    _preds(tmp_path / "minilm" / "sentiment" / "seed_1", good1)
+    _preds(tmp_path / "minilm" / "news" / "seed_0", [1] * n)          # no opponent has news: skipped
+    _preds(tmp_path / "bert" / "sentiment" / "seed_0", [1, 0] * (n // 2))  # 50 %
+    _preds(tmp_path / "base" / "sentiment" / "majority", [1] * 100 + [0] * 100, metrics=False)
+
+    rows = paired_rows(tmp_path / "minilm", {"bert": tmp_path / "bert"}, baselines=tmp_path / "base")
+
+    assert [(r["task"], r["against"]) for r in rows] == [("sentiment", "bert"), ("sentiment", "baseline:majority")]
+    bert = rows[0]
+    assert (bert["seeds"], bert["seeds_against"], bert["n_examples"]) == (2, 1, n)
+    assert bert["score"] == pytest.approx(0.875) and bert["score_against"] == pytest.approx(0.5)
+    assert bert["delta"] == pytest.approx(0.375)
+    assert bert["ci_low"] > 0 and bert["p_value"] < 0.01
+    assert rows[1]["delta"] == pytest.approx(0.375)
+    assert paired_rows(tmp_path / "minilm", {"bert": tmp_path / "bert"}, tasks=["news"]) == []
+
+
+def test_identical_predictions_differ_by_nothing_and_other_rows_are_refused(tmp_path):
+    same = [1, 0, 1, 1] * 25
+    _preds(tmp_path / "a" / "intent" / "seed_0", same)
+    _preds(tmp_path / "b" / "intent" / "seed_0", same)
+    (row,) = paired_rows(tmp_path / "a", {"b": tmp_path / "b"})
+    assert row["delta"] == 0.0 and row["p_value"] == 1.0
+
+    _preds(tmp_path / "c" / "intent" / "seed_0", same[:-1])            # one test row fewer
+    with pytest.raises(ValueError):
+        paired_rows(tmp_path / "a", {"c": tmp_path / "c"})
+
+
+def test_cli_writes_the_csv_and_names_a_bad_opponent(tmp_path):
+    _preds(tmp_path / "a" / "intent" / "seed_0", [1] * 50)
+    _preds(tmp_path / "b" / "intent" / "seed_0", [0] * 50)
+    out = tmp_path / "tests.csv"
+    ok = subprocess.run([sys.executable, "-m", "benchmarks.paired", str(tmp_path / "a"), "--against", f"b={tmp_path / 'b'}",
+                         "--out", str(out)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    (row,) = pl.read_csv(out).to_dicts()
+    assert (row["task"], row["against"], row["delta"]) == ("intent", "b", 1.0)
+
+    bad = subprocess.run([sys.executable, "-m", "benchmarks.paired", str(tmp_path / "a"), "--against", str(tmp_path / "b")],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "expected NAME=DIR" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
