@@ -255,7 +255,7 @@ def paired_tests(out: Path, finetune_dir: Path | None, default_budget: int, resa
     paired bootstrap over the test examples of every seed both have (``report/significance.py``).
     ``runs_resampled``: the report's two-level bootstrap, each resample also redrawing each model's seeds (for
     points whose fine-tuning seeds start from different pre-training runs, as the default run's do)."""
-    from benchmarks.paired import seed_frames, test_frames
+    from benchmarks.paired import compare_frames, seed_frames
     from bertvsgpt.report.comparison import seed_draws
 
     dirs = prediction_dirs(out, finetune_dir, default_budget)
@@ -274,9 +274,10 @@ def paired_tests(out: Path, finetune_dir: Path | None, default_budget: int, resa
                 if not seeds:
                     continue
                 metric = json.loads((task_dir / seeds[0] / "metrics.json").read_text())["primary_metric"]
-                a, b = seed_frames(task_dir, set(seeds)), seed_frames(dirs[other] / task, set(seeds))
+                common = {int(s.removeprefix("seed_")) for s in seeds}
+                a, b = seed_frames(folder, task, common), seed_frames(dirs[other], task, common)
                 rngs = tuple(seed_draws(seed, task, m) if runs_resampled else None for m in (model, other))
-                t, _, _ = test_frames(a, b, metric, task, resamples, seed, rngs)
+                t, _, _ = compare_frames(a, b, metric, task, resamples, seed, rngs)
                 rows.append({"model": model, "against": other, "task": task, "metric": metric, "seeds": len(seeds),
                              "delta": round(t.delta, 4), "ci_low": round(t.ci_low, 4), "ci_high": round(t.ci_high, 4),
                              "p_value": round(t.p_value, 4)})

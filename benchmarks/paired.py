@@ -26,17 +26,15 @@ FIELDS = ["task", "metric", "model", "against", "seeds", "seeds_against", "score
           "delta", "ci_low", "ci_high", "p_value", "n_examples"]
 
 
-def seed_frames(task_dir: Path, seeds: set[str] | None = None) -> list:
-    """The prediction tables of a model's seeds on one task (sorted by seed), or of one baseline folder."""
-    import polars as pl
+def seed_frames(folder: Path, task: str, seeds: set[int] | None = None) -> list:
+    """A model folder's prediction tables on one task, one per seed (sorted by seed): the report's reader."""
+    from bertvsgpt.report.inputs import read_predictions
 
-    if (task_dir / "predictions.parquet").is_file():
-        return [pl.read_parquet(task_dir / "predictions.parquet")]
-    paths = sorted(task_dir.glob("seed_*/predictions.parquet"), key=lambda p: int(p.parent.name.removeprefix("seed_")))
-    return [pl.read_parquet(p) for p in paths if seeds is None or p.parent.name in seeds]
+    runs = read_predictions(folder.parent, [folder.name], [task]).get((folder.name, task), {})
+    return [frame for s, frame in runs.items() if seeds is None or s in seeds]
 
 
-def test_frames(a: list, b: list, metric: str, task: str, resamples: int = 1000, seed: int = 42, seed_rngs=(None, None)):
+def compare_frames(a: list, b: list, metric: str, task: str, resamples: int = 1000, seed: int = 42, seed_rngs=(None, None)):
     """``a − b`` on one task, the report's paired bootstrap over the test examples of both sets of prediction
     tables (one per seed; ``seed_rngs``: also resample each side's seeds): the test, a's score, b's score."""
     from bertvsgpt.report.comparison import task_seed
@@ -58,6 +56,7 @@ def primary_metric(task_dir: Path) -> str:
 def paired_rows(model: Path, against: dict[str, Path], baselines: Path | None = None, tasks: list[str] | None = None,
                 resamples: int = 1000, seed: int = 42) -> list[dict]:
     """One row per (task, opponent): the model's score, the opponent's, and the paired test of the difference."""
+    from bertvsgpt.report.inputs import read_baselines
     from bertvsgpt.report.significance import supports
 
     rows = []
@@ -66,16 +65,15 @@ def paired_rows(model: Path, against: dict[str, Path], baselines: Path | None = 
         task = task_dir.name
         if tasks is not None and task not in tasks:
             continue
-        metric, a = primary_metric(task_dir), seed_frames(task_dir)
-        opponents = {name: folder / task for name, folder in against.items()}
-        if baselines is not None and (baselines / task).is_dir():
-            opponents |= {f"baseline:{p.name}": p for p in sorted((baselines / task).iterdir())
-                          if (p / "predictions.parquet").is_file()}
-        for name, other in opponents.items():
-            b = seed_frames(other) if other.is_dir() else []
+        metric, a = primary_metric(task_dir), seed_frames(model, task)
+        opponents = {name: seed_frames(folder, task) for name, folder in against.items()}
+        if baselines is not None:
+            found = sorted(read_baselines(baselines, [task]).get(task, []), key=lambda b: b.name)
+            opponents |= {f"baseline:{b.name}": [b.predictions] for b in found if b.predictions is not None}
+        for name, b in opponents.items():
             if not b or not supports(metric, b[0]):
                 continue
-            t, score, score_b = test_frames(a, b, metric, task, resamples, seed)
+            t, score, score_b = compare_frames(a, b, metric, task, resamples, seed)
             rows.append({"task": task, "metric": metric, "model": model.name, "against": name, "seeds": len(a),
                          "seeds_against": len(b), "score": round(score, 4), "score_against": round(score_b, 4),
                          "delta": round(t.delta, 4), "ci_low": round(t.ci_low, 4), "ci_high": round(t.ci_high, 4),
@@ -104,11 +102,16 @@ def main() -> None:
     rows = paired_rows(args.model, against, args.baselines, args.tasks, args.resamples, args.seed)
     if not rows:
         sys.exit(f"error: {args.model}: no task with predictions shared with any opponent")
-    out = [sys.stdout] + ([args.out.open("w", newline="")] if args.out else [])
-    for f in out:
-        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(sys.stdout, rows)
+    if args.out:
+        with args.out.open("w", newline="") as f:
+            write_csv(f, rows)
+
+
+def write_csv(f, rows: list[dict]) -> None:
+    w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,11 @@ import pytest
 from benchmarks.paired import paired_rows
 
 
-def _preds(folder: Path, correct: list[int], metrics: bool = True) -> None:
+def _preds(folder: Path, correct: list[int]) -> None:
     folder.mkdir(parents=True)
     pl.DataFrame({"id": list(range(len(correct))), "correct": correct}).write_parquet(folder / "predictions.parquet")
-    if metrics:
-        (folder / "metrics.json").write_text(json.dumps({"primary_metric": "test_accuracy",
-                                                        "test_accuracy": sum(correct) / len(correct)}))
+    (folder / "metrics.json").write_text(json.dumps({"primary_metric": "test_accuracy",
+                                                    "test_accuracy": sum(correct) / len(correct)}))
 
 
 def test_model_is_tested_against_each_opponent_and_baseline_on_the_tasks_both_have(tmp_path):
@@ -28,7 +27,7 @@ def test_model_is_tested_against_each_opponent_and_baseline_on_the_tasks_both_ha
     _preds(tmp_path / "minilm" / "sentiment" / "seed_1", good1)
     _preds(tmp_path / "minilm" / "news" / "seed_0", [1] * n)          # no opponent has news: skipped
     _preds(tmp_path / "bert" / "sentiment" / "seed_0", [1, 0] * (n // 2))  # 50 %
-    _preds(tmp_path / "base" / "sentiment" / "majority", [1] * 100 + [0] * 100, metrics=False)
+    _preds(tmp_path / "base" / "sentiment" / "majority", [1] * 100 + [0] * 100)   # the baselines stage's layout
 
     rows = paired_rows(tmp_path / "minilm", {"bert": tmp_path / "bert"}, baselines=tmp_path / "base")
 
