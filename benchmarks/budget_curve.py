@@ -255,7 +255,7 @@ def paired_tests(out: Path, finetune_dir: Path | None, default_budget: int, resa
     paired bootstrap over the test examples of every seed both have (``report/significance.py``).
     ``runs_resampled``: the report's two-level bootstrap, each resample also redrawing each model's seeds (for
     points whose fine-tuning seeds start from different pre-training runs, as the default run's do)."""
-    from benchmarks.paired import compare_frames, seed_frames
+    from benchmarks.paired import compare_frames, primary_metric, seed_frames
     from bertvsgpt.report.comparison import seed_draws
 
     dirs = prediction_dirs(out, finetune_dir, default_budget)
@@ -273,7 +273,7 @@ def paired_tests(out: Path, finetune_dir: Path | None, default_budget: int, resa
                                & {p.parent.name for p in (dirs[other] / task).glob("seed_*/predictions.parquet")})
                 if not seeds:
                     continue
-                metric = json.loads((task_dir / seeds[0] / "metrics.json").read_text())["primary_metric"]
+                metric = primary_metric(task_dir)
                 common = {int(s.removeprefix("seed_")) for s in seeds}
                 a, b = seed_frames(folder, task, common), seed_frames(dirs[other], task, common)
                 rngs = tuple(seed_draws(seed, task, m) if runs_resampled else None for m in (model, other))
