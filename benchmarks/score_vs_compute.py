@@ -1,0 +1,165 @@
+"""Downstream score against pre-training compute: bodies of several shapes, budgets and objectives on one figure.
+
+``budget_curve`` sweeps one shape along the token budget. This puts finished bodies of any sweep side by side on
+the axis that matters when the shape changes too, training FLOPs, one panel per task::
+
+    python -m benchmarks.score_vs_compute --tasks ner qa --out docs/figures/shape_score_vs_flops.png \\
+        --csv docs/figures/shape_score_vs_flops.csv \\
+        "BERT L2/H128=/tmp/b64/models/bert-32000000:/tmp/b64/finetune/bert-32000000" \\
+        "BERT L2/H128=/tmp/b64/models/bert-64000000:/tmp/b64/finetune/bert-64000000" \\
+        "GPT L4/H256=/tmp/l4/models/gpt-8000000,/tmp/l4s1/models/gpt-8000000:/tmp/l4both/gpt" \\
+        --scratch "BERT L2/H128=/tmp/b64/finetune/bert-0"
+
+A body is ``SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR``: the model folders' ``budget_summary.json`` (what
+``budget_curve`` writes beside each pre-trained model) give the objective, the tokens and the training FLOPs
+(several folders: pre-training runs of one recipe, FLOPs averaged); the fine-tuning folder's
+``<task>/seed_<n>/metrics.json`` give the score, the mean over its seeds. Bodies of one series are joined in FLOP
+order, coloured by objective (line style: the objective's first, second, ... series); ``--scratch SERIES=FINETUNE_DIR`` draws a series' scratch twin as a dotted line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+FIELDS = ["series", "arch", "tokens", "train_flops", "bodies", "intrinsic", "intrinsic_value", "task", "metric",
+          "score", "seeds"]
+COLOURS = {"bert": "tab:blue", "gpt": "tab:orange"}
+
+
+def parse_body(spec: str) -> tuple[str, list[Path], Path]:
+    """``SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR`` -> (series, model folders, fine-tuning folder)."""
+    series, sep, rest = spec.partition("=")
+    models, sep2, finetune = rest.rpartition(":")
+    if not (sep and sep2 and series and models and finetune):
+        raise ValueError(f"body {spec!r}: expected SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR")
+    return series, [Path(m) for m in models.split(",")], Path(finetune)
+
+
+def read_summary(model_dir: Path) -> dict:
+    path = model_dir / "budget_summary.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (a budget_curve model folder holds one)")
+    return json.loads(path.read_text())
+
+
+def task_scores(finetune_dir: Path, task: str) -> tuple[str, list[float]]:
+    """The primary metric of a fine-tuning folder's task and its test score per seed (sorted by seed folder)."""
+    files = sorted((finetune_dir / task).glob("seed_*/metrics.json"))
+    if not files:
+        raise FileNotFoundError(f"{finetune_dir / task}: no seed_<n>/metrics.json")
+    metrics = [json.loads(f.read_text()) for f in files]
+    metric = metrics[0]["primary_metric"]
+    return metric, [float(m[metric]) for m in metrics]
+
+
+def body_rows(series: str, model_dirs: list[Path], finetune_dir: Path, tasks: list[str]) -> list[dict]:
+    """One row per task for one body: its compute, its intrinsic metric and its mean test score."""
+    summaries = [read_summary(d) for d in model_dirs]
+    archs = {s["arch"] for s in summaries}
+    if len(archs) != 1:
+        raise ValueError(f"{series}: model folders of different objectives {sorted(archs)}")
+    arch = archs.pop()
+    intrinsic = "mlm_accuracy" if arch == "bert" else "perplexity"
+    for d, s in zip(model_dirs, summaries):
+        if intrinsic not in s or "train_flops" not in s:
+            raise KeyError(f"{d / 'budget_summary.json'}: no {intrinsic!r} or 'train_flops'")
+    base = {
+        "series": series, "arch": arch, "tokens": summaries[0]["budget_tokens"],
+        "train_flops": sum(s["train_flops"] for s in summaries) / len(summaries), "bodies": len(summaries),
+        "intrinsic": intrinsic, "intrinsic_value": round(sum(s[intrinsic] for s in summaries) / len(summaries), 4),
+    }
+    rows = []
+    for task in tasks:
+        metric, scores = task_scores(finetune_dir, task)
+        rows.append(base | {"task": task, "metric": metric, "score": round(sum(scores) / len(scores), 4), "seeds": len(scores)})
+    return rows
+
+
+def scratch_rows(series: str, finetune_dir: Path, tasks: list[str]) -> list[dict]:
+    rows = []
+    for task in tasks:
+        metric, scores = task_scores(finetune_dir, task)
+        rows.append({"series": series, "arch": "", "tokens": 0, "train_flops": 0, "bodies": 0, "intrinsic": "",
+                     "intrinsic_value": "", "task": task, "metric": metric, "score": round(sum(scores) / len(scores), 4),
+                     "seeds": len(scores)})
+    return rows
+
+
+def plot(rows: list[dict], scratch: list[dict], tasks: list[str], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    styles = ["-", "--", "-.", ":"]
+    series = list(dict.fromkeys(r["series"] for r in rows))
+    arch_of = {r["series"]: r["arch"] for r in rows}
+    style = {name: styles[[n for n in series if arch_of[n] == arch_of[name]].index(name) % len(styles)] for name in series}
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.2), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for name in series:
+            pts = sorted((r for r in rows if r["series"] == name and r["task"] == task), key=lambda r: r["train_flops"])
+            if not pts:
+                continue
+            colour = COLOURS.get(pts[0]["arch"], "tab:gray")
+            ax.plot([p["train_flops"] for p in pts], [100 * p["score"] for p in pts], style[name],
+                    marker="o", color=colour, label=name)
+            for p in pts:
+                ax.annotate(f"{p['tokens'] / 1e6:.0f} M", (p["train_flops"], 100 * p["score"]), fontsize=7,
+                            textcoords="offset points", xytext=(4, -10))
+            twin = next((s for s in scratch if s["series"] == name and s["task"] == task), None)
+            if twin is not None:
+                ax.axhline(100 * twin["score"], color=colour, linestyle=":", linewidth=1)
+                ax.annotate(f"{name} scratch", (0.01, 100 * twin["score"]), xycoords=("axes fraction", "data"),
+                            fontsize=6, color=colour, xytext=(0, 2), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel("pre-training FLOPs")
+        metric = next((r["metric"] for r in rows if r["task"] == task), "score")
+        ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
+        ax.set_title(task)
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.stem + ".tmp" + out.suffix)
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("bodies", nargs="+", help="SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR")
+    ap.add_argument("--scratch", nargs="*", default=[], metavar="SERIES=FINETUNE_DIR")
+    ap.add_argument("--tasks", nargs="+", required=True)
+    ap.add_argument("--out", type=Path, required=True, help="the figure (.png)")
+    ap.add_argument("--csv", type=Path, default=None, help="also write the points here")
+    args = ap.parse_args()
+    try:
+        rows = [r for spec in args.bodies for r in body_rows(*parse_body(spec), args.tasks)]
+        twins = []
+        for item in args.scratch:
+            name, sep, folder = item.partition("=")
+            if not sep or not name:
+                raise ValueError(f"--scratch {item!r}: expected SERIES=FINETUNE_DIR")
+            twins += scratch_rows(name, Path(folder), args.tasks)
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        sys.exit(f"error: {e.args[0] if e.args else e}")
+    w = csv.DictWriter(sys.stdout, fieldnames=FIELDS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows + twins)
+    if args.csv:
+        with args.csv.open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows + twins)
+    plot(rows, twins, args.tasks, args.out)
+
+
+if __name__ == "__main__":
+    main()
