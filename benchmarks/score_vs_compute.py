@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
+from benchmarks.paired import primary_metric
+from bertvsgpt.io import atomic_path, read_json
+
 FIELDS = ["series", "arch", "tokens", "train_flops", "bodies", "intrinsic", "intrinsic_value", "task", "metric",
           "score", "seeds"]
-COLOURS = {"bert": "tab:blue", "gpt": "tab:orange"}
 
 
 def parse_body(spec: str) -> tuple[str, list[Path], Path]:
@@ -39,26 +40,19 @@ def parse_body(spec: str) -> tuple[str, list[Path], Path]:
     return series, [Path(m) for m in models.split(",")], Path(finetune)
 
 
-def read_summary(model_dir: Path) -> dict:
-    path = model_dir / "budget_summary.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing (a budget_curve model folder holds one)")
-    return json.loads(path.read_text())
-
-
-def task_scores(finetune_dir: Path, task: str) -> tuple[str, list[float]]:
-    """The primary metric of a fine-tuning folder's task and its test score per seed (sorted by seed folder)."""
-    files = sorted((finetune_dir / task).glob("seed_*/metrics.json"))
-    if not files:
-        raise FileNotFoundError(f"{finetune_dir / task}: no seed_<n>/metrics.json")
-    metrics = [json.loads(f.read_text()) for f in files]
-    metric = metrics[0]["primary_metric"]
-    return metric, [float(m[metric]) for m in metrics]
+def score_rows(base: dict, finetune_dir: Path, tasks: list[str]) -> list[dict]:
+    """``base`` plus, per task, the fine-tuning folder's primary metric and its test score averaged over the seeds."""
+    rows = []
+    for task in tasks:
+        metric = primary_metric(finetune_dir / task)
+        scores = [float(read_json(f)[metric]) for f in sorted((finetune_dir / task).glob("seed_*/metrics.json"))]
+        rows.append(base | {"task": task, "metric": metric, "score": round(sum(scores) / len(scores), 4), "seeds": len(scores)})
+    return rows
 
 
 def body_rows(series: str, model_dirs: list[Path], finetune_dir: Path, tasks: list[str]) -> list[dict]:
     """One row per task for one body: its compute, its intrinsic metric and its mean test score."""
-    summaries = [read_summary(d) for d in model_dirs]
+    summaries = [read_json(d / "budget_summary.json") for d in model_dirs]
     archs = {s["arch"] for s in summaries}
     if len(archs) != 1:
         raise ValueError(f"{series}: model folders of different objectives {sorted(archs)}")
@@ -72,21 +66,12 @@ def body_rows(series: str, model_dirs: list[Path], finetune_dir: Path, tasks: li
         "train_flops": sum(s["train_flops"] for s in summaries) / len(summaries), "bodies": len(summaries),
         "intrinsic": intrinsic, "intrinsic_value": round(sum(s[intrinsic] for s in summaries) / len(summaries), 4),
     }
-    rows = []
-    for task in tasks:
-        metric, scores = task_scores(finetune_dir, task)
-        rows.append(base | {"task": task, "metric": metric, "score": round(sum(scores) / len(scores), 4), "seeds": len(scores)})
-    return rows
+    return score_rows(base, finetune_dir, tasks)
 
 
 def scratch_rows(series: str, finetune_dir: Path, tasks: list[str]) -> list[dict]:
-    rows = []
-    for task in tasks:
-        metric, scores = task_scores(finetune_dir, task)
-        rows.append({"series": series, "arch": "", "tokens": 0, "train_flops": 0, "bodies": 0, "intrinsic": "",
-                     "intrinsic_value": "", "task": task, "metric": metric, "score": round(sum(scores) / len(scores), 4),
-                     "seeds": len(scores)})
-    return rows
+    base = {"series": series, "arch": "", "tokens": 0, "train_flops": 0, "bodies": 0, "intrinsic": "", "intrinsic_value": ""}
+    return score_rows(base, finetune_dir, tasks)
 
 
 def plot(rows: list[dict], scratch: list[dict], tasks: list[str], out: Path) -> None:
@@ -94,6 +79,9 @@ def plot(rows: list[dict], scratch: list[dict], tasks: list[str], out: Path) -> 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from bertvsgpt.report.figures import COLOURS, MARKERS
+    from bertvsgpt.report.labels import metric_label
 
     styles = ["-", "--", "-.", ":"]
     series = list(dict.fromkeys(r["series"] for r in rows))
@@ -105,31 +93,36 @@ def plot(rows: list[dict], scratch: list[dict], tasks: list[str], out: Path) -> 
             pts = sorted((r for r in rows if r["series"] == name and r["task"] == task), key=lambda r: r["train_flops"])
             if not pts:
                 continue
-            colour = COLOURS.get(pts[0]["arch"], "tab:gray")
+            arch = pts[0]["arch"]
             ax.plot([p["train_flops"] for p in pts], [100 * p["score"] for p in pts], style[name],
-                    marker="o", color=colour, label=name)
+                    marker=MARKERS.get(arch, "o"), color=COLOURS.get(arch, "gray"), label=name)
             for p in pts:
                 ax.annotate(f"{p['tokens'] / 1e6:.0f} M", (p["train_flops"], 100 * p["score"]), fontsize=7,
                             textcoords="offset points", xytext=(4, -10))
             twin = next((s for s in scratch if s["series"] == name and s["task"] == task), None)
             if twin is not None:
+                colour = COLOURS.get(f"{arch}-scratch", "gray")
                 ax.axhline(100 * twin["score"], color=colour, linestyle=":", linewidth=1)
                 ax.annotate(f"{name} scratch", (0.01, 100 * twin["score"]), xycoords=("axes fraction", "data"),
                             fontsize=6, color=colour, xytext=(0, 2), textcoords="offset points")
         ax.set_xscale("log")
         ax.set_xlabel("pre-training FLOPs")
         metric = next((r["metric"] for r in rows if r["task"] == task), "score")
-        ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
+        ax.set_ylabel(f"{metric_label(metric)} (%)")
         ax.set_title(task)
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".tmp" + out.suffix)
-    fig.savefig(tmp, dpi=120)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
-    tmp.replace(out)
+
+
+def write_csv(f, rows: list[dict]) -> None:
+    w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
 
 
 def main() -> None:
@@ -150,14 +143,10 @@ def main() -> None:
             twins += scratch_rows(name, Path(folder), args.tasks)
     except (ValueError, FileNotFoundError, KeyError) as e:
         sys.exit(f"error: {e.args[0] if e.args else e}")
-    w = csv.DictWriter(sys.stdout, fieldnames=FIELDS, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows + twins)
+    write_csv(sys.stdout, rows + twins)
     if args.csv:
-        with args.csv.open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows + twins)
+        with atomic_path(args.csv) as tmp, tmp.open("w", newline="") as f:
+            write_csv(f, rows + twins)
     plot(rows, twins, args.tasks, args.out)
 
 
