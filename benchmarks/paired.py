@@ -12,6 +12,12 @@ A model folder holds ``<task>/seed_<n>/{metrics.json,predictions.parquet}`` (``d
 ``budget_curve`` sweep's ``finetune/<arch>-<budget>``); ``--baselines`` is the baselines stage's folder
 (``<task>/<baseline>/predictions.parquet``), and the model is tested against every baseline of each task. The primary
 metric is the model's (``metrics.json``); a task either side lacks is skipped. Prints one CSV row per (task, against).
+
+Several pre-training runs of one recipe pool into one model by joining their folders with commas, for the model and
+for any opponent: each folder's seeds count as that model's runs (the bootstrap averages over all of them)::
+
+    python -m benchmarks.paired /tmp/l4/finetune/gpt-8000000,/tmp/l4s1/finetune/gpt-8000000 \
+        --against L4-bert=/tmp/l4/finetune/bert-8000000,/tmp/l4b8s1/finetune/bert-8000000
 """
 
 from __future__ import annotations
@@ -34,6 +40,27 @@ def seed_frames(folder: Path, task: str, seeds: set[int] | None = None) -> list:
     return [frame for s, frame in runs.items() if seeds is None or s in seeds]
 
 
+def pooled_frames(folders: list[Path], task: str) -> list:
+    """The prediction tables of every seed of every folder on one task; none if any folder lacks the task."""
+    frames = [seed_frames(folder, task) for folder in folders]
+    return [f for runs in frames for f in runs] if all(frames) else []
+
+
+def pooled_name(folders: list[Path]) -> str:
+    """``bert-8000000`` for one folder, ``a+b`` for differently named ones, ``bert-8000000 (2 folders)`` for namesakes."""
+    names = list(dict.fromkeys(f.name for f in folders))
+    return "+".join(names) + (f" ({len(folders)} folders)" if len(names) < len(folders) else "")
+
+
+def parse_folders(spec: str) -> list[Path]:
+    """``DIR[,DIR...]`` -> existing folders; ValueError naming the first missing one."""
+    folders = [Path(p) for p in spec.split(",")]
+    missing = [str(f) for f in folders if not f.is_dir()]
+    if not spec or missing:
+        raise ValueError(f"{missing[0] if missing else spec!r}: no such folder")
+    return folders
+
+
 def compare_frames(a: list, b: list, metric: str, task: str, resamples: int = 1000, seed: int = 42, seed_rngs=(None, None)):
     """``a − b`` on one task, the report's paired bootstrap over the test examples of both sets of prediction
     tables (one per seed; ``seed_rngs``: also resample each side's seeds): the test, a's score, b's score."""
@@ -53,20 +80,26 @@ def primary_metric(task_dir: Path) -> str:
     return json.loads(first.read_text())["primary_metric"]
 
 
-def paired_rows(model: Path, against: dict[str, Path], baselines: Path | None = None, tasks: list[str] | None = None,
-                resamples: int = 1000, seed: int = 42) -> list[dict]:
-    """One row per (task, opponent): the model's score, the opponent's, and the paired test of the difference."""
+def paired_rows(model: Path | list[Path], against: dict[str, Path | list[Path]], baselines: Path | None = None,
+                tasks: list[str] | None = None, resamples: int = 1000, seed: int = 42) -> list[dict]:
+    """One row per (task, opponent): the model's score, the opponent's, and the paired test of the difference.
+
+    ``model`` and each opponent: one fine-tuning folder, or a list of them pooled as one model (``pooled_frames``).
+    """
     from bertvsgpt.report.inputs import read_baselines
     from bertvsgpt.report.significance import supports
 
+    models = model if isinstance(model, list) else [model]
+    against = {name: f if isinstance(f, list) else [f] for name, f in against.items()}
     rows = []
-    task_dirs = sorted(p for p in model.iterdir() if p.is_dir() and any(p.glob("seed_*/predictions.parquet")))
+    task_dirs = sorted(p for p in models[0].iterdir() if p.is_dir() and any(p.glob("seed_*/predictions.parquet")))
     for task_dir in task_dirs:
         task = task_dir.name
-        if tasks is not None and task not in tasks:
+        a = pooled_frames(models, task)
+        if (tasks is not None and task not in tasks) or not a:
             continue
-        metric, a = primary_metric(task_dir), seed_frames(model, task)
-        opponents = {name: seed_frames(folder, task) for name, folder in against.items()}
+        metric = primary_metric(task_dir)
+        opponents = {name: pooled_frames(folders, task) for name, folders in against.items()}
         if baselines is not None:
             found = sorted(read_baselines(baselines, [task]).get(task, []), key=lambda b: b.name)
             opponents |= {f"baseline:{b.name}": [b.predictions] for b in found if b.predictions is not None}
@@ -74,7 +107,7 @@ def paired_rows(model: Path, against: dict[str, Path], baselines: Path | None = 
             if not b or not supports(metric, b[0]):
                 continue
             t, score, score_b = compare_frames(a, b, metric, task, resamples, seed)
-            rows.append({"task": task, "metric": metric, "model": model.name, "against": name, "seeds": len(a),
+            rows.append({"task": task, "metric": metric, "model": pooled_name(models), "against": name, "seeds": len(a),
                          "seeds_against": len(b), "score": round(score, 4), "score_against": round(score_b, 4),
                          "delta": round(t.delta, 4), "ci_low": round(t.ci_low, 4), "ci_high": round(t.ci_high, 4),
                          "p_value": round(t.p_value, 4), "n_examples": t.n_examples})
@@ -83,8 +116,8 @@ def paired_rows(model: Path, against: dict[str, Path], baselines: Path | None = 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", type=Path, help="a fine-tuned model's folder: <task>/seed_<n>/predictions.parquet")
-    ap.add_argument("--against", nargs="*", default=[], metavar="NAME=DIR", help="opponents, folders like the model's")
+    ap.add_argument("model", help="a fine-tuned model's folder (<task>/seed_<n>/predictions.parquet), or DIR,DIR,... pooled")
+    ap.add_argument("--against", nargs="*", default=[], metavar="NAME=DIR[,DIR...]", help="opponents, folders like the model's")
     ap.add_argument("--baselines", type=Path, default=None, help="the baselines stage's folder (data/baselines)")
     ap.add_argument("--tasks", nargs="*", default=None, help="default: every task the model's folder has")
     ap.add_argument("--resamples", type=int, default=1000)
@@ -93,13 +126,18 @@ def main() -> None:
     args = ap.parse_args()
     against = {}
     for item in args.against:
-        name, sep, folder = item.partition("=")
-        if not sep or not name or not Path(folder).is_dir():
-            sys.exit(f"error: --against {item!r}: expected NAME=DIR with an existing folder")
-        against[name] = Path(folder)
-    if not args.model.is_dir():
-        sys.exit(f"error: {args.model}: no such folder")
-    rows = paired_rows(args.model, against, args.baselines, args.tasks, args.resamples, args.seed)
+        name, sep, folders = item.partition("=")
+        try:
+            if not sep or not name:
+                raise ValueError("expected NAME=DIR[,DIR...]")
+            against[name] = parse_folders(folders)
+        except ValueError as e:
+            sys.exit(f"error: --against {item!r}: {e}")
+    try:
+        model = parse_folders(args.model)
+    except ValueError as e:
+        sys.exit(f"error: {e}")
+    rows = paired_rows(model, against, args.baselines, args.tasks, args.resamples, args.seed)
     if not rows:
         sys.exit(f"error: {args.model}: no task with predictions shared with any opponent")
     write_csv(sys.stdout, rows)

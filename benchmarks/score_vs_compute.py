@@ -7,13 +7,13 @@ the axis that matters when the shape changes too, training FLOPs, one panel per 
         --csv docs/figures/shape_score_vs_flops.csv \\
         "BERT L2/H128=/tmp/b64/models/bert-32000000:/tmp/b64/finetune/bert-32000000" \\
         "BERT L2/H128=/tmp/b64/models/bert-64000000:/tmp/b64/finetune/bert-64000000" \\
-        "GPT L4/H256=/tmp/l4/models/gpt-8000000,/tmp/l4s1/models/gpt-8000000:/tmp/l4both/gpt" \\
+        "GPT L4/H256=/tmp/l4/models/gpt-8000000,/tmp/l4s1/models/gpt-8000000:/tmp/l4/finetune/gpt-8000000,/tmp/l4s1/finetune/gpt-8000000" \\
         --scratch "BERT L2/H128=/tmp/b64/finetune/bert-0"
 
-A body is ``SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR``: the model folders' ``budget_summary.json`` (what
-``budget_curve`` writes beside each pre-trained model) give the objective, the tokens and the training FLOPs
-(several folders: pre-training runs of one recipe, FLOPs averaged); the fine-tuning folder's
-``<task>/seed_<n>/metrics.json`` give the score, the mean over its seeds. Bodies of one series are joined in FLOP
+A body is ``SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR[,FINETUNE_DIR...]``: the model folders'
+``budget_summary.json`` (what ``budget_curve`` writes beside each pre-trained model) give the objective, the tokens
+and the training FLOPs (several folders: pre-training runs of one recipe, FLOPs averaged); the fine-tuning folders'
+``<task>/seed_<n>/metrics.json`` give the score, the mean over every seed of every folder. Bodies of one series are joined in FLOP
 order, coloured by objective (line style: the objective's first, second, ... series); ``--scratch SERIES=FINETUNE_DIR`` draws a series' scratch twin as a dotted line.
 """
 
@@ -31,26 +31,29 @@ FIELDS = ["series", "arch", "tokens", "train_flops", "bodies", "intrinsic", "int
           "score", "seeds"]
 
 
-def parse_body(spec: str) -> tuple[str, list[Path], Path]:
-    """``SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR`` -> (series, model folders, fine-tuning folder)."""
+def parse_body(spec: str) -> tuple[str, list[Path], list[Path]]:
+    """``SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR[,...]`` -> (series, model folders, fine-tuning folders)."""
     series, sep, rest = spec.partition("=")
     models, sep2, finetune = rest.rpartition(":")
     if not (sep and sep2 and series and models and finetune):
-        raise ValueError(f"body {spec!r}: expected SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR")
-    return series, [Path(m) for m in models.split(",")], Path(finetune)
+        raise ValueError(f"body {spec!r}: expected SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR[,FINETUNE_DIR...]")
+    return series, [Path(m) for m in models.split(",")], [Path(f) for f in finetune.split(",")]
 
 
-def score_rows(base: dict, finetune_dir: Path, tasks: list[str]) -> list[dict]:
-    """``base`` plus, per task, the fine-tuning folder's primary metric and its test score averaged over the seeds."""
+def score_rows(base: dict, finetune_dirs: list[Path], tasks: list[str]) -> list[dict]:
+    """``base`` plus, per task, the primary metric and the test score averaged over every seed of every folder."""
     rows = []
     for task in tasks:
-        metric = primary_metric(finetune_dir / task)
-        scores = [float(read_json(f)[metric]) for f in sorted((finetune_dir / task).glob("seed_*/metrics.json"))]
+        metric = primary_metric(finetune_dirs[0] / task)
+        for d in finetune_dirs[1:]:
+            if primary_metric(d / task) != metric:
+                raise ValueError(f"{d / task}: primary metric {primary_metric(d / task)!r}, not {metric!r} as in {finetune_dirs[0] / task}")
+        scores = [float(read_json(f)[metric]) for d in finetune_dirs for f in sorted((d / task).glob("seed_*/metrics.json"))]
         rows.append(base | {"task": task, "metric": metric, "score": round(sum(scores) / len(scores), 4), "seeds": len(scores)})
     return rows
 
 
-def body_rows(series: str, model_dirs: list[Path], finetune_dir: Path, tasks: list[str]) -> list[dict]:
+def body_rows(series: str, model_dirs: list[Path], finetune_dirs: list[Path], tasks: list[str]) -> list[dict]:
     """One row per task for one body: its compute, its intrinsic metric and its mean test score."""
     summaries = [read_json(d / "budget_summary.json") for d in model_dirs]
     archs = {s["arch"] for s in summaries}
@@ -66,12 +69,12 @@ def body_rows(series: str, model_dirs: list[Path], finetune_dir: Path, tasks: li
         "train_flops": sum(s["train_flops"] for s in summaries) / len(summaries), "bodies": len(summaries),
         "intrinsic": intrinsic, "intrinsic_value": round(sum(s[intrinsic] for s in summaries) / len(summaries), 4),
     }
-    return score_rows(base, finetune_dir, tasks)
+    return score_rows(base, finetune_dirs, tasks)
 
 
-def scratch_rows(series: str, finetune_dir: Path, tasks: list[str]) -> list[dict]:
+def scratch_rows(series: str, finetune_dirs: list[Path], tasks: list[str]) -> list[dict]:
     base = {"series": series, "arch": "", "tokens": 0, "train_flops": 0, "bodies": 0, "intrinsic": "", "intrinsic_value": ""}
-    return score_rows(base, finetune_dir, tasks)
+    return score_rows(base, finetune_dirs, tasks)
 
 
 def plot(rows: list[dict], scratch: list[dict], tasks: list[str], out: Path) -> None:
@@ -127,8 +130,8 @@ def write_csv(f, rows: list[dict]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("bodies", nargs="+", help="SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR")
-    ap.add_argument("--scratch", nargs="*", default=[], metavar="SERIES=FINETUNE_DIR")
+    ap.add_argument("bodies", nargs="+", help="SERIES=MODEL_DIR[,MODEL_DIR...]:FINETUNE_DIR[,FINETUNE_DIR...]")
+    ap.add_argument("--scratch", nargs="*", default=[], metavar="SERIES=FINETUNE_DIR[,FINETUNE_DIR...]")
     ap.add_argument("--tasks", nargs="+", required=True)
     ap.add_argument("--out", type=Path, required=True, help="the figure (.png)")
     ap.add_argument("--csv", type=Path, default=None, help="also write the points here")
@@ -140,7 +143,7 @@ def main() -> None:
             name, sep, folder = item.partition("=")
             if not sep or not name:
                 raise ValueError(f"--scratch {item!r}: expected SERIES=FINETUNE_DIR")
-            twins += scratch_rows(name, Path(folder), args.tasks)
+            twins += scratch_rows(name, [Path(f) for f in folder.split(",")], args.tasks)
     except (ValueError, FileNotFoundError, KeyError) as e:
         sys.exit(f"error: {e.args[0] if e.args else e}")
     write_csv(sys.stdout, rows + twins)

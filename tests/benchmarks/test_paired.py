@@ -66,3 +66,29 @@ def test_cli_writes_the_csv_and_names_a_bad_opponent(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "benchmarks.paired", str(tmp_path / "a"), "--against", str(tmp_path / "b")],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "expected NAME=DIR" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_folders_joined_by_commas_pool_as_one_model_and_a_task_missing_from_one_is_skipped(tmp_path):
+    n = 100
+    _preds(tmp_path / "run1" / "ner" / "seed_0", [1] * 90 + [0] * 10)      # 90 %
+    _preds(tmp_path / "run2" / "ner" / "seed_0", [1] * 70 + [0] * 30)      # 70 %: pooled with run1, 80 %
+    _preds(tmp_path / "run1" / "qa" / "seed_0", [1] * n)                   # run2 has no qa: not a pooled model's task
+    _preds(tmp_path / "other1" / "ner" / "seed_0", [1] * 50 + [0] * 50)
+    _preds(tmp_path / "other2" / "ner" / "seed_0", [1] * 30 + [0] * 70)    # pooled opponent: 40 %
+
+    (row,) = paired_rows([tmp_path / "run1", tmp_path / "run2"], {"o": [tmp_path / "other1", tmp_path / "other2"]})
+
+    assert (row["task"], row["model"], row["seeds"], row["seeds_against"]) == ("ner", "run1+run2", 2, 2)
+    assert row["score"] == pytest.approx(0.8) and row["score_against"] == pytest.approx(0.4)
+    assert row["delta"] == pytest.approx(0.4)
+    # the same through the CLI, and a missing folder among the pooled ones is named in one line
+    ok = subprocess.run([sys.executable, "-m", "benchmarks.paired", f"{tmp_path / 'run1'},{tmp_path / 'run2'}",
+                         "--against", f"o={tmp_path / 'other1'},{tmp_path / 'other2'}"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "ner,test_accuracy,run1+run2,o,2,2,0.8,0.4,0.4" in ok.stdout
+    _preds(tmp_path / "again" / "run1" / "ner" / "seed_0", [1] * 80 + [0] * 20)
+    (row,) = paired_rows([tmp_path / "run1", tmp_path / "again" / "run1"], {"o": tmp_path / "other1"})
+    assert row["model"] == "run1 (2 folders)" and row["score"] == pytest.approx(0.85)
+    bad = subprocess.run([sys.executable, "-m", "benchmarks.paired", f"{tmp_path / 'run1'},{tmp_path / 'nope'}"],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "nope" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

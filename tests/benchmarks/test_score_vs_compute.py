@@ -24,9 +24,10 @@ def _finetune(dir_, task, scores, metric="test_entity_f1"):
     return dir_
 
 
-def test_parse_body_splits_series_model_folders_and_finetune_folder():
+def test_parse_body_splits_series_model_folders_and_finetune_folders():
     series, models, ft = parse_body("GPT L4/H256=/a/gpt-8,/b/gpt-8:/c/gpt")
-    assert series == "GPT L4/H256" and [str(m) for m in models] == ["/a/gpt-8", "/b/gpt-8"] and str(ft) == "/c/gpt"
+    assert series == "GPT L4/H256" and [str(m) for m in models] == ["/a/gpt-8", "/b/gpt-8"] and [str(f) for f in ft] == ["/c/gpt"]
+    assert [str(f) for f in parse_body("G=/a/m:/c/ft1,/d/ft2")[2]] == ["/c/ft1", "/d/ft2"]
     with pytest.raises(ValueError, match="SERIES=MODEL_DIR"):
         parse_body("no-separators")
 
@@ -35,7 +36,7 @@ def test_body_rows_average_flops_over_runs_and_scores_over_seeds(tmp_path):
     a = _model(tmp_path / "a", "gpt", 8_000_000, 2.0e14, 80.0)
     b = _model(tmp_path / "b", "gpt", 8_000_000, 4.0e14, 60.0)
     ft = _finetune(tmp_path / "ft", "ner", {0: 0.2, 1: 0.3, 10: 0.4})
-    (row,) = body_rows("GPT", [a, b], ft, ["ner"])
+    (row,) = body_rows("GPT", [a, b], [ft], ["ner"])
     assert row["arch"] == "gpt" and row["tokens"] == 8_000_000 and row["bodies"] == 2
     assert row["train_flops"] == pytest.approx(3.0e14) and row["intrinsic"] == "perplexity" and row["intrinsic_value"] == 70.0
     assert row["metric"] == "test_entity_f1" and row["score"] == pytest.approx(0.3) and row["seeds"] == 3
@@ -46,17 +47,28 @@ def test_body_rows_refuse_mixed_objectives_and_missing_files(tmp_path):
     gpt = _model(tmp_path / "gpt", "gpt", 8, 1.0, 70.0)
     ft = _finetune(tmp_path / "ft", "ner", {0: 0.2})
     with pytest.raises(ValueError, match="different objectives"):
-        body_rows("x", [bert, gpt], ft, ["ner"])
+        body_rows("x", [bert, gpt], [ft], ["ner"])
     with pytest.raises(FileNotFoundError, match="budget_summary.json"):
-        body_rows("x", [tmp_path / "nowhere"], ft, ["ner"])
+        body_rows("x", [tmp_path / "nowhere"], [ft], ["ner"])
     with pytest.raises(FileNotFoundError, match="qa"):
-        body_rows("x", [bert], ft, ["qa"])
+        body_rows("x", [bert], [ft], ["qa"])
 
 
 def test_scratch_rows_have_no_compute(tmp_path):
     ft = _finetune(tmp_path / "ft", "qa", {0: 0.1, 1: 0.3}, metric="test_f1")
-    (row,) = scratch_rows("BERT", ft, ["qa"])
+    (row,) = scratch_rows("BERT", [ft], ["qa"])
     assert row["train_flops"] == 0 and row["score"] == pytest.approx(0.2) and row["metric"] == "test_f1"
+
+
+def test_several_finetune_folders_pool_their_seeds_and_must_share_the_metric(tmp_path):
+    gpt = _model(tmp_path / "gpt", "gpt", 8, 1.0, 70.0)
+    ft1 = _finetune(tmp_path / "ft1", "ner", {0: 0.2, 1: 0.4})   # one body's fine-tunes
+    ft2 = _finetune(tmp_path / "ft2", "ner", {0: 0.6})           # the other body's: the same seed name, counted apart
+    (row,) = body_rows("GPT", [gpt], [ft1, ft2], ["ner"])
+    assert row["seeds"] == 3 and row["score"] == pytest.approx(0.4)
+    other = _finetune(tmp_path / "ft3", "ner", {0: 0.5}, metric="test_token_accuracy")
+    with pytest.raises(ValueError, match="primary metric"):
+        body_rows("GPT", [gpt], [ft1, other], ["ner"])
 
 
 def test_cli_writes_the_csv_and_figure_and_fails_in_one_line_on_a_bad_folder(tmp_path):
