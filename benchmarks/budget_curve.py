@@ -11,6 +11,8 @@ Run from the repository root after ``dvc repro`` has prepared the corpus, tokeni
     python -m benchmarks.budget_curve --budgets 32000000 --seeds 0 --models-from /tmp/budget --out /tmp/mean finetune.pooling=mean
     # each (model, task, seed) fine-tuned with whichever sweep scored best on its dev split, then tested
     python -m benchmarks.budget_curve --select-on-dev /tmp/budget /tmp/mean --out /tmp/selected
+    # pre-training with a warm-up/stable/decay schedule instead of the pipeline's linear decay (benchmarks.lr_schedule)
+    python -m benchmarks.budget_curve --budgets 8000000 --archs bert --no-scratch --lr-schedule wsd --decay-fraction 0.2 --out /tmp/wsd
 
 Each pre-training run is the pipeline's own ``pretrain()`` with ``params.yaml``'s recipe and only
 ``pretrain.max_tokens`` changed; each fine-tuning run is the pipeline's own ``finetune_task()`` with the default
@@ -33,6 +35,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
 
+from benchmarks.lr_schedule import DECAY_SHAPES, SCHEDULES, warmup_stable_decay
+
 TOKENIZERS = Path("data/tokenizers")
 TASKS = Path("data/prepared/tasks")
 FIELDS = ["model", "arch", "budget_tokens", "task", "seed", "metric", "score", "train_seconds", "steps_run"]
@@ -44,9 +48,13 @@ def _threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
-def pretrain_job(arch: str, budget: int, overrides: list[str], out: str, threads: int) -> dict:
-    """Pre-train ``arch`` to ``budget`` tokens into ``out/models/<arch>-<budget>``; intrinsic metrics beside it."""
+def pretrain_job(arch: str, budget: int, overrides: list[str], out: str, threads: int, schedule: tuple = ("linear", 0.2, "linear")) -> dict:
+    """Pre-train ``arch`` to ``budget`` tokens into ``out/models/<arch>-<budget>``; intrinsic metrics beside it.
+
+    ``schedule``: (name, decay fraction, decay shape) of ``benchmarks.lr_schedule``; ``linear`` is the pipeline's.
+    """
     _threads(threads)
+    from benchmarks.lr_schedule import pretraining_schedule
     from bertvsgpt.config import load_params
     from bertvsgpt.evaluation.intrinsic import intrinsic_metrics
     from bertvsgpt.pretraining.run import pretrain
@@ -54,9 +62,11 @@ def pretrain_job(arch: str, budget: int, overrides: list[str], out: str, threads
     params = load_params("params.yaml", [*overrides, f"pretrain.max_tokens={budget}"])
     model_dir = Path(out) / "models" / f"{arch}-{budget}"
     t0 = time.perf_counter()
-    summary = pretrain(arch, params, TOKENIZERS / arch, model_dir, Path(out) / "resume" / f"{arch}-{budget}", enable_progress_bar=False)
+    with pretraining_schedule(*schedule):
+        summary = pretrain(arch, params, TOKENIZERS / arch, model_dir, Path(out) / "resume" / f"{arch}-{budget}", enable_progress_bar=False)
     intrinsic = intrinsic_metrics(model_dir, TOKENIZERS / arch, params, seed=params.seed)
-    row = {"arch": arch, "budget_tokens": budget, "seconds": time.perf_counter() - t0, **_scalars(summary), **_scalars(intrinsic)}
+    row = {"arch": arch, "budget_tokens": budget, "seconds": time.perf_counter() - t0, "lr_schedule": _schedule_name(schedule),
+           **_scalars(summary), **_scalars(intrinsic)}
     (model_dir / "budget_summary.json").write_text(json.dumps(row, indent=1))
     return row
 
@@ -87,6 +97,11 @@ def finetune_job(model: str, arch: str, budget: int, task: str, seed: int, overr
     metric = m["primary_metric"]
     return {"model": model, "arch": arch, "budget_tokens": budget, "task": task, "seed": seed, "metric": metric,
             "score": m[metric], "train_seconds": round(m.get("train_seconds", 0.0), 1), "steps_run": m.get("steps_run")}
+
+
+def _schedule_name(schedule: tuple) -> str:
+    name, fraction, shape = schedule
+    return name if name == "linear" else f"{name} (decay: last {fraction:g}, {shape})"
 
 
 def _scalars(d: dict) -> dict:
@@ -133,7 +148,8 @@ def run(args: argparse.Namespace) -> None:
             else:
                 todo.append((arch, b))
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        running = {pool.submit(pretrain_job, arch, b, args.overrides, str(out), threads): ("pretrain", arch, b) for arch, b in todo}
+        schedule = (args.lr_schedule, args.decay_fraction, args.decay_shape)
+        running = {pool.submit(pretrain_job, arch, b, args.overrides, str(out), threads, schedule): ("pretrain", arch, b) for arch, b in todo}
         while running or queue:
             while queue and len(running) < args.workers:
                 _, _, model, arch, budget, task = job = queue.pop(0)
@@ -335,6 +351,10 @@ def main() -> None:
     ap.add_argument("--from-default", type=Path, default=None, metavar="DIR",
                     help="take the default run's results (data/finetune) as the pretrain.max_tokens and scratch points")
     ap.add_argument("--out", type=Path, default=Path("budget-curve"))
+    ap.add_argument("--lr-schedule", choices=SCHEDULES, default="linear",
+                    help="pre-training LR schedule: the pipeline's linear decay, or warm-up/stable/decay (benchmarks.lr_schedule)")
+    ap.add_argument("--decay-fraction", type=float, default=0.2, help="with --lr-schedule wsd: the decayed share of the steps")
+    ap.add_argument("--decay-shape", choices=DECAY_SHAPES, default="linear", help="with --lr-schedule wsd: linear or 1-sqrt decay")
     ap.add_argument("--models-from", type=Path, default=None, metavar="DIR",
                     help="fine-tune the pre-trained models of an earlier --out DIR instead of pre-training (sweeps of finetune.* overrides)")
     ap.add_argument("--plot", type=Path, default=None, help="only draw the figure from this scores.csv")
@@ -348,6 +368,10 @@ def main() -> None:
     ap.add_argument("--figure", type=Path, default=Path("docs/figures/budget_curve.png"))
     ap.add_argument("overrides", nargs="*", help="Hydra overrides of params.yaml applied to every run")
     args = ap.parse_args()
+    try:
+        warmup_stable_decay(0, 100, args.decay_fraction, args.decay_shape)
+    except ValueError as e:
+        ap.error(str(e))
     if args.plot:
         plot(args.plot, args.baselines, args.figure)
     elif args.tests or args.select_on_dev:
