@@ -42,6 +42,22 @@ TASKS = Path("data/prepared/tasks")
 FIELDS = ["model", "arch", "budget_tokens", "task", "seed", "metric", "score", "train_seconds", "steps_run"]
 
 
+def exit_with_parent(parent_pid: int, poll_seconds: float = 2.0) -> None:
+    """Pool initializer: the worker exits when the process that started it dies.
+
+    A killed ``budget_curve`` (Ctrl-C, ``kill``, a deadline) would otherwise leave its spawned workers training on,
+    orphaned, holding the CPU; what they finished is checkpointed, so the next run resumes it.
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
 def _threads(n: int) -> None:
     import torch
 
@@ -147,7 +163,7 @@ def run(args: argparse.Namespace) -> None:
                 enqueue(f"{arch}-{b}", arch, b)
             else:
                 todo.append((arch, b))
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn"), initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
         schedule = (args.lr_schedule, args.decay_fraction, args.decay_shape)
         running = {pool.submit(pretrain_job, arch, b, args.overrides, str(out), threads, schedule): ("pretrain", arch, b) for arch, b in todo}
         while running or queue:

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from benchmarks.budget_curve import import_default, paired_tests, plot
 
@@ -150,3 +151,51 @@ def test_select_on_dev_links_each_cells_best_dev_run_and_tests_the_selection(tmp
         select_on_dev([a, b], out)
     with pytest.raises(SystemExit, match="no finetune/"):
         select_on_dev([a, tmp_path / "missing"], tmp_path / "other")
+
+
+
+_ORPHANING_PARENT = """
+import os, time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from benchmarks.budget_curve import exit_with_parent
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=exit_with_parent, initargs=(os.getpid(), 0.1))
+    worker = pool.submit(os.getpid).result()
+    pool.submit(time.sleep, 600)  # a long job, as a pre-training run
+    print(worker, flush=True)
+    time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is alive and not a zombie (an orphan's exit is reaped by init, whenever init gets to it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_workers_exit_when_the_budget_curve_process_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(_ORPHANING_PARENT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path.cwd()), os.environ.get("PYTHONPATH")]))}
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    worker = int(parent.stdout.readline())
+    assert _running(worker)
+    os.kill(parent.pid, signal.SIGKILL)  # no clean-up in the parent, as with kill -9 or the OOM killer
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _running(worker):
+        os.kill(worker, signal.SIGKILL)
+        raise AssertionError("the orphaned worker kept running after its parent was killed")
