@@ -35,7 +35,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
 
-from benchmarks.lr_schedule import DECAY_SHAPES, SCHEDULES, warmup_stable_decay
+from benchmarks.lr_schedule import DECAY_SHAPES, SCHEDULES, pretraining_schedule, warmup_stable_decay
 
 TOKENIZERS = Path("data/tokenizers")
 TASKS = Path("data/prepared/tasks")
@@ -70,7 +70,6 @@ def pretrain_job(arch: str, budget: int, overrides: list[str], out: str, threads
     ``schedule``: (name, decay fraction, decay shape) of ``benchmarks.lr_schedule``; ``linear`` is the pipeline's.
     """
     _threads(threads)
-    from benchmarks.lr_schedule import pretraining_schedule
     from bertvsgpt.config import load_params
     from bertvsgpt.evaluation.intrinsic import intrinsic_metrics
     from bertvsgpt.pretraining.run import pretrain

@@ -95,8 +95,10 @@ def paired_rows(model: Path | list[Path], against: dict[str, Path | list[Path]],
     task_dirs = sorted(p for p in models[0].iterdir() if p.is_dir() and any(p.glob("seed_*/predictions.parquet")))
     for task_dir in task_dirs:
         task = task_dir.name
+        if tasks is not None and task not in tasks:
+            continue
         a = pooled_frames(models, task)
-        if (tasks is not None and task not in tasks) or not a:
+        if not a:
             continue
         metric = primary_metric(task_dir)
         opponents = {name: pooled_frames(folders, task) for name, folders in against.items()}

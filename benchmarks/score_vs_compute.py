@@ -44,10 +44,11 @@ def score_rows(base: dict, finetune_dirs: list[Path], tasks: list[str]) -> list[
     """``base`` plus, per task, the primary metric and the test score averaged over every seed of every folder."""
     rows = []
     for task in tasks:
-        metric = primary_metric(finetune_dirs[0] / task)
-        for d in finetune_dirs[1:]:
-            if primary_metric(d / task) != metric:
-                raise ValueError(f"{d / task}: primary metric {primary_metric(d / task)!r}, not {metric!r} as in {finetune_dirs[0] / task}")
+        metrics = [primary_metric(d / task) for d in finetune_dirs]
+        metric = metrics[0]
+        for d, other in zip(finetune_dirs[1:], metrics[1:]):
+            if other != metric:
+                raise ValueError(f"{d / task}: primary metric {other!r}, not {metric!r} as in {finetune_dirs[0] / task}")
         scores = [float(read_json(f)[metric]) for d in finetune_dirs for f in sorted((d / task).glob("seed_*/metrics.json"))]
         rows.append(base | {"task": task, "metric": metric, "score": round(sum(scores) / len(scores), 4), "seeds": len(scores)})
     return rows
