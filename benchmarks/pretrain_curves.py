@@ -30,12 +30,19 @@ def first_below(tokens, values, threshold: float) -> float | None:
     return float(tokens[hits[0]]) if len(hits) else None
 
 
+def from_tokens(tokens, values, start: float):
+    """The part of a curve at or after ``start`` tokens (so the axes scale to the late, close-together part)."""
+    keep = tokens >= start
+    return tokens[keep], values[keep]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="LABEL=path/to/curve.csv")
     ap.add_argument("--columns", nargs="+", default=["mlm_loss", "mlm_accuracy"])
     ap.add_argument("--window", type=int, default=25)
     ap.add_argument("--threshold", type=float, default=None, help="report where the first column first falls below this")
+    ap.add_argument("--from-tokens", type=float, default=0.0, help="plot only from this many tokens on (the smoothing still sees all)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
@@ -52,10 +59,11 @@ def main() -> None:
         curve = pl.read_csv(Path(path))
         for i, (ax, column) in enumerate(zip(axes[0], args.columns)):
             tokens, values = smoothed(curve, column, args.window)
-            ax.plot(tokens / 1e6, values, label=label, lw=1.2)
             if i == 0 and args.threshold is not None:
                 at = first_below(tokens, values, args.threshold)
                 print(f"{label}: {column} below {args.threshold} from {at / 1e6:.1f} M tokens" if at else f"{label}: never below {args.threshold}")
+            tokens, values = from_tokens(tokens, values, args.from_tokens)
+            ax.plot(tokens / 1e6, values, label=label, lw=1.2)
     for ax, column in zip(axes[0], args.columns):
         ax.set_xlabel("tokens seen (M)")
         ax.set_title(f"{column} (training batches, rolling mean of {args.window} logs)", fontsize=9)

@@ -3,7 +3,7 @@
 import numpy as np
 import polars as pl
 
-from benchmarks.pretrain_curves import first_below, smoothed
+from benchmarks.pretrain_curves import first_below, from_tokens, smoothed
 
 
 def test_smoothed_is_a_rolling_mean_over_logged_points_and_skips_missing(tmp_path):
@@ -17,3 +17,8 @@ def test_first_below_finds_the_first_crossing_or_none():
     tokens, values = np.array([1.0, 2.0, 3.0, 4.0]), np.array([6.3, 6.2, 5.9, 6.1])
     assert first_below(tokens, values, 6.0) == 3.0
     assert first_below(tokens, values, 5.0) is None
+
+
+def test_from_tokens_keeps_the_points_at_or_after_the_start():
+    tokens, values = from_tokens(np.array([1.0, 2.0, 3.0]), np.array([9.0, 8.0, 7.0]), 2.0)
+    assert tokens.tolist() == [2.0, 3.0] and values.tolist() == [8.0, 7.0]
