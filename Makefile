@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # report groups (classification, entities, span QA, translation), one seed, one epoch on 64 training and
 # 32 dev/test examples (no step floors), 50 k pre-training tokens from at most 100 documents per corpus source,
 # label efficiency on sentiment only.
-QUICK := -S pretrain.max_tokens=50000 -S data.max_docs_per_source=100 -S 'finetune.models=[bert,gpt]' \
+QUICK := -S pretrain.max_tokens=50000 -S pretrain.compile.gpt=false -S data.max_docs_per_source=100 -S 'finetune.models=[bert,gpt]' \
 	-S 'finetune.tasks=[sentiment,ner,qa,mt]' -S 'finetune.seeds=[0]' -S pretrain.seeds=null -S finetune.max_epochs=1 -S finetune.min_steps=0 -S tasks.ner.min_steps=0 \
 	-S finetune.max_train_examples=64 -S finetune.max_eval_examples=32 -S 'label_efficiency.tasks=[sentiment]' -S 'label_efficiency.fractions=[0.1]' -S budget.task=sentiment \
 	-S evaluate.max_heldout_tokens=20000 -S report.bootstrap_resamples=200

@@ -570,10 +570,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def compiled_models(args: argparse.Namespace) -> frozenset[str]:
-    """The models ``--compile`` names; unset, our models exactly when params.yaml's ``pretrain.compile``
-    is on (the pipeline's stage compiles ours and nothing else)."""
+    """The models ``--compile`` names; unset, each of our models exactly when params.yaml's
+    ``pretrain.compile.<arch>`` is on (the pipeline's stage compiles ours and nothing else)."""
     if args.compile is None:
-        return frozenset(n for n in MODEL_NAMES if n.startswith("ours") and load_params(args.params).pretrain.compile)
+        on = load_params(args.params).pretrain.compile
+        return frozenset(n for n in MODEL_NAMES if n.startswith("ours") and getattr(on, family(n)))
     if args.compile == []:
         return frozenset(MODEL_NAMES)
     return frozenset(args.compile) - {"none"}

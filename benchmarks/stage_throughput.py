@@ -106,7 +106,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cfg = bench_config(bench_args([]))  # params.yaml's shape
     stage = load_params("params.yaml").pretrain
     amp_dtype = autocast_dtype(resolve_precision(stage.precision))  # the stage's dtype
-    compiled = bool(stage.compile)  # the bench's step compiled exactly when the stage's is
+    compiled = {arch: getattr(stage.compile, arch) for arch in args.models}  # the bench's step as the stage's
     tokens_per_step = cfg.batch_size * cfg.seq_len
     device = torch.device("cpu")
     batches = make_batches(cfg, 16, device)
@@ -114,7 +114,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for arch in args.models:
         bench, step, wall = [], [], []
         for _ in range(args.repeats):
-            t = time_training(f"ours_{arch}", build_model(f"ours_{arch}", cfg), batches[arch], cfg, args.steps, 3, device, amp_dtype, compiled)
+            t = time_training(f"ours_{arch}", build_model(f"ours_{arch}", cfg), batches[arch], cfg, args.steps, 3, device, amp_dtype, compiled[arch])
             bench.append(1000 * t["seconds"] / args.steps)
             with tempfile.TemporaryDirectory(prefix="stage-") as tmp:
                 r = stage_run(arch, args.steps, tokens_per_step, Path(tmp), args.own_checkpoints)

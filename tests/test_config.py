@@ -18,6 +18,7 @@ def test_default_params_load_and_validate():
     assert p.used_sources()[: len(p.data.corpus)] == p.data.corpus
     assert "model.d_model" in to_flat_dict(p)
     assert (p.model.norm.bert, p.model.norm.gpt) == ("post", "pre")  # each objective at the block that learns
+    assert (p.tasks["ner"].word_subword.bert, p.tasks["ner"].word_subword.gpt) == ("first", "last")  # measured best
     assert set(p.label_efficiency.tasks_of(p.finetune.tasks)) <= set(p.finetune.tasks)
 
 
@@ -44,6 +45,7 @@ def test_default_params_load_and_validate():
         ("tasks.qa.doc_stride=wide", "tasks.qa.doc_stride"),  # and typed
         ("tasks.mt.num_beams=0", "tasks.mt.num_beams"),
         ("tasks.ner.entity_view=every", "tasks.ner.entity_view"),
+        ("tasks.ner.word_subword.gpt=middle", "tasks.ner.word_subword.gpt"),  # first or last sub-word
         ("+tasks.sentiment.doc_stride=32", "tasks.sentiment.doc_stride"),  # extractive QA's setting
         ("+tasks.qa.num_beams=4", "tasks.qa.num_beams"),  # translation's
         ("tasks.ner.type=translation", "tasks.ner.entity_view"),  # the kind changed, its setting did not

@@ -14,6 +14,7 @@ from benchmarks import pretrain_throughput as bench  # noqa: E402
 
 TINY = dict(n_layer=1, d_model=32, n_head=2, d_ff=128, vocab_size=128, seq_len=16, batch_size=2)
 TINY_ARGS = [
+    "--compile", "none",  # eager unless a test asks: compiling is the subject of its own tests
     "--layers", "1", "--d-model", "32", "--heads", "2", "--d-ff", "128", "--vocab", "128",
     "--seq-len", "16", "--batch", "2", "--steps", "1", "--warmup", "0", "--peak-seconds", "0.1",
 ]  # fmt: skip
@@ -219,15 +220,19 @@ def test_compile_defaults_to_what_the_stage_compiles_and_names_models(tmp_path):
     HF's); bare --compile is all four; names pick models; 'none' is none and stands alone."""
     from pathlib import Path
 
+    from bertvsgpt.config import load_params
+
     text = Path(bench.DEFAULT_PARAMS).read_text()
-    assert "  compile: false\n" in text
-    on = tmp_path / "params.yaml"
-    on.write_text(text.replace("  compile: false\n", "  compile: true\n"))
-    assert bench.compiled_models(bench.parse_args([])) == frozenset()
-    assert bench.compiled_models(bench.parse_args(["--params", str(on)])) == {"ours_bert", "ours_gpt"}
+    on = load_params(bench.DEFAULT_PARAMS).pretrain.compile
+    assert on.gpt and not on.bert  # the default: GPT's step compiled, BERT's eager (README "Measured")
+    assert bench.compiled_models(bench.parse_args([])) == {"ours_gpt"}
+    both = tmp_path / "params.yaml"
+    both.write_text(text.replace("    bert: false  ", "    bert: true   "))
+    assert load_params(both).pretrain.compile.bert
+    assert bench.compiled_models(bench.parse_args(["--params", str(both)])) == {"ours_bert", "ours_gpt"}
     assert bench.compiled_models(bench.parse_args(["--compile"])) == set(bench.MODEL_NAMES)
     assert bench.compiled_models(bench.parse_args(["--compile", "ours_gpt", "hf_gpt"])) == {"ours_gpt", "hf_gpt"}
-    assert bench.compiled_models(bench.parse_args(["--params", str(on), "--compile", "none"])) == frozenset()
+    assert bench.compiled_models(bench.parse_args(["--params", str(both), "--compile", "none"])) == frozenset()
     with pytest.raises(SystemExit):
         bench.parse_args(["--compile", "none", "ours_gpt"])
     with pytest.raises(SystemExit):

@@ -39,6 +39,7 @@ TINY = [
     "tokenizer.vocab_size=300",
     "tokenizer.min_frequency=1",
     "pretrain.bert.nsp=true",  # both of the paper's objectives: the NSP columns are under test too
+    "pretrain.compile.gpt=false",  # eager: the reference of the compiled runs' own test
 ]
 # by hand: ceil(1024 / (4 * 32)) = 8 optimizer steps; the 0.5 checkpoint is at step 4
 EXPECTED_STEPS = 8
@@ -199,6 +200,13 @@ def test_fingerprint_is_stable(params):
 )
 def test_fingerprint_changes_with_model_and_pretrain_params(params, path, value):
     assert fingerprint("bert", _changed(params, path, value), STATS) != fingerprint("bert", params, STATS)
+
+
+@pytest.mark.parametrize("arch,other", [("bert", "gpt"), ("gpt", "bert")])
+def test_fingerprint_follows_its_own_architectures_compile_switch_only(params, arch, other):
+    switched = _changed(params, f"pretrain.compile.{arch}", not getattr(params.pretrain.compile, arch))
+    assert fingerprint(arch, switched, STATS) != fingerprint(arch, params, STATS)
+    assert fingerprint(other, switched, STATS) == fingerprint(other, params, STATS)  # its run still resumes
 
 
 def test_fingerprint_changes_with_arch_and_tokenizer(params):
@@ -528,9 +536,10 @@ def test_scratch_model_dir_has_the_pretrained_shape_and_tokenizer_but_no_weights
 
 
 def test_pretrain_compiled_trains_like_eager_and_resumes(twice, tmp_path, params, no_peak_probe, compile_calls):
-    """pretrain.compile=true (inductor) runs the same steps as eager: the same weight names in the export, the
-    same weights up to the compiler's rounding, and a second call resumes from the compiled run's checkpoint."""
-    compiled = load_params(PARAMS_YAML, [*TINY, "pretrain.compile=true"])
+    """pretrain.compile.<arch>=true (inductor) runs the same steps as eager: the same weight names in the export
+    and the checkpoint, the same weights up to the compiler's rounding, bitwise the same weights when run again
+    from scratch, and a second call resumes from the compiled run's checkpoint."""
+    compiled = load_params(PARAMS_YAML, [*TINY, f"pretrain.compile.{twice.arch}=true"])
     out, resume = tmp_path / "out", tmp_path / "resume"
     with pytest.MonkeyPatch.context() as mp:
         counter = StepCounter(mp)
@@ -541,6 +550,11 @@ def test_pretrain_compiled_trains_like_eager_and_resumes(twice, tmp_path, params
         assert weights.keys() == twice.weights1.keys()
         for k, v in twice.weights1.items():
             torch.testing.assert_close(weights[k], v, rtol=1e-4, atol=1e-5, msg=k)
+        last = torch.load(resume / "last.ckpt", map_location="cpu", weights_only=True)
+        assert last["state_dict"].keys() == twice.last_ckpt["state_dict"].keys()
+        again = tmp_path / "again"
+        pretrain(twice.arch, compiled, twice.tok_dir, again / "out", again / "resume", enable_progress_bar=False)
+        assert all(torch.equal(_weights(again / "out")[k], v) for k, v in weights.items())
         counter.calls = 0
         pretrain(twice.arch, compiled, twice.tok_dir, out, resume, enable_progress_bar=False)
         assert counter.calls == 0

@@ -49,6 +49,8 @@ def base_params(**overrides: Any) -> dict:
     params["model"].update(n_layer=1, n_head=2, d_model=32, d_ff=64, max_seq_len=32)
     params["pretrain"].update(seq_len=32, batch_size=4, precision="32-true", checkpoint_fractions=[0.5],
                               log_every_n_steps=1, accelerator="cpu", seeds=None)  # one pre-training run
+    # eager: compiling costs ~30-60 s a process; tests/pretraining/test_run.py holds compiled runs to eager ones
+    params["pretrain"]["compile"] = {"bert": False, "gpt": False}
     params["pretrain"]["bert"]["max_predictions_per_seq"] = 5
     params["finetune"]["min_steps"] = 0  # tiny runs: the epochs the test asks for, not the default's step floors
     for task in params["tasks"].values():

@@ -148,6 +148,19 @@ def test_recipe_says_when_bert_trains_without_next_sentence_prediction():
     assert "masked LM + next-sentence prediction" not in text
 
 
+def test_recipe_says_where_each_objective_tags_a_word():
+    from types import SimpleNamespace
+
+    p = params()
+    p.tasks["ner"].word_subword = SimpleNamespace(bert="first", gpt="last")
+    text = recipe_paragraph(recipe_from(p, PRETRAIN))
+    assert "Tagging (ner) reads a word at BERT's first sub-word and GPT's last (`tasks.ner.word_subword`)" in text
+    p.tasks["ner"].word_subword = SimpleNamespace(bert="first", gpt="first")
+    assert "Tagging (ner) reads each word at its first sub-word for both" in recipe_paragraph(recipe_from(p, PRETRAIN))
+    p.finetune.tasks = [t for t in p.finetune.tasks if t != "ner"]  # a tagging task not fine-tuned: not mentioned
+    assert "Tagging" not in recipe_paragraph(recipe_from(p, PRETRAIN))
+
+
 def test_recipe_states_each_trained_vocabulary_when_they_differ():
     """Chinese: WordPiece (one token per character) stops below the size asked for; the recipe says so."""
     text = recipe_paragraph(recipe_from(params(), PRETRAIN, vocab_sizes={"bert": 7_773, "gpt": 8_192}))
@@ -168,6 +181,8 @@ def test_recipe_accepts_the_real_params_schema():
     assert all(s in text for s in p.data.corpus)
     if p.model.norm.bert != p.model.norm.gpt:
         assert "each objective learned only with its own block" in text
+    if "ner" in p.finetune.tasks:
+        assert "Tagging (ner" in text and "`tasks.ner.word_subword`" in text
 
 
 def test_recipe_names_the_language_and_what_a_token_is_worth_in_characters():

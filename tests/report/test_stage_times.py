@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from bertvsgpt.report import render_report
-from bertvsgpt.report.stage_times import StageTime, latest_stage_runs, stage_times, stage_times_section
+from bertvsgpt.report.stage_times import (IDLE_GAP_S, StageTime, active_seconds, latest_stage_runs, mlflow_event_times,
+                                          stage_times, stage_times_section)
 
 
 def run(name: str, stage: str | None, start_s: float, end_s: float | None, status: str = "FINISHED", parent: str | None = None,
@@ -96,6 +97,46 @@ def test_section_with_runs_has_a_total():
     assert "| pre-training | pretrain | 2 | 1.50 h | 90 % |" in lines
     assert "| evaluate | evaluate | 1 | 10.0 min | 10 % |" in lines
     assert "| **total** |  | 3 | **1.67 h** | 100 % |" in lines
+
+
+def test_a_resumed_run_does_not_count_its_interruption():
+    """A fine-tuning run killed 40 s in and resumed an hour later (the same MLflow run, so it spans the hour): its
+    seed logged until the kill and again after the resume; the silence between is not counted, the work is."""
+    gap = IDLE_GAP_S + 1800
+    parent = run("finetune-bert-qa", "finetune", 0, 40 + gap + 100, run_id="Q")
+    seed = run("seed-0", "finetune", 1, 40 + gap + 99, parent="Q")
+    logged = {"Q": [], "seed-0@1": [10, 20, 30, 40, 40 + gap + 5, 40 + gap + 50, 40 + gap + 95]}
+    events = lambda r: [t for x in (r, seed) if x is r or x.data.tags.get("mlflow.parentRunId") == r.info.run_id
+                        for t in [x.info.start_time / 1000, x.info.end_time / 1000, *logged[x.info.run_id]]]
+    assert stage_times([parent, seed], events=events)[0].seconds == pytest.approx(40 + 100 - 5)  # kill..resume+5 dropped
+    assert stage_times([parent, seed])[0].seconds == pytest.approx(40 + gap + 100)  # without events: start to end
+    # a long run that logs all along keeps its whole duration; a silence up to the limit is work (e.g. a slow epoch)
+    long = run("pretrain-bert", "pretrain", 0, 3 * IDLE_GAP_S)
+    assert stage_times([long], events=lambda r: [IDLE_GAP_S, 2 * IDLE_GAP_S])[0].seconds == 3 * IDLE_GAP_S
+    assert active_seconds(0, 100, [50, 500]) == 100  # events outside the run are ignored
+
+
+def test_mlflow_event_times_reads_a_run_and_its_nested_runs(tmp_path):
+    """The events come from the tracking store: start and end of the run and its nested runs, every logged value."""
+    import mlflow
+
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        mlflow.set_experiment("e")
+        with mlflow.start_run(run_name="finetune-bert-qa", tags={"stage": "finetune"}) as parent:
+            with mlflow.start_run(run_name="seed-0", nested=True, tags={"stage": "finetune"}) as child:
+                mlflow.log_metric("loss", 1.0, step=0, timestamp=5_000_000)
+                mlflow.log_metric("loss", 0.5, step=1, timestamp=9_000_000)
+        runs = mlflow.search_runs(experiment_names=["e"], output_format="list")
+        top = next(r for r in runs if r.info.run_id == parent.info.run_id)
+        times = mlflow_event_times(runs)(top)
+    finally:
+        mlflow.set_tracking_uri(previous)
+    assert {5_000.0, 9_000.0} <= set(times)
+    assert top.info.start_time / 1000 in times and top.info.end_time / 1000 in times
+    assert len(times) == 2 + 2 + 2  # the parent's start and end, the child's, its two logged values
+    assert child.info.run_id != parent.info.run_id
 
 
 @pytest.mark.parametrize("times", [None, []])

@@ -10,7 +10,7 @@ import pytest
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from bertvsgpt.config.schema import FinetuneConfig, task_config
+from bertvsgpt.config.schema import FinetuneConfig, WordSubwordConfig, task_config
 from bertvsgpt.models import BertForPreTraining, GPTForPreTraining, save_pretrained
 from bertvsgpt.tasks.token_classification import (
     IGNORE_INDEX,
@@ -26,7 +26,7 @@ from bertvsgpt.tasks.token_classification import (
 from bertvsgpt.tasks.data import split_frames
 from bertvsgpt.tokenization.special import BERT_SPECIAL_TOKENS
 from bertvsgpt.tasks.token_classification import TOKEN_CLASSIFICATION
-from bertvsgpt.tasks.finetune import finetune
+from bertvsgpt.tasks.finetune import TaskContext, finetune
 from bertvsgpt.tasks.options import RunOptions, TaskRun
 from bertvsgpt.tasks.data import cap_splits
 from bertvsgpt.tasks.heads import TokenClassifier
@@ -135,6 +135,41 @@ def test_words_tokenise_as_running_text(tokenizers, arch):
         [pieces] = word_pieces(tok, [["anna", "smith", "smith"]], "gpt")
         assert not tok.id_to_token(pieces[0][0]).startswith("Ġ")
         assert tok.id_to_token(pieces[1][0]).startswith("Ġ") and pieces[1] == pieces[2]
+
+
+def test_last_subword_positions():
+    """``subword="last"`` tags a word at its last sub-word (the causal state that has seen the whole word)."""
+    tok = hand_wordpiece()
+    sents = [["playing", "new", "york"], ["new", "plays"]]
+    ids_first, first, _ = encode_words(tok, sents, "bert", max_length=16)
+    ids_last, last, _ = encode_words(tok, sents, "bert", max_length=16, subword="last")
+    assert ids_last == ids_first  # the same input, only the tagged positions move
+    assert first == [[1, 3, 4], [1, 2]] and last == [[2, 3, 4], [1, 3]]  # play ##ing -> ##ing; play ##s -> ##s
+    # truncation keeps whole words either way: "play ##ing new" fits into 3 sub-words, "york" is cut
+    _, last, n_trunc = encode_words(tok, sents[:1], "bert", max_length=5, subword="last")
+    assert last == [[2, 3]] and n_trunc == 1
+    with pytest.raises(ValueError, match="subword"):
+        encode_words(tok, sents, "bert", max_length=16, subword="middle")
+
+
+@pytest.mark.parametrize("setting", [WordSubwordConfig(), WordSubwordConfig(bert="last", gpt="first")])
+def test_word_subword_is_read_per_architecture(table, tokenizers, setting):
+    """``tasks.<task>.word_subword.<arch>`` decides where each model's labels sit (default: BERT first, GPT last)."""
+    assert (WordSubwordConfig().bert, WordSubwordConfig().gpt) == ("first", "last")
+    task = task_config(type="token_classification", source="synthetic", max_length=16, word_subword=setting)
+    # words the tokenizers never saw, so each is several sub-words and first != last
+    table = table.with_columns(pl.col("tokens").list.eval(pl.element() + pl.element()))  # e.g. "annaanna"
+    for arch in ("bert", "gpt"):
+        subword = getattr(setting, arch)
+        tok = tokenizers[arch]
+        ds = TOKEN_CLASSIFICATION.encode(table, TaskContext(arch, tok, task, FT)).datasets["train"]
+        words = table.filter(pl.col("split") == "train").get_column("tokens").to_list()
+        _, expected, _ = encode_words(tok, words, arch, 16, subword)
+        labelled = [[i for i, y in enumerate(labels) if y != IGNORE_INDEX] for labels in ds.labels]
+        assert labelled == expected
+        other = "last" if subword == "first" else "first"
+        assert any(len(p) > 1 for s in word_pieces(tok, words, arch) for p in s)  # so the positions differ
+        assert labelled != encode_words(tok, words, arch, 16, other)[1]
 
 
 def test_gpt_format(tokenizers):

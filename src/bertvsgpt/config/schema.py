@@ -17,6 +17,7 @@ SOURCE_CLIENTS = ("pip", "npm", "apt", "local")
 ARCHS = ("bert", "gpt")
 MODEL_NAMES = ("bert", "gpt", "bert-scratch", "gpt-scratch")  # <arch>-scratch: random init, same shape
 ENTITY_VIEWS = ("per_loc_org", "all")
+SUBWORDS = ("first", "last")
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
 
 
@@ -126,6 +127,17 @@ class NormConfig:
 
 
 @dataclass
+class CompileConfig:
+    """Whether each architecture's pre-training step runs through ``torch.compile`` (inductor; its
+    compile time, ~1 minute on a CPU, is paid once per run and counted in the stage's time). On where the
+    bench measured that it pays at the default shape: GPT, whose element-wise work (the full-vocabulary
+    softmax's ``exp``, GELU, LayerNorm, residuals) the compiler fuses; not BERT (README "Measured")."""
+
+    bert: bool = False
+    gpt: bool = False
+
+
+@dataclass
 class ModelSizeConfig:
     """The shared Transformer backbone; BERT and GPT use the same size."""
 
@@ -173,7 +185,7 @@ class PretrainConfig:
     warmup_fraction: float = 0.05
     grad_clip: float = 1.0
     precision: str = "auto"  # auto: bf16-mixed where the hardware has fast bf16, else 32-true
-    compile: bool = False
+    compile: CompileConfig = field(default_factory=CompileConfig)
     checkpoint_fractions: List[float] = field(default_factory=lambda: [0.25, 0.5])
     log_every_n_steps: int = 10
     num_workers: int = 0
@@ -248,13 +260,31 @@ class TaskConfig:
 
 
 @dataclass
+class WordSubwordConfig:
+    """Which sub-word's state tags a word, per objective: ``first`` (BERT's paper, section 5.3) or ``last``.
+    A bidirectional state at any sub-word has seen the whole sentence; a causal state at the first sub-word
+    has seen only that piece of the word, at the last one the whole word. Each default is its objective's
+    measured best (README, "The recipe": GPT +9.8 entity F1 at its last sub-word, BERT -2.0)."""
+
+    bert: str = "first"
+    gpt: str = "last"
+
+    def validate(self, key: str) -> None:
+        for arch in ("bert", "gpt"):
+            value = getattr(self, arch)
+            _require(value in SUBWORDS, f"{key}.{arch}", f"'{value}' is not one of {SUBWORDS}")
+
+
+@dataclass
 class TokenClassificationConfig(TaskConfig):
     kind: ClassVar[str] = "token_classification"
     entity_view: str = "per_loc_org"  # per_loc_org: PER/LOC/ORG only | all: every type of the source
+    word_subword: WordSubwordConfig = field(default_factory=WordSubwordConfig)
 
     def validate(self, key: str, sources: Dict[str, SourceConfig]) -> None:
         super().validate(key, sources)
         _require(self.entity_view in ENTITY_VIEWS, f"{key}.entity_view", f"'{self.entity_view}' is not one of {ENTITY_VIEWS}")
+        self.word_subword.validate(f"{key}.word_subword")
 
 
 @dataclass

@@ -47,7 +47,9 @@ def fingerprint(arch: str, params: Params, tokenizer_stats: dict[str, Any], sour
             "arch": arch,
             "seed": params.seed if seed is None else seed,
             "model": params.model,
-            "pretrain": {k: v for k, v in params.pretrain.__dict__.items() if k not in ("bert", "seeds")},
+            # this architecture's compile switch only: the other's does not touch these weights
+            "pretrain": {k: v for k, v in params.pretrain.__dict__.items() if k not in ("bert", "seeds", "compile")},
+            "compile": getattr(params.pretrain.compile, arch),
             "bert": params.pretrain.bert,
             "tokenizer": tokenizer_stats,
             "source": source,
@@ -110,8 +112,8 @@ def pretrain(
     fpt = flops_per_token(n_params + head, cfg.n_layer, cfg.d_model, p.seq_len)
     device = "cuda" if torch.cuda.is_available() and p.accelerator in ("auto", "gpu", "cuda") else "cpu"
     peak = measure_matmul_peak_flops(autocast_dtype(precision), device)
-    if p.compile:
-        module.model = torch.compile(module.model)
+    if getattr(p.compile, arch):
+        module.model.compile()  # in place: the state dict keeps its keys, checkpoints load either way
 
     stats = tokenizer_fingerprint(tokenizer_dir, tokenizer.get_vocab_size(), store.n_tokens)
     fp = fingerprint(arch, params, stats, source_fingerprint(*SOURCES), seed)

@@ -40,6 +40,7 @@ class Recipe:
     finetune_seeds: int | None = None
     finetune_models: list[str] = field(default_factory=list)
     pretrain_seeds: list[int] = field(default_factory=list)  # pretrain.seeds, or [seed]: one run per seed
+    word_subword: dict[str, dict[str, str]] = field(default_factory=dict)  # tagging task -> arch -> first | last
 
 
 def _get(obj: Any, path: str, default: Any = None) -> Any:
@@ -65,6 +66,12 @@ def recipe_from(
     elif norm is not None:
         norm = {a: v for a in ("bert", "gpt") if (v := _get(norm, a)) is not None}
     seeds = _get(params, "finetune.seeds")
+    tasks = _get(params, "tasks", {})
+    word_subword = {}
+    for name in _get(params, "finetune.tasks", []):
+        setting = _get(tasks.get(name) if isinstance(tasks, Mapping) else None, "word_subword")
+        if setting is not None:
+            word_subword[name] = {a: v for a in ("bert", "gpt") if (v := _get(setting, a)) is not None}
     pretrain_seeds = _get(params, "pretrain.seeds")
     if pretrain_seeds is None and _get(params, "seed") is not None:
         pretrain_seeds = [_get(params, "seed")]
@@ -86,6 +93,7 @@ def recipe_from(
         finetune_seeds=len(seeds) if isinstance(seeds, Sequence) and not isinstance(seeds, str) else None,
         finetune_models=list(_get(params, "finetune.models", [])),
         pretrain_seeds=[int(x) for x in pretrain_seeds or []],
+        word_subword=word_subword,
     )
 
 
@@ -127,6 +135,24 @@ def _norm_sentence(norm: Mapping[str, str]) -> str | None:
         return (f"BERT uses {NORM_TEXT.get(b, f'the {b}-LN block')}, GPT {NORM_TEXT.get(g, f'the {g}-LN block')}: in the "
                 "norm x objective ablation (400-1,500 steps) each objective learned only with its own block; see the README's recipe section.")
     return f"Both use the same block ({b}-LN, `model.norm.bert` = `model.norm.gpt` = `{b}`)."
+
+
+def _subword_sentence(word_subword: Mapping[str, Mapping[str, str]]) -> str | None:
+    """Where each objective reads a word's tag, per tagging task (``tasks.<task>.word_subword``)."""
+    groups: dict[tuple[str | None, str | None], list[str]] = {}
+    for task, setting in word_subword.items():
+        groups.setdefault((setting.get("bert"), setting.get("gpt")), []).append(task)
+    out = []
+    for (b, g), names in groups.items():
+        if b is None or g is None:
+            continue
+        keys = ", ".join(f"`tasks.{t}.word_subword`" for t in names)
+        if b == g:
+            out.append(f"Tagging ({_join(names)}) reads each word at its {b} sub-word for both ({keys}).")
+        else:
+            out.append(f"Tagging ({_join(names)}) reads a word at BERT's {b} sub-word and GPT's {g} ({keys}): a causal "
+                       "state has seen the whole word only at its last piece; see the README's recipe section.")
+    return " ".join(out) or None
 
 
 def recipe_paragraph(r: Recipe) -> str:
@@ -176,6 +202,9 @@ def recipe_paragraph(r: Recipe) -> str:
         drop.append("fine-tune with the same dropout")
     if drop:
         per.append(f"Both {_join(drop)}.")
+    subword = _subword_sentence(r.word_subword)
+    if subword:
+        per.append(subword)
     if per:
         sentences.append(("Per objective: " if sentences else "**The recipe.** ") + " ".join(per))
     if len(r.pretrain_seeds) > 1:

@@ -2,8 +2,10 @@
 
 Each stage run is one top-level MLflow run tagged ``stage`` (per-seed fine-tuning runs are nested in
 their stage's run and not counted again). For each run name (``pretrain-bert``, ``finetune-gpt-ner``,
-...) the latest FINISHED run counts, from its start to its end (a run that was interrupted and resumed
-counts from its first start to its last end); the runs are summed per stage group. A fine-tuning run that
+...) the latest FINISHED run counts, from its start to its end; a run that was interrupted and resumed (it keeps
+its MLflow run) counts from its first start to its last end less every silence longer than :data:`IDLE_GAP_S`
+in which neither it nor its per-seed runs logged anything: the interruption, not work (:func:`active_seconds`;
+with ``events`` given, for runs longer than that). The runs are summed per stage group. A fine-tuning run that
 reused results finished earlier with the same inputs (``tasks/registry.py``'s resume: every per-seed run,
 or a stage run without per-seed runs such as ``finetune_labels``, logs a ``train_seconds`` longer than the
 run itself lasted; a pre-training run that resumed a finished checkpoint logs the whole run's
@@ -15,7 +17,7 @@ stage itself is still running when it reads them and is left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +38,7 @@ STAGE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 EXCLUDED = ("report",)
 PARENT_TAG = "mlflow.parentRunId"
 PRETRAIN_SECONDS = "summary/train_seconds"  # what pipeline/pretrain.py logs (a resumed, finished run: the whole run's)
+IDLE_GAP_S = 30 * 60  # a stretch this long with nothing logged: the run was interrupted and resumed later, not working
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,41 @@ def latest_stage_runs(runs: Iterable[Any]) -> dict[str, Any]:
     return latest
 
 
-def stage_times(runs: Iterable[Any]) -> list[StageTime]:
-    """Seconds per stage group (pipeline order; groups without a run left out)."""
+def active_seconds(start: float, end: float, events: Iterable[float]) -> float:
+    """Seconds from ``start`` to ``end`` less every gap longer than :data:`IDLE_GAP_S` between consecutive
+    ``events`` (times in seconds at which the run logged something; ``start`` and ``end`` count as events)."""
+    points = sorted({start, end, *(t for t in events if start <= t <= end)})
+    return float(sum(b - a for a, b in zip(points, points[1:]) if b - a <= IDLE_GAP_S))
+
+
+def mlflow_event_times(runs: Sequence[Any], client: Any = None) -> Callable[[Any], list[float]]:
+    """``run -> the times (s) at which it or its nested runs started, ended or logged a metric value``, read from
+    the tracking store (``client``: an ``mlflow.MlflowClient``, made when not given) for :func:`stage_times`."""
+    if client is None:
+        import mlflow
+
+        client = mlflow.MlflowClient()
+    children: dict[str, list[Any]] = {}
+    for r in runs:
+        parent = (r.data.tags or {}).get(PARENT_TAG)
+        if parent:
+            children.setdefault(parent, []).append(r)
+
+    def events(run: Any) -> list[float]:
+        out: list[float] = []
+        for r in [run, *children.get(run.info.run_id, [])]:
+            out += [t / 1000.0 for t in (r.info.start_time, r.info.end_time) if t]
+            for key in (getattr(r.data, "metrics", None) or {}):
+                out += [m.timestamp / 1000.0 for m in client.get_metric_history(r.info.run_id, key)]
+        return out
+
+    return events
+
+
+def stage_times(runs: Iterable[Any], events: Callable[[Any], Iterable[float]] | None = None) -> list[StageTime]:
+    """Seconds per stage group (pipeline order; groups without a run left out). With ``events`` (run -> times in
+    seconds at which it logged something; :func:`mlflow_event_times`), a run longer than :data:`IDLE_GAP_S` counts
+    its :func:`active_seconds`."""
     seconds: dict[str, float] = {}
     count: dict[str, int] = {}
     stages: dict[str, set[str]] = {}
@@ -117,7 +153,10 @@ def stage_times(runs: Iterable[Any]) -> list[StageTime]:
     for run in latest_stage_runs(runs).values():
         stage = run.data.tags["stage"]
         group = _group_of(stage)
-        seconds[group] = seconds.get(group, 0.0) + _seconds(run.info) + saved.get(run.info.run_id, 0.0)
+        lasted = _seconds(run.info)
+        if events is not None and lasted > IDLE_GAP_S:
+            lasted = active_seconds(run.info.start_time / 1000.0, run.info.end_time / 1000.0, events(run))
+        seconds[group] = seconds.get(group, 0.0) + lasted + saved.get(run.info.run_id, 0.0)
         count[group] = count.get(group, 0) + 1
         stages.setdefault(group, set()).add(stage)
     order = [g for g, _ in STAGE_GROUPS] + ["other"]
@@ -144,7 +183,8 @@ def stage_times_section(times: Sequence[StageTime] | None) -> list[str]:
             for t in times]
     rows.append(["**total**", "", f"{sum(t.runs for t in times):,}", f"**{fmt_seconds(total)}**", "100 %" if total else "—"])
     return ["Wall time of each stage group: the latest finished MLflow run of each stage run (tag `stage`; nested per-seed "
-            "runs are inside their stage's run), summed; a resumed run counts from its first start to its last end, a run "
+            "runs are inside their stage's run), summed; a resumed run counts from its first start to its last end less any "
+            f"silence over {IDLE_GAP_S // 60} min in which it logged nothing (the interruption), a run "
             "that reused results finished earlier with the same inputs counts by the run that computed them (a run that "
             "reused some of its seeds adds their logged training time), and "
             "the report stage itself is not counted.", "",
