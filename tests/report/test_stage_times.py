@@ -116,27 +116,53 @@ def test_a_resumed_run_does_not_count_its_interruption():
     assert active_seconds(0, 100, [50, 500]) == 100  # events outside the run are ignored
 
 
-def test_mlflow_event_times_reads_a_run_and_its_nested_runs(tmp_path):
-    """The events come from the tracking store: start and end of the run and its nested runs, every logged value."""
+def test_a_stage_resumed_an_hour_later_counts_its_work_once(tmp_path):
+    """End to end on a sqlite store, as ``stage_run`` and the fine-tuning registry log it: seed 0 trains (38 s),
+    seed 1 is killed 8 s in, an hour passes, the stage resumes in the same MLflow run: seed 1 carries on in its own
+    run, seed 0 gets a new run that reuses its result (lasts 1 s, logs the original 38 s). What the results cost is
+    the work before the kill and after the resume, with seed 0's training counted once."""
     import mlflow
+
+    from bertvsgpt.report.stage_times import search_stage_runs
 
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
-        mlflow.set_experiment("e")
-        with mlflow.start_run(run_name="finetune-bert-qa", tags={"stage": "finetune"}) as parent:
-            with mlflow.start_run(run_name="seed-0", nested=True, tags={"stage": "finetune"}) as child:
-                mlflow.log_metric("loss", 1.0, step=0, timestamp=5_000_000)
-                mlflow.log_metric("loss", 0.5, step=1, timestamp=9_000_000)
-        runs = mlflow.search_runs(experiment_names=["e"], output_format="list")
-        top = next(r for r in runs if r.info.run_id == parent.info.run_id)
-        times = mlflow_event_times(runs)(top)
+        client = mlflow.MlflowClient()
+        exp = client.create_experiment("e")
+        t0, gap = 1_700_000_000, 3600
+
+        def new(name, start, parent=None):
+            tags = {"stage": "finetune", **({"mlflow.parentRunId": parent} if parent else {})}
+            return client.create_run(exp, start_time=(t0 + start) * 1000, tags=tags, run_name=name).info.run_id
+
+        def log(run_id, key, value, at):
+            client.log_metric(run_id, key, value, timestamp=(t0 + at) * 1000)
+
+        parent = new("finetune-bert-qa", 0)
+        seed0 = new("seed-0", 1, parent)
+        for at in (10, 20, 30, 40):
+            log(seed0, "loss", 1.0, at)
+        log(seed0, "train_seconds", 38.0, 40)
+        client.set_terminated(seed0, end_time=(t0 + 41) * 1000)
+        seed1 = new("seed-1", 42, parent)
+        log(seed1, "loss", 1.0, 50)  # killed after this; the stage resumes an hour later
+        seed0_again = new("seed-0", gap + 55, parent)
+        log(seed0_again, "train_seconds", 38.0, gap + 55)
+        client.set_terminated(seed0_again, end_time=(t0 + gap + 56) * 1000)
+        for at in (gap + 60, gap + 100):
+            log(seed1, "loss", 0.5, at)
+        log(seed1, "train_seconds", 66.0, gap + 100)
+        client.set_terminated(seed1, end_time=(t0 + gap + 101) * 1000)
+        client.set_terminated(parent, end_time=(t0 + gap + 102) * 1000)
+        runs = search_stage_runs("e")
+        with_events = stage_times(runs, events=mlflow_event_times(runs))
+        without = stage_times(runs)
     finally:
         mlflow.set_tracking_uri(previous)
-    assert {5_000.0, 9_000.0} <= set(times)
-    assert top.info.start_time / 1000 in times and top.info.end_time / 1000 in times
-    assert len(times) == 2 + 2 + 2  # the parent's start and end, the child's, its two logged values
-    assert child.info.run_id != parent.info.run_id
+    assert [t.runs for t in with_events] == [1]
+    assert with_events[0].seconds == pytest.approx(50 + (102 - 55))  # the hour from 50 s to 55 s after it: dropped
+    assert without[0].seconds == pytest.approx(gap + 102)  # start to end, as before the events
 
 
 @pytest.mark.parametrize("times", [None, []])

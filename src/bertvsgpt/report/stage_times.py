@@ -2,10 +2,11 @@
 
 Each stage run is one top-level MLflow run tagged ``stage`` (per-seed fine-tuning runs are nested in
 their stage's run and not counted again). For each run name (``pretrain-bert``, ``finetune-gpt-ner``,
-...) the latest FINISHED run counts, from its start to its end; a run that was interrupted and resumed (it keeps
-its MLflow run) counts from its first start to its last end less every silence longer than :data:`IDLE_GAP_S`
-in which neither it nor its per-seed runs logged anything: the interruption, not work (:func:`active_seconds`;
-with ``events`` given, for runs longer than that). The runs are summed per stage group. A fine-tuning run that
+...) the latest FINISHED run counts, from its start to its end, less every silence longer than :data:`IDLE_GAP_S`
+in which neither it nor its per-seed runs logged anything (:func:`active_seconds`, with ``events`` given): a run that
+was interrupted and resumed keeps its MLflow run, so it spans the interruption, which is not work. The rule cannot
+tell an interruption from a stage working that long without logging; no stage does at the defaults. The runs are
+summed per stage group. A fine-tuning run that
 reused results finished earlier with the same inputs (``tasks/registry.py``'s resume: every per-seed run,
 or a stage run without per-seed runs such as ``finetune_labels``, logs a ``train_seconds`` longer than the
 run itself lasted; a pre-training run that resumed a finished checkpoint logs the whole run's
@@ -38,7 +39,8 @@ STAGE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 EXCLUDED = ("report",)
 PARENT_TAG = "mlflow.parentRunId"
 PRETRAIN_SECONDS = "summary/train_seconds"  # what pipeline/pretrain.py logs (a resumed, finished run: the whole run's)
-IDLE_GAP_S = 30 * 60  # a stretch this long with nothing logged: the run was interrupted and resumed later, not working
+IDLE_GAP_S = 30 * 60  # a stretch longer than this with nothing logged: the run was interrupted and resumed later
+# (every stage logs at least once per fine-tuning epoch, pre-training window or label fraction, minutes apart at the defaults)
 
 
 @dataclass(frozen=True)
@@ -60,22 +62,23 @@ def _seconds(info: Any) -> float:
     return max(0.0, (info.end_time - info.start_time) / 1000.0)
 
 
-def _trained_vs_lasted(runs: Iterable[Any]) -> Iterator[tuple[str, bool, float, float]]:
-    """``(owner, nested, trained, lasted)`` for every finished run that logged its training seconds: ``owner`` is the
-    parent's id for a nested (per-seed) run, else the run's own; a logged time above ``lasted`` means it reused results."""
+def _trained_vs_lasted(runs: Iterable[Any]) -> Iterator[tuple[str, str, bool, float, float]]:
+    """``(owner, name, nested, trained, lasted)`` for every finished run that logged its training seconds: ``owner`` is
+    the parent's id for a nested (per-seed) run, else the run's own; a logged time above ``lasted`` means it reused results."""
     for run in runs:
         parent = (run.data.tags or {}).get(PARENT_TAG)
         metrics = getattr(run.data, "metrics", None) or {}
         trained = metrics.get("train_seconds", metrics.get(PRETRAIN_SECONDS))
         if isinstance(trained, (int, float)) and run.info.start_time is not None and run.info.end_time:
-            yield parent or run.info.run_id, parent is not None, float(trained), _seconds(run.info)
+            name = run.info.run_name or run.info.run_id
+            yield parent or run.info.run_id, name, parent is not None, float(trained), _seconds(run.info)
 
 
 def reused_runs(runs: Iterable[Any]) -> set[str]:
     """Ids of top-level runs that logged more ``train_seconds`` than they lasted, or whose every nested
     (per-seed) run did: their results were reused from an earlier run, not computed."""
     verdicts: dict[str, list[bool]] = {}
-    for owner, _, trained, lasted in _trained_vs_lasted(runs):
+    for owner, _, _, trained, lasted in _trained_vs_lasted(runs):
         verdicts.setdefault(owner, []).append(trained > lasted)
     return {owner for owner, reused in verdicts.items() if reused and all(reused)}
 
@@ -83,10 +86,14 @@ def reused_runs(runs: Iterable[Any]) -> set[str]:
 def reused_seconds(runs: Iterable[Any]) -> dict[str, float]:
     """Parent run id -> the training seconds its nested (per-seed) runs did not spend because they reused results
     finished earlier (each logs the original ``train_seconds``): what a stage run whose seeds were partly reused
-    (seed 0 kept, seed 1 trained from a new pre-training run) adds to its own wall time to state what it cost."""
+    (seed 0 kept, seed 1 trained from a new pre-training run) adds to its own wall time to state what it cost. A
+    reused seed whose result a nested run of the same name under the same parent computed (a stage run interrupted
+    after seed 0 and resumed: seed 0's new run reuses what its first run, inside the same span, trained) adds nothing."""
+    rows = list(_trained_vs_lasted(runs))
+    computed = {(owner, name) for owner, name, nested, trained, lasted in rows if nested and trained <= lasted}
     out: dict[str, float] = {}
-    for owner, nested, trained, lasted in _trained_vs_lasted(runs):
-        if nested and trained > lasted:
+    for owner, name, nested, trained, lasted in rows:
+        if nested and trained > lasted and (owner, name) not in computed:
             out[owner] = out.get(owner, 0.0) + trained - lasted
     return out
 
@@ -183,8 +190,8 @@ def stage_times_section(times: Sequence[StageTime] | None) -> list[str]:
             for t in times]
     rows.append(["**total**", "", f"{sum(t.runs for t in times):,}", f"**{fmt_seconds(total)}**", "100 %" if total else "—"])
     return ["Wall time of each stage group: the latest finished MLflow run of each stage run (tag `stage`; nested per-seed "
-            "runs are inside their stage's run), summed; a resumed run counts from its first start to its last end less any "
-            f"silence over {IDLE_GAP_S // 60} min in which it logged nothing (the interruption), a run "
+            f"runs are inside their stage's run), summed, less any silence over {IDLE_GAP_S // 60} min in which a run logged nothing "
+            "(an interrupted run resumed later spans its interruption), a run "
             "that reused results finished earlier with the same inputs counts by the run that computed them (a run that "
             "reused some of its seeds adds their logged training time), and "
             "the report stage itself is not counted.", "",
