@@ -111,6 +111,13 @@ class TokenizerConfig:
 NORMS = ("post", "pre")
 
 
+def _require_each_arch(cfg: Any, key: str, choices: tuple[str, ...]) -> None:
+    """A per-objective setting (``cfg.bert``, ``cfg.gpt``) must be one of ``choices``; ``key`` names it."""
+    for arch in ARCHS:
+        value = getattr(cfg, arch)
+        _require(value in choices, f"{key}.{arch}", f"'{value}' is not one of {choices}")
+
+
 @dataclass
 class NormConfig:
     """Where each objective's blocks put LayerNorm: ``post`` (the papers' block, BERT's embedding
@@ -121,9 +128,7 @@ class NormConfig:
     gpt: str = "pre"
 
     def validate(self) -> None:
-        for arch in ("bert", "gpt"):
-            value = getattr(self, arch)
-            _require(value in NORMS, f"model.norm.{arch}", f"'{value}' is not one of {NORMS}")
+        _require_each_arch(self, "model.norm", NORMS)
 
 
 @dataclass
@@ -270,9 +275,7 @@ class WordSubwordConfig:
     gpt: str = "last"
 
     def validate(self, key: str) -> None:
-        for arch in ("bert", "gpt"):
-            value = getattr(self, arch)
-            _require(value in SUBWORDS, f"{key}.{arch}", f"'{value}' is not one of {SUBWORDS}")
+        _require_each_arch(self, key, SUBWORDS)
 
 
 @dataclass
