@@ -59,6 +59,16 @@ class TaskResult:
         s = self.scores.get(model)
         return None if s is None else normalise(s.mean, self.metric)
 
+    def above_trivial(self, model: str, alpha: float) -> bool | None:
+        """Whether ``model`` scores significantly above the task's trivial baseline; ``None`` when untested."""
+        t = self.baseline_tests.get((model, self.reference)) if self.reference else None
+        return None if t is None else t.significant(alpha) and t.delta > 0
+
+    def none_above_trivial(self, models: tuple[str, ...], alpha: float) -> bool:
+        """True when every one of ``models`` was tested against the trivial baseline and none is significantly
+        above it: a difference between them then separates models that did not learn the task."""
+        return all(self.above_trivial(m, alpha) is False for m in models)
+
 
 @dataclass
 class GroupResult:

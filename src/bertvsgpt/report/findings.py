@@ -38,6 +38,13 @@ def bert_vs_gpt(results: Sequence[TaskResult], alpha: float) -> list[str]:
         out.append(f"BERT scores significantly higher than GPT (p < {alpha:g}) on {_join(bert_wins)}.")
     if gpt_wins:
         out.append(f"GPT scores significantly higher than BERT (p < {alpha:g}) on {_join(gpt_wins)}.")
+    trivial = [r for r in results if (t := r.tests.get(("bert", "gpt"))) is not None and t.significant(alpha)
+               and r.none_above_trivial(("bert", "gpt"), alpha)]
+    if trivial:
+        refs = _join(sorted({baseline_label(r.reference) for r in trivial if r.reference}))
+        out.append(f"On {_join([r.task for r in trivial])} neither BERT nor GPT scores significantly above the trivial "
+                   f"baseline ({refs}): {'that win separates' if len(trivial) == 1 else 'those wins separate'} "
+                   f"two models that did not learn the task.")
     if ties:
         out.append(f"The difference between BERT and GPT is not significant on {_join(ties)}.")
     if not bert_wins and not gpt_wins and ties:
@@ -66,12 +73,19 @@ def _by_significance(results: Sequence[TaskResult], pair: tuple[str, str], alpha
     return above, below, flat
 
 
+def _not_above(r: TaskResult, model: str, alpha: float) -> str:
+    """``, not above <trivial baseline>`` where ``model`` was tested against the task's trivial baseline and is not
+    significantly above it (a gain over scratch there is not a skill); empty otherwise."""
+    return f", not above {baseline_label(r.reference)}" if r.above_trivial(model, alpha) is False else ""
+
+
 def pretraining_gain(results: Sequence[TaskResult], alpha: float) -> list[str]:
     out = []
     for model, twin in TWINS.items():
         helped, hurt, flat = _by_significance(
             results, (model, twin), alpha,
-            lambda r, t: f"{r.task} ({'+' if t.delta > 0 else '−'}{_pts(t.delta, r.metric)})", lambda r, t: r.task)
+            lambda r, t: f"{r.task} ({'+' if t.delta > 0 else '−'}{_pts(t.delta, r.metric)}{_not_above(r, model, alpha)})",
+            lambda r, t: r.task)
         if not (helped or hurt or flat):
             continue
         name, scratch = model_label(model), model_label(twin)
@@ -142,7 +156,10 @@ def against_baselines(results: Sequence[TaskResult], alpha: float) -> list[str]:
     return out
 
 
-def by_group(groups: Sequence[GroupResult], alpha: float) -> list[str]:
+def by_group(groups: Sequence[GroupResult], alpha: float, results: Sequence[TaskResult] = ()) -> list[str]:
+    """One sentence per group: who wins it; a win also names the group's tasks (of ``results``) where neither
+    model is significantly above the trivial baseline."""
+    trivial = {r.task for r in results if r.none_above_trivial(("bert", "gpt"), alpha)}
     out = []
     for g in groups:
         a, b = g.means.get("bert"), g.means.get("gpt")
@@ -155,7 +172,9 @@ def by_group(groups: Sequence[GroupResult], alpha: float) -> list[str]:
             out.append(f"{scope}, {lead} leads on the {avg} (untested).")
         elif g.test.significant(alpha):
             lead = "BERT" if g.test.delta > 0 else "GPT"
-            out.append(f"{scope}, {lead} wins: {avg} (p {fmt_p(g.test.p_value, g.test.n_resamples)}).")
+            flat = [t for t in g.tasks if t in trivial]
+            caveat = f", but neither model is significantly above the trivial baseline on {_join(flat)}" if flat else ""
+            out.append(f"{scope}, {lead} wins: {avg} (p {fmt_p(g.test.p_value, g.test.n_resamples)}){caveat}.")
         else:
             out.append(f"{scope}, neither objective wins significantly: {avg} (p {fmt_p(g.test.p_value, g.test.n_resamples)}).")
     return out
@@ -194,7 +213,7 @@ def findings(
 ) -> list[str]:
     return [
         *bert_vs_gpt(results, alpha),
-        *by_group(groups, alpha),
+        *by_group(groups, alpha, results),
         *pretraining_gain(results, alpha),
         *published_vs_ours(results, alpha, published or {}),
         *against_baselines(results, alpha),

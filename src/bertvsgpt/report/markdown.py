@@ -104,7 +104,9 @@ def _method(results: Sequence[TaskResult], opts: ReportOptions, scratch: bool, m
         "pre-trained model is also a pre-training run (`pretrain.seeds`) and runs differ by more than their test examples, "
         "so the intervals and p-values include that luck"
         + ". p = (1 + #{|d* − mean(d*)| ≥ |d|}) / (B + 1), with d the observed difference and d* its bootstrap replicates; "
-        f"the interval is the 2.5-97.5 percentile of d*. *winner* is the higher model when p < {opts.alpha:g}, else *none*."
+        f"the interval is the 2.5-97.5 percentile of d*. *winner* is the higher model when p < {opts.alpha:g}, else *none*; "
+        "*(both ≤ trivial)* marks a win where neither model scores significantly above the task's trivial baseline "
+        "(*Baselines*), so the win does not show that either learned the task."
         + (" The last columns are each pre-trained model's gain over its randomly initialised twin, tested the same way."
            if scratch and not pairs else "")
         + (_pairs_method(models, pairs) if pairs else "")

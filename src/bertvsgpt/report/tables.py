@@ -93,7 +93,10 @@ def headline_table(results: Sequence[TaskResult], models: Sequence[str], alpha: 
         if has_pair:
             test = r.tests.get(("bert", "gpt"))
             if test is not None:
-                cells += [_delta_ci(test, r.metric), fmt_p(test.p_value, test.n_resamples), winner(test, alpha)]
+                best = winner(test, alpha)
+                if best != "none" and r.none_above_trivial(("bert", "gpt"), alpha):
+                    best += " (both ≤ trivial)"
+                cells += [_delta_ci(test, r.metric), fmt_p(test.p_value, test.n_resamples), best]
             else:
                 a, b = r.scores.get("bert"), r.scores.get("gpt")
                 delta = a.mean - b.mean if a and b else None
