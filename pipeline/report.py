@@ -18,7 +18,7 @@ from bertvsgpt.evaluation.metrics_file import flatten_metrics
 from bertvsgpt.io import write_json
 from bertvsgpt.report import ReportOptions, load_inputs, render_report
 from bertvsgpt.report.provenance import finetune_run_ids
-from bertvsgpt.report.stage_times import mlflow_event_times, search_stage_runs, stage_times
+from bertvsgpt.report.stage_times import mlflow_event_times, mlflow_resume_times, search_stage_runs, stage_times
 from bertvsgpt.tracking import git_commit, stage_run, tracking_uri
 
 OUT, METRICS = Path("reports"), Path("metrics/report.json")
@@ -46,7 +46,7 @@ def main(args: StageArgs) -> None:
             log.warning("fine-tuning run ids not listed: %s", exc)
         try:
             runs = search_stage_runs(p.tracking.experiment)
-            inputs.stage_times = stage_times(runs, events=mlflow_event_times(runs))
+            inputs.stage_times = stage_times(runs, events=mlflow_event_times(runs), resumes=mlflow_resume_times())
         except Exception as exc:  # optional too: the section then says the times are not available
             log.warning("stage wall times not listed: %s", exc)
         opts = ReportOptions(

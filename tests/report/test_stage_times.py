@@ -9,7 +9,8 @@ import pytest
 
 from bertvsgpt.report import render_report
 from bertvsgpt.report.stage_times import (IDLE_GAP_S, StageTime, active_seconds, latest_stage_runs, mlflow_event_times,
-                                          stage_times, stage_times_section)
+                                          mlflow_resume_times, stage_times, stage_times_section)
+from bertvsgpt.tracking import RESUMED
 
 
 def run(name: str, stage: str | None, start_s: float, end_s: float | None, status: str = "FINISHED", parent: str | None = None,
@@ -116,11 +117,24 @@ def test_a_resumed_run_does_not_count_its_interruption():
     assert active_seconds(0, 100, [50, 500]) == 100  # events outside the run are ignored
 
 
+def test_the_silence_before_a_marked_resume_is_dropped_however_short():
+    """A run killed after its last log at 20 s and reopened 10 min later (within IDLE_GAP_S, so the silence rule
+    alone would count it): ``stage_run`` marks the reopening, and the silence that ends at the mark is not work."""
+    assert active_seconds(0, 700, [10, 20, 650], resumes=[620]) == pytest.approx(20 + 80)
+    assert active_seconds(0, 700, [10, 20, 650]) == 700  # unmarked: a 10-min silence counts as work
+    assert active_seconds(0, 100, [10, 20], resumes=[500]) == 100  # a mark outside the run is ignored
+    short = run("finetune-bert-ner", "finetune", 0, 700, run_id="N")
+    marked = stage_times([short], events=lambda r: [10, 20, 650], resumes=lambda r: [620])
+    assert marked[0].seconds == pytest.approx(100)
+    assert stage_times([short], events=lambda r: [10, 20, 650], resumes=lambda r: [])[0].seconds == 700
+
+
 def test_a_stage_resumed_an_hour_later_counts_its_work_once(tmp_path):
     """End to end on a sqlite store, as ``stage_run`` and the fine-tuning registry log it: seed 0 trains (38 s),
     seed 1 is killed 8 s in, an hour passes, the stage resumes in the same MLflow run: seed 1 carries on in its own
     run, seed 0 gets a new run that reuses its result (lasts 1 s, logs the original 38 s). What the results cost is
-    the work before the kill and after the resume, with seed 0's training counted once."""
+    the work before the kill and after the resume, with seed 0's training counted once. (That run was logged
+    without the resume mark, as runs before it existed were; a second stage has the mark.)"""
     import mlflow
 
     from bertvsgpt.report.stage_times import search_stage_runs
@@ -155,14 +169,23 @@ def test_a_stage_resumed_an_hour_later_counts_its_work_once(tmp_path):
         log(seed1, "train_seconds", 66.0, gap + 100)
         client.set_terminated(seed1, end_time=(t0 + gap + 101) * 1000)
         client.set_terminated(parent, end_time=(t0 + gap + 102) * 1000)
+        # a second stage, interrupted for 10 min only: reopened by stage_run, which marks the moment (RESUMED)
+        other = new("finetune-gpt-qa", 200)
+        log(other, "loss", 1.0, 230)
+        log(other, RESUMED, 1.0, 830)
+        log(other, "loss", 0.5, 860)
+        client.set_terminated(other, end_time=(t0 + 870) * 1000)
         runs = search_stage_runs("e")
-        with_events = stage_times(runs, events=mlflow_event_times(runs))
+        with_events = stage_times(runs, events=mlflow_event_times(runs), resumes=mlflow_resume_times())
+        unmarked = stage_times(runs, events=mlflow_event_times(runs))
         without = stage_times(runs)
     finally:
         mlflow.set_tracking_uri(previous)
-    assert [t.runs for t in with_events] == [1]
-    assert with_events[0].seconds == pytest.approx(50 + (102 - 55))  # the hour from 50 s to 55 s after it: dropped
-    assert without[0].seconds == pytest.approx(gap + 102)  # start to end, as before the events
+    assert [t.runs for t in with_events] == [2]
+    # first stage: the hour from 50 s to 55 s after it dropped; second: 30 s before the kill, 40 s after the resume
+    assert with_events[0].seconds == pytest.approx(50 + (102 - 55) + 30 + 40)
+    assert unmarked[0].seconds == pytest.approx(50 + (102 - 55) + 670)  # the 10-min silence alone is not dropped
+    assert without[0].seconds == pytest.approx(gap + 102 + 670)  # start to end, as before the events
 
 
 @pytest.mark.parametrize("times", [None, []])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bertvsgpt.config import load_params, to_flat_dict
-from bertvsgpt.tracking import TrackingError, check_reachable, data_checksum, git_commit, lightning_logger, stage_run, tracking_uri
+from bertvsgpt.tracking import RESUMED, TrackingError, check_reachable, data_checksum, git_commit, lightning_logger, stage_run, tracking_uri
 
 PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
 
@@ -289,11 +289,16 @@ def test_a_killed_stage_run_is_continued_not_duplicated(tmp_path, monkeypatch, m
     rec = client.get_run(killed_id)
     assert rec.info.status == "FINISHED"
     assert [(m.step, m.value) for m in client.get_metric_history(killed_id, "loss")] == [(1, 5.0), (2, 4.0)]
+    # the reopening is marked between the two parts of the curve (the report's stage table drops the silence before it)
+    (mark,) = client.get_metric_history(killed_id, RESUMED)
+    loss = client.get_metric_history(killed_id, "loss")
+    assert loss[0].timestamp <= mark.timestamp <= loss[1].timestamp
     assert rec.data.params["seed"] == "42"
 
     with stage_run(p, "pretrain", run_name="pretrain-gpt", resume_dir=resume) as again:
         pass
     assert again.info.run_id != killed_id  # it had finished
+    assert client.get_metric_history(again.info.run_id, RESUMED) == []  # a new run is not a resume
     changed = load_params(PARAMS_YAML, [f"tracking.tracking_uri='{uri}'", "seed=7"])
     with pytest.raises(KeyError):  # an unfinished (FAILED) run of other params ...
         with stage_run(changed, "pretrain", run_name="pretrain-gpt", resume_dir=resume) as failed:

@@ -2,11 +2,13 @@
 
 Each stage run is one top-level MLflow run tagged ``stage`` (per-seed fine-tuning runs are nested in
 their stage's run and not counted again). For each run name (``pretrain-bert``, ``finetune-gpt-ner``,
-...) the latest FINISHED run counts, from its start to its end, less every silence longer than :data:`IDLE_GAP_S`
-in which neither it nor its per-seed runs logged anything (:func:`active_seconds`, with ``events`` given): a run that
-was interrupted and resumed keeps its MLflow run, so it spans the interruption, which is not work. The rule cannot
-tell an interruption from a stage working that long without logging; no stage does at the defaults. The runs are
-summed per stage group. A fine-tuning run that
+...) the latest FINISHED run counts, from its start to its end, less its interruptions (:func:`active_seconds`, with
+``events`` and ``resumes`` given): a run that was interrupted and resumed keeps its MLflow run, so it spans the
+interruption, which is not work. Since :func:`bertvsgpt.tracking.stage_run` marks each reopening (metric
+:data:`~bertvsgpt.tracking.RESUMED`), the silence that ends at a mark is left out whatever its length. Runs logged
+before the mark existed have none, so every silence longer than :data:`IDLE_GAP_S` in which neither the run nor its
+per-seed runs logged anything is left out too; that rule cannot tell an interruption from a stage working that long
+without logging, and no stage does at the defaults. The runs are summed per stage group. A fine-tuning run that
 reused results finished earlier with the same inputs (``tasks/registry.py``'s resume: every per-seed run,
 or a stage run without per-seed runs such as ``finetune_labels``, logs a ``train_seconds`` longer than the
 run itself lasted; a pre-training run that resumed a finished checkpoint logs the whole run's
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..tracking.run import RESUMED
 from .labels import fmt_seconds, md_table
 
 # (group, its stages), in pipeline order
@@ -117,11 +120,13 @@ def latest_stage_runs(runs: Iterable[Any]) -> dict[str, Any]:
     return latest
 
 
-def active_seconds(start: float, end: float, events: Iterable[float]) -> float:
-    """Seconds from ``start`` to ``end`` less every gap longer than :data:`IDLE_GAP_S` between consecutive
-    ``events`` (times in seconds at which the run logged something; ``start`` and ``end`` count as events)."""
-    points = sorted({start, end, *(t for t in events if start <= t <= end)})
-    return float(sum(b - a for a, b in zip(points, points[1:]) if b - a <= IDLE_GAP_S))
+def active_seconds(start: float, end: float, events: Iterable[float], resumes: Iterable[float] = ()) -> float:
+    """Seconds from ``start`` to ``end`` less every gap between consecutive ``events`` (times in seconds at which
+    the run logged something; ``start`` and ``end`` count as events) that is longer than :data:`IDLE_GAP_S` or ends
+    at one of ``resumes`` (the times the run was reopened after an interruption)."""
+    marks = {t for t in resumes if start <= t <= end}
+    points = sorted({start, end, *marks, *(t for t in events if start <= t <= end)})
+    return float(sum(b - a for a, b in zip(points, points[1:]) if b - a <= IDLE_GAP_S and b not in marks))
 
 
 def mlflow_event_times(runs: Sequence[Any], client: Any = None) -> Callable[[Any], list[float]]:
@@ -148,10 +153,28 @@ def mlflow_event_times(runs: Sequence[Any], client: Any = None) -> Callable[[Any
     return events
 
 
-def stage_times(runs: Iterable[Any], events: Callable[[Any], Iterable[float]] | None = None) -> list[StageTime]:
+def mlflow_resume_times(client: Any = None) -> Callable[[Any], list[float]]:
+    """``run -> the times (s) at which it was reopened after an interruption`` (its :data:`RESUMED` values), read
+    from the tracking store (``client`` as in :func:`mlflow_event_times`) for :func:`stage_times`."""
+    if client is None:
+        import mlflow
+
+        client = mlflow.MlflowClient()
+
+    def resumes(run: Any) -> list[float]:
+        if RESUMED not in (getattr(run.data, "metrics", None) or {}):
+            return []
+        return [m.timestamp / 1000.0 for m in client.get_metric_history(run.info.run_id, RESUMED)]
+
+    return resumes
+
+
+def stage_times(runs: Iterable[Any], events: Callable[[Any], Iterable[float]] | None = None,
+                resumes: Callable[[Any], Iterable[float]] | None = None) -> list[StageTime]:
     """Seconds per stage group (pipeline order; groups without a run left out). With ``events`` (run -> times in
-    seconds at which it logged something; :func:`mlflow_event_times`), a run longer than :data:`IDLE_GAP_S` counts
-    its :func:`active_seconds`."""
+    seconds at which it logged something; :func:`mlflow_event_times`), a run longer than :data:`IDLE_GAP_S` or one
+    that was resumed (``resumes``: run -> the times it was reopened; :func:`mlflow_resume_times`) counts its
+    :func:`active_seconds`."""
     seconds: dict[str, float] = {}
     count: dict[str, int] = {}
     stages: dict[str, set[str]] = {}
@@ -161,8 +184,9 @@ def stage_times(runs: Iterable[Any], events: Callable[[Any], Iterable[float]] | 
         stage = run.data.tags["stage"]
         group = _group_of(stage)
         lasted = _seconds(run.info)
-        if events is not None and lasted > IDLE_GAP_S:
-            lasted = active_seconds(run.info.start_time / 1000.0, run.info.end_time / 1000.0, events(run))
+        reopened = list(resumes(run)) if resumes is not None else []
+        if events is not None and (lasted > IDLE_GAP_S or reopened):
+            lasted = active_seconds(run.info.start_time / 1000.0, run.info.end_time / 1000.0, events(run), reopened)
         seconds[group] = seconds.get(group, 0.0) + lasted + saved.get(run.info.run_id, 0.0)
         count[group] = count.get(group, 0) + 1
         stages.setdefault(group, set()).add(stage)
@@ -190,8 +214,9 @@ def stage_times_section(times: Sequence[StageTime] | None) -> list[str]:
             for t in times]
     rows.append(["**total**", "", f"{sum(t.runs for t in times):,}", f"**{fmt_seconds(total)}**", "100 %" if total else "—"])
     return ["Wall time of each stage group: the latest finished MLflow run of each stage run (tag `stage`; nested per-seed "
-            f"runs are inside their stage's run), summed, less any silence over {IDLE_GAP_S // 60} min in which a run logged nothing "
-            "(an interrupted run resumed later spans its interruption), a run "
+            "runs are inside their stage's run), summed, less its interruptions (an interrupted run resumed later spans "
+            "them: the silence before each resume it marks, and any silence over "
+            f"{IDLE_GAP_S // 60} min in which it logged nothing), a run "
             "that reused results finished earlier with the same inputs counts by the run that computed them (a run that "
             "reused some of its seeds adds their logged training time), and "
             "the report stage itself is not counted.", "",

@@ -1,5 +1,5 @@
 """MLflow tracking of every stage run."""
 
-from .run import TrackingError, check_reachable, data_checksum, git_commit, lightning_logger, stage_run, tracking_uri
+from .run import RESUMED, TrackingError, check_reachable, data_checksum, git_commit, lightning_logger, stage_run, tracking_uri
 
-__all__ = ["TrackingError", "check_reachable", "data_checksum", "git_commit", "lightning_logger", "stage_run", "tracking_uri"]
+__all__ = ["RESUMED", "TrackingError", "check_reachable", "data_checksum", "git_commit", "lightning_logger", "stage_run", "tracking_uri"]

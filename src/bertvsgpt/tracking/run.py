@@ -14,7 +14,9 @@ once, to see the runs table (``tests/report/test_mlflow_ui_chromium.py``).
 A stage run that was interrupted (killed, SIGTERM, Ctrl-C) is continued, not duplicated: with a
 ``resume_dir`` the run's id is kept in ``resume_dir/mlflow_run.json``, and the next run of the stage
 with the same params and store reopens that run when it did not finish, so a resumed training's
-curve continues in the run that holds its first part (and no run is left ``RUNNING`` forever).
+curve continues in the run that holds its first part (and no run is left ``RUNNING`` forever). A reopened run
+logs :data:`RESUMED` (value 1) at the moment it is reopened, so the report's stage table
+(:mod:`bertvsgpt.report.stage_times`) can leave the interruption out of the stage's wall time, however short.
 Only interruptions keep the record: a stage that fails with an error (bad input, a bug) has nothing
 to resume and removes it.
 
@@ -41,6 +43,7 @@ from ..distributed import is_global_zero
 from ..io import write_json
 
 RUN_RECORD = "mlflow_run.json"  # in a stage's resume dir: the run an interrupted process left unfinished
+RESUMED = "stage/resumed"  # metric a reopened run logs when it is reopened (one value per resume)
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +162,8 @@ def stage_run(
     with mlflow.start_run(run_id=run_id, run_name=run_name or stage, nested=nested, tags=all_tags) as run:
         if record is not None:
             write_json(record, {**identity, "run_id": run.info.run_id})
+        if run_id is not None:
+            mlflow.log_metric(RESUMED, 1.0)
         if not nested and run_id is None:
             for i in range(0, len(items), 100):
                 mlflow.log_params(dict(items[i : i + 100]))
