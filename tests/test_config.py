@@ -177,6 +177,25 @@ def test_the_chinese_preset_in_the_makefile_is_valid_params():
     assert default.data.language == "en" and "sentiment_zh" not in default.finetune.tasks
 
 
+def test_the_minilm_preset_adds_the_published_checkpoint_to_the_default_models(tmp_path):
+    """``make minilm`` must change nothing but the model list, and keep every default model in it: then a
+    finished default run's fine-tunes are reused and only the published checkpoint's runs cost time. DVC's own
+    override parser writes the preset, as ``dvc exp run -S`` does."""
+    import shutil
+
+    from dvc.utils.hydra import apply_overrides
+
+    params = tmp_path / "params.yaml"
+    shutil.copy(PARAMS, params)
+    overrides = makefile_preset("MINILM")
+    assert [o.partition("=")[0] for o in overrides] == ["finetune.models"]
+    apply_overrides(str(params), overrides)
+    p, default = load_params(params), load_params(PARAMS)
+    added = [m for m in p.finetune.models if m not in default.finetune.models]
+    assert added == ["minilm"] and set(default.finetune.models) < set(p.finetune.models)
+    assert all(name in p.published for name in added)
+
+
 def test_language_is_validated():
     with pytest.raises(ConfigError, match=r"^data\.language: 'fr' is not one of"):
         load_params(PARAMS, ["data.language=fr"])
