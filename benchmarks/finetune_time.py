@@ -65,8 +65,9 @@ def profiled_trainers(report_dir: Optional[Path] = None, **trainer_kwargs: Any) 
 def split_profile(durations: dict[str, list[float]]) -> dict[str, float]:
     """Seconds of training steps, validation and test prediction in a ``SimpleProfiler``'s recorded durations
     (action name -> one duration per call). Each part is one non-overlapping set of actions: Lightning's
-    ``run_training_batch``; the evaluation loop's batches and steps plus the modules' and callbacks'
-    validation-epoch hooks; the prediction loop's batches and steps."""
+    ``run_training_batch``; the evaluation loop's batches and steps plus the module's validation-epoch hook
+    (where a task computes its dev metric; the callbacks' hooks, e.g. checkpoint saving, are not validation);
+    the prediction loop's batches and steps."""
 
     def total(match) -> float:
         return sum(sum(v) for k, v in durations.items() if match(k))
@@ -173,6 +174,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         params = load_params(args.params)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.label_fraction is not None and not 0.0 < args.label_fraction <= 1.0:
+        print(f"error: --label-fraction: {args.label_fraction:g} is not in (0, 1]", file=sys.stderr)
+        return 2
+    if args.validate_every is not None and args.validate_every < 1:
+        print(f"error: --validate-every: {args.validate_every} steps; give at least 1", file=sys.stderr)
         return 2
     tasks = args.tasks or list(params.finetune.tasks)
     model_dir = Path("data/models") / args.model

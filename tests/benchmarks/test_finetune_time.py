@@ -84,3 +84,7 @@ def test_a_missing_model_or_task_table_is_one_error_line_and_exit_2(tmp_path, mo
     ]
     assert finetune_time.main(["--tasks", "nosuch"]) == 2
     assert capsys.readouterr().err.strip().startswith("error: --tasks: 'nosuch' is not a task of params.yaml")
+    assert finetune_time.main(["--label-fraction", "1.5"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --label-fraction: 1.5 is not in (0, 1]"
+    assert finetune_time.main(["--validate-every", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --validate-every: 0 steps; give at least 1"
