@@ -43,17 +43,13 @@ run: $(STAMP)
 	@test -d .dvc || $(BIN)/dvc init --quiet $$(test -d .git || echo --no-scm)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
-quick: $(STAMP)
+# The presets: one DVC experiment each, with its overrides above.
+quick: PRESET = $(QUICK)
+zh: PRESET = $(ZH)
+minilm: PRESET = $(MINILM)
+quick zh minilm: $(STAMP)
 	@test -d .dvc || $(BIN)/dvc init --quiet $$(test -d .git || echo --no-scm)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run $(QUICK)
-
-zh: $(STAMP)
-	@test -d .dvc || $(BIN)/dvc init --quiet $$(test -d .git || echo --no-scm)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run $(ZH)
-
-minilm: $(STAMP)
-	@test -d .dvc || $(BIN)/dvc init --quiet $$(test -d .git || echo --no-scm)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run $(MINILM)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run $(PRESET)
 
 # Two pytest workers, each test file on one worker (module fixtures run once): most of the suite's time is
 # single-threaded stage start-up in subprocesses, so two workers halve it on two cores (8.6 vs 15.7 min).

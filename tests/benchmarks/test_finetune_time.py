@@ -33,12 +33,22 @@ def test_split_profile_sums_each_part_of_the_recorded_actions():
     assert parts["test_s"] == pytest.approx(0.45)
 
 
-def test_a_real_run_is_split_into_its_steps_and_parts(tmp_path):
-    table = make_table()
+@pytest.fixture(scope="module")
+def table():
+    return make_table()
+
+
+@pytest.fixture(scope="module")
+def model_dir(table, tmp_path_factory):
+    """A tiny random BERT with its WordPiece tokenizer, in the layout data/models/<model> has."""
     tok = train_wordpiece(table.get_column("text").to_list(), vocab_size=120, min_frequency=1)
     cfg = tiny_config("bert", tok.get_vocab_size())
-    model_dir = save_pretrained(BertForPreTraining(cfg), cfg, tmp_path / "model")
-    tok.save(str(model_dir / "tokenizer.json"))
+    folder = save_pretrained(BertForPreTraining(cfg), cfg, tmp_path_factory.mktemp("model"))
+    tok.save(str(folder / "tokenizer.json"))
+    return folder
+
+
+def test_a_real_run_is_split_into_its_steps_and_parts(tmp_path, table, model_dir):
     ft = FinetuneConfig(max_epochs=2, min_steps=0, batch_size=16, lr=3e-3, patience=3)
     params = SimpleNamespace(tasks={"toy": task_config(type="classification", source="synthetic", max_length=16)}, finetune=ft)
     row = finetune_time.time_task(model_dir, table, "toy", params, 0, tmp_path / "out")
@@ -53,18 +63,13 @@ def test_a_real_run_is_split_into_its_steps_and_parts(tmp_path):
     assert table_md.splitlines()[-1].startswith(f"| **all** | {row['steps']} | 2 | 160 |")
 
 
-def test_validating_on_a_step_cadence_skips_epochs(tmp_path):
+def test_validating_on_a_step_cadence_skips_epochs(tmp_path, table, model_dir):
     """--validate-every: an epoch of 10 steps validated about every 30 steps is validated every 3rd epoch; a run
     of 6 epochs then validates twice (its profile holds 2 x the dev split's batches) instead of 6 times."""
-    table = make_table()
     ft = FinetuneConfig(max_epochs=6, min_steps=0, batch_size=16, lr=3e-3, patience=10)
     task = task_config(type="classification", source="synthetic", max_length=16)
     assert finetune_time.validation_every_n_epochs(table, task, ft, 30) == 3
     assert finetune_time.validation_every_n_epochs(table, task, ft, 4) == 1  # never less than every epoch
-    tok = train_wordpiece(table.get_column("text").to_list(), vocab_size=120, min_frequency=1)
-    cfg = tiny_config("bert", tok.get_vocab_size())
-    model_dir = save_pretrained(BertForPreTraining(cfg), cfg, tmp_path / "model")
-    tok.save(str(model_dir / "tokenizer.json"))
     params = SimpleNamespace(tasks={"toy": task}, finetune=ft)
     seen = {every: finetune_time.time_task(model_dir, table, "toy", params, 0, tmp_path / f"out{every}", every)["validation_batches"]
             for every in (None, 30)}
