@@ -147,13 +147,28 @@ def test_all_metrics_table_missing_model_and_single_seed():
 def test_compute_table_formats_by_hand():
     pretrain = {
         "bert": {"parameters": 1_234_567, "tokens_seen": 2_000_000, "train_flops": 123456789.0, "train_seconds": 90.0,
-                 "tokens_per_second": 12345.6, "mfu": 0.123, "peak_memory_mb": 2048.4, "precision": "32-true"},
+                 "tokens_per_second": 12345.6, "mfu": 0.123, "peak_flops_per_device": 2.034e11, "peak_memory_mb": 2048.4,
+                 "precision": "32-true"},
         "gpt": {"parameters": 500_000, "precision": "bf16-mixed"},
     }
     lines = compute_table(pretrain).splitlines()
-    assert cells(lines[0]) == ["model", "parameters", "tokens", "training FLOPs", "wall time", "tokens/s", "MFU", "peak memory", "precision"]
-    assert cells(lines[2]) == ["BERT", "1.23 M", "2.00 M", "1.23e+08", "1.5 min", "12,346", "12 %", "2,048 MB", "32-true"]
-    assert cells(lines[3]) == ["GPT", "500.0 k", "—", "—", "—", "—", "—", "—", "bf16-mixed"]
+    assert cells(lines[0]) == ["model", "parameters", "tokens", "training FLOPs", "wall time", "tokens/s", "MFU", "peak probe",
+                               "peak memory", "precision"]
+    assert cells(lines[2]) == ["BERT", "1.23 M", "2.00 M", "1.23e+08", "1.5 min", "12,346", "12 %", "203 GFLOP/s", "2,048 MB",
+                               "32-true"]
+    assert cells(lines[3]) == ["GPT", "500.0 k", "—", "—", "—", "—", "—", "—", "—", "bf16-mixed"]
+
+
+def test_compute_table_shows_each_runs_peak_probe_beside_its_mfu():
+    """Two runs of one model with the same tokens/s but probes 2x apart: the table shows why their MFUs differ 2x."""
+    run = {"parameters": 1_000, "tokens_per_second": 30_000.0, "precision": "bf16-mixed"}
+    pretrain = {"bert": {**run, "seed": 42, "runs": {
+        "seed-42": {**run, "seed": 42, "mfu": 0.80, "peak_flops_per_device": 2.0e11},
+        "seed-1": {**run, "seed": 1, "mfu": 0.40, "peak_flops_per_device": 4.0e11}}}}
+    lines = compute_table(pretrain).splitlines()
+    col = cells(lines[0]).index("peak probe")
+    assert [cells(line)[col] for line in lines[2:]] == ["200 GFLOP/s", "400 GFLOP/s"]
+    assert [cells(line)[col - 1] for line in lines[2:]] == ["80 %", "40 %"]
 
 
 def test_compute_table_has_a_row_per_pretraining_run_first_run_first():

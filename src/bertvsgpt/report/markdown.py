@@ -32,6 +32,7 @@ from .tables import (
     baselines_table,
     budget_table,
     cards_table,
+    COMPUTE_NOTE,
     compute_table,
     contamination_table,
     group_table,
@@ -264,7 +265,7 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
     parts += _figure(figures.pretrain_loss, "Pre-training loss vs tokens seen, BERT and GPT")
     parts += _figure(figures.pretrain_intrinsic, "Accuracy and perplexity vs tokens seen, BERT and GPT")
     parts += ["### Intrinsic metrics on held-out corpus text", "", intrinsic_table(inputs.intrinsic), "", INTRINSIC_NOTE, "",
-              "### Compute", "", compute_table(inputs.pretrain), ""]
+              "### Compute", "", compute_table(inputs.pretrain), "", COMPUTE_NOTE, ""]
 
     if computed.budget:
         parts += ["## Score vs pre-training compute", "",

@@ -191,8 +191,17 @@ def all_metrics_table(summary: pl.DataFrame, models: Sequence[str], tasks: Seque
     return md_table(header, out)
 
 
+# Why two runs' MFUs can differ more than their tokens/s: each run divides by its own probe of the device's peak.
+COMPUTE_NOTE = (
+    "MFU = training FLOPs / (wall time × devices × peak probe), where *peak probe* is the device's GEMM throughput in the "
+    "run's precision, measured by the run itself before it trains. On a machine whose speed moves (a shared or throttled "
+    "CPU) two runs' probes can differ, and their MFUs with them; tokens/s needs no probe and compares runs directly."
+)
+
+
 def compute_table(pretrain: dict[str, dict[str, Any]]) -> str:
-    """Each pre-trained model's cost; one row per pre-training run where ``runs`` holds several (``pretrain.seeds``)."""
+    """Each pre-trained model's cost; one row per pre-training run where ``runs`` holds several (``pretrain.seeds``).
+    The peak probe each run's MFU divides by is a column of its own (:data:`COMPUTE_NOTE`)."""
     cols = [
         ("parameters", "parameters", fmt_count),
         ("tokens_seen", "tokens", fmt_count),
@@ -200,6 +209,7 @@ def compute_table(pretrain: dict[str, dict[str, Any]]) -> str:
         ("train_seconds", "wall time", fmt_seconds),
         ("tokens_per_second", "tokens/s", lambda v: f"{v:,.0f}"),
         ("mfu", "MFU", lambda v: f"{100 * v:.0f} %"),
+        ("peak_flops_per_device", "peak probe", lambda v: f"{v / 1e9:,.0f} GFLOP/s"),
         ("peak_memory_mb", "peak memory", lambda v: f"{v:,.0f} MB"),
         ("precision", "precision", str),
     ]
