@@ -138,16 +138,25 @@ def encode_translation(
 
 # BERT's pre-tokeniser splits off every punctuation mark, so its decoded text has spaces the
 # reference does not ("don ' t", "state - of - the - art", "( twice )"). chrF ignores spaces,
-# but BLEU's 13a tokeniser keeps "don't" and "state-of-the-art" whole, so these rules undo the
-# common cases (a light, rule-based detokeniser in the spirit of Moses').
+# but BLEU's 13a tokeniser keeps "don't", "don’t" and "state-of-the-art" whole, so these rules undo the
+# common cases (a light, rule-based detokeniser in the spirit of Moses'). Apostrophes come in two
+# forms, ASCII ' and typographic ’ (a sixth of the Ding pairs' English sides have one); both get the
+# same rules, or every "don’t" of BERT's would miss its reference while GPT's byte-level BPE decodes it
+# exactly. The order matters: contractions first, then possessives and quotes.
+_CONTRACTION = r"(?:t|s|m|d|re|ve|ll)\b"
 _DETOK_RULES = [
-    (re.compile(r"(\w) ' (\w)"), r"\1'\2"),  # don ' t -> don't, it ' s -> it's
+    (re.compile(rf"(\w) (['’]) (?={_CONTRACTION})", re.IGNORECASE), r"\1\2"),  # don ' t -> don't, it ’ s -> it’s
+    (re.compile(r"(\ws) ’ (?=\w)"), r"\1’ "),  # the Grimms ’ tales -> the Grimms’ tales (’ is rarely a quote)
+    (re.compile(r"(\w) ’ (?=\w)"), r"\1’"),  # o ’ clock -> o’clock
+    (re.compile(r"(^|\s)' (.+?) '(?!\w)"), r"\1'\2'"),  # said ' yes ' to -> said 'yes' to
+    (re.compile(r"(\ws) ' (?=\w)"), r"\1' "),  # an unpaired one after -s: the girls ' room -> the girls' room
+    (re.compile(r"(\w) ' (?=\w)"), r"\1'"),  # O ' Brien -> O'Brien
     (re.compile(r"(\w) - (?=\w)"), r"\1-"),  # state - of - the - art -> state-of-the-art
     (re.compile(r"([(\[{$£€]) "), r"\1"),  # ( x -> (x, $ 5 -> $5
     (re.compile(r" ([)\]}:;%])"), r"\1"),  # x ) -> x), 5 % -> 5%
     (re.compile(r'" ([^"]*?) "'), r'"\1"'),  # " Hello " -> "Hello"
     (re.compile(r"(\d)([.:]) (?=\d)"), r"\1\2"),  # 3. 5 -> 3.5, 10: 30 -> 10:30
-    (re.compile(r"(\d), (?=\d{3}\b)"), r"\1,"),  # 1, 000 -> 1,000 (not "2019, 50")
+    (re.compile(r"(\d), (?=\d{3}\b)"), r"\1,"),  # 1, 000 -> 1,000 (not "2019, 50"; "2019, 500" is rarer than "1,000")
 ]
 
 
