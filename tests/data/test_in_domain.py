@@ -54,10 +54,13 @@ def test_qa_contributes_each_training_passage_once_and_mt_both_languages():
     assert sorted(by_source["task:mt"]) == [["Good day."], ["Guten Tag."]]
 
 
-def test_evaluation_texts_are_dev_and_test_inputs_and_passages_only():
+def test_evaluation_texts_are_dev_and_test_inputs_passages_and_references_only():
     qa = pl.DataFrame({"id": ["0", "1"], "split": ["train", "dev"], "text": ["Q1?", "Q2?"], "context": ["Train passage.", "Dev passage."]})
-    texts = evaluation_texts({"sentiment": _classification(), "qa": qa})
-    assert sorted(texts) == sorted(["A dev sentence never enters.", "A test sentence never enters.", "Q2?", "Dev passage."])
+    mt = pl.DataFrame({"id": ["0", "1"], "split": ["train", "test"], "text": ["Ich bin müde.", "Mir dreht sich alles."],
+                       "target": ["I am tired.", "My head is spinning."]})  # MT's training targets join the corpus
+    texts = evaluation_texts({"sentiment": _classification(), "qa": qa, "mt": mt})
+    assert sorted(texts) == sorted(["A dev sentence never enters.", "A test sentence never enters.", "Q2?", "Dev passage.",
+                                    "Mir dreht sich alles.", "My head is spinning."])
 
 
 def test_in_domain_documents_are_never_held_out():

@@ -88,3 +88,44 @@ def test_sentence_pairs_are_duplicates_only_when_both_texts_are():
     df = pl.DataFrame({"text": ["ev", "ev", "ev", "other"], "text_b": ["c1", "c2", "c1", "c1"], "label": ["T", "F", "F", "T"]})
     out = split_examples(df, 0.2, 0.2, seed=0)
     assert sorted(zip(out["text"], out["text_b"], out["label"])) == [("ev", "c1", "T"), ("ev", "c2", "F"), ("other", "c1", "T")]
+
+
+# Long sentences (>= 40 normalised characters, the contamination guard's unit) for the near-duplicate tests.
+S1 = "The former chief financial officer admitted the charges in a New York court."
+S2 = "He said he had lied to investors about the company's finances for three years."
+S3 = "Shares in the telecoms firm fell sharply after the announcement on Monday."
+S4 = "The trial of his former boss is expected to last another two months at least."
+Q = "What does the person need to do before this?"  # Social IQa's templated question: 44 normalised characters
+
+
+def test_near_duplicates_removed_first_kept():
+    df = pl.DataFrame({
+        "text": [
+            "I'm tired after school today !", "I 'm tired after school today!",  # equal but for spacing and punctuation
+            f"Director admits lying\nA lead. {S1} {S2} {S3}", f"Director ends evidence\nA lead. {S1} {S2} {S4}",  # 2 of 3 shared
+            f"Addison stopped at a carnival game. {Q}", f"Cameron picked Robin up from the airport. {Q}",  # one shared sentence
+            f"{S3} {S4}",  # shares S3 and S4 with the dropped article, only S3 with the kept one
+        ],
+        "label": ["a", "a", "b", "b", "c", "c", "b"],
+    })
+    out = split_examples(df, 0.0, 0.0, seed=0)
+    texts = out["text"].to_list()
+    assert texts[0] == "I'm tired after school today !" and "I 'm tired after school today!" not in texts
+    assert f"Director admits lying\nA lead. {S1} {S2} {S3}" in texts  # one article under two headlines: the first kept
+    assert f"Director ends evidence\nA lead. {S1} {S2} {S4}" not in texts
+    assert sum(Q in t for t in texts) == 2  # a templated question alone does not make two stories duplicates
+    assert f"{S3} {S4}" in texts  # texts are compared with the kept ones only
+    assert out["id"].to_list() == list(range(out.height))
+
+
+def test_near_duplicate_passages_are_one_group_on_one_side():
+    # passage 0 and its longer copy (passage 1, two questions) must not straddle a split; 40 other passages
+    short, longer = f"{S1} {S2} {S3}", f"{S1} {S2} {S3} {S4} The company has since been sold."
+    rows = [{"text": f"Who admitted it?\n{short}", "group": "p0"}, {"text": f"Who is on trial?\n{longer}", "group": "p1"},
+            {"text": f"What fell?\n{longer}", "group": "p1"}]
+    rows += [{"text": f"Question {g}?\nPassage number {g} says something else entirely.", "group": f"other {g}"}
+             for g in range(40)]
+    for seed in range(20):
+        out = split_examples(pl.DataFrame(rows), 0.2, 0.2, seed=seed)
+        assert out.height == 43  # a grouped task keeps every question
+        assert out.filter(pl.col("group").is_in(["p0", "p1"]))["split"].n_unique() == 1

@@ -64,12 +64,14 @@ def in_domain_documents(
                 yield Document(doc_id=f"{source}:{suffix}", source=source, sentences=sentences)
 
 
-EVALUATION_COLUMNS = ("text", "text_b", "context")  # the input (both texts of a pair) and QA's passage
+# the input (both texts of a pair), QA's passage and MT's reference (MT's training targets join the corpus too)
+EVALUATION_COLUMNS = ("text", "text_b", "context", "target")
 
 
 def evaluation_texts(tables: Mapping[str, pl.DataFrame]) -> list[str]:
     """The texts the contamination guard keeps out of the corpus: every dev and test example's input
-    (both texts of a sentence pair, and QA's passage). Training texts are not evaluation data."""
+    (both texts of a sentence pair, and QA's passage) and every translation reference. Training texts are not
+    evaluation data."""
     texts: list[str] = []
     for df in tables.values():
         held = df.filter(pl.col("split") != "train")

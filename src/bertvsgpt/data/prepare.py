@@ -58,7 +58,7 @@ def prepare_tasks(params: Params, raw_dir: Path) -> dict[str, pl.DataFrame]:
         task = params.tasks[name]
         source = params.data.sources[task.source]
         examples = task_examples(name, task, source, read_examples(task.source, source, raw_dir))
-        tables[name] = split_examples(examples, task.dev_fraction, task.test_fraction, params.seed)
+        tables[name] = split_examples(examples, task.dev_fraction, task.test_fraction, params.seed, params.data.language)
         check_task_labels(name, task.type, tables[name])  # before the corpus and any training
     return tables
 

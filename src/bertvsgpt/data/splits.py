@@ -2,7 +2,9 @@
 
 1. Exact duplicate texts are removed first (the first occurrence is kept), so the same text can
    never be on two sides of a split; a sentence-pair task's examples are duplicates when both
-   ``text`` and ``text_b`` are.
+   ``text`` and ``text_b`` are. Then near-duplicates (:mod:`bertvsgpt.data.near_duplicates`: equal
+   but for case, punctuation and spacing, or sharing half their long sentences) of a single-text task
+   are removed the same way; a grouped task keeps its examples and joins near-duplicate groups instead.
 2. Each label's examples are ordered by SHA-256 of ``(seed, text)`` (independent of input order)
    and cut into test, dev and train by the given fractions (rounded per label; a label with at
    least 3 examples gets at least one dev and one test example; train always keeps at least one).
@@ -19,6 +21,8 @@ import hashlib
 import logging
 
 import polars as pl
+
+from .near_duplicates import first_near_duplicate, merge_near_duplicate_groups
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +46,11 @@ def _sizes(n: int, dev_fraction: float, test_fraction: float) -> tuple[int, int]
     return n_dev, n_test
 
 
-def split_examples(df: pl.DataFrame, dev_fraction: float, test_fraction: float, seed: int) -> pl.DataFrame:
-    """``df`` (column ``text``, optional ``label`` and ``group``, any others kept) de-duplicated, with ``id`` and ``split`` added."""
+def split_examples(
+    df: pl.DataFrame, dev_fraction: float, test_fraction: float, seed: int, language: str = "en"
+) -> pl.DataFrame:
+    """``df`` (column ``text``, optional ``label`` and ``group``, any others kept) de-duplicated, with ``id`` and ``split``
+    added; ``language`` (``data.language``) splits the texts into sentences for the near-duplicate test."""
     if "text" not in df.columns:
         raise ValueError(f"examples have no 'text' column (columns: {', '.join(df.columns)})")
     if not (0.0 <= dev_fraction < 1.0 and 0.0 <= test_fraction < 1.0 and dev_fraction + test_fraction < 1.0):
@@ -64,11 +71,19 @@ def split_examples(df: pl.DataFrame, dev_fraction: float, test_fraction: float, 
             "removed %d duplicate text(s)%s", n_in - deduped.height,
             f" ({conflicts} with conflicting labels; the first label kept)" if conflicts else "",
         )
+    if "group" not in deduped.columns and "text_b" not in deduped.columns:
+        near = first_near_duplicate(deduped["text"].to_list(), language)
+        keep = pl.Series([j is None for j in near])
+        if not keep.all():
+            log.info("removed %d near-duplicate text(s) (equal but for case, punctuation and spacing, or sharing two and half of "
+                     "their long sentences)", int((~keep).sum()))
+            deduped = deduped.filter(keep)
     deduped = deduped.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
 
     texts = deduped["text"].to_list()
     if "group" in deduped.columns:
-        split = _group_split(deduped["group"].to_list(), dev_fraction, test_fraction, seed)
+        groups = merge_near_duplicate_groups(texts, deduped["group"].to_list(), language)
+        split = _group_split(groups, dev_fraction, test_fraction, seed)
         return _finish(deduped.with_columns(pl.Series("split", split, dtype=pl.Utf8)))
     labels = deduped["label"].to_list() if "label" in deduped.columns else [None] * len(texts)
     by_label: dict[object, list[int]] = {}
