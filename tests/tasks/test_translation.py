@@ -449,3 +449,23 @@ def test_scratch_run_with_beam_search_and_caps(tmp_path, table, tokenizers):
 def test_scratch_needs_a_config(tmp_path, table, tokenizers):
     with pytest.raises(ValueError, match="model_config"):
         finetune(TRANSLATION, TaskRun(table, translation_task(), FT, 0, tmp_path / "x"), None, "gpt", tokenizers["gpt"])
+
+
+def test_the_new_decoder_gets_the_fine_tuning_dropout_for_pretrained_and_scratch_bert(tokenizers, tmp_path):
+    """A pre-trained BERT is saved with dropout 0 and gets finetune.dropout set in place; its new decoder must get it
+    too, as the scratch twin's does (it used to copy the saved config and train without dropout)."""
+    from bertvsgpt.config.schema import task_config
+    from bertvsgpt.tasks.backbone import load_for_task
+    from bertvsgpt.tasks.finetune import TaskContext
+
+    tok = tokenizers["bert"]
+    cfg = dataclasses.replace(tiny_config("bert", tok.get_vocab_size()), dropout=0.0)
+    save_pretrained(BertForPreTraining(cfg), cfg, tmp_path / "bert")
+    task = task_config(type="translation", source="x", max_length=cfg.max_seq_len, max_target_length=8)
+    ft = FinetuneConfig(dropout=0.1)
+    for model_dir, model_config in ((tmp_path / "bert", None), (None, cfg)):  # pre-trained, scratch
+        pretrained, config = load_for_task(model_dir, "bert", model_config, tok, cfg.max_seq_len, ft.dropout)
+        module = TRANSLATION.build(pretrained, config, None, TaskContext("bert", tok, task, ft))
+        rates = {m.p for m in module.model.decoder.modules() if isinstance(m, nn.Dropout)}
+        rates |= {m.dropout for m in module.model.decoder.modules() if isinstance(getattr(m, "dropout", None), float)}
+        assert rates == {0.1}

@@ -292,14 +292,20 @@ class GPTTranslator(nn.Module):
 
 
 class BertTranslator(nn.Module):
-    """The pre-trained BERT encoder + a randomly initialised decoder sharing its embedding layer."""
+    """The pre-trained BERT encoder + a randomly initialised decoder sharing its embedding layer.
 
-    def __init__(self, bert: BertForPreTraining, decoder_layers: int = DEFAULT_DECODER_LAYERS) -> None:
+    ``config`` is the fine-tuning config (``finetune.dropout`` in place of the pre-training dropout) the decoder is
+    built with; without it, the encoder's own config. A pre-trained encoder keeps the config it was saved with
+    (dropout 0) and gets its fine-tuning dropout set in place, so the decoder must not copy that config: it did, and
+    the pre-trained BERT's decoder trained without dropout while its scratch twin's had 0.1."""
+
+    def __init__(self, bert: BertForPreTraining, decoder_layers: int = DEFAULT_DECODER_LAYERS,
+                 config: ModelConfig | None = None) -> None:
         super().__init__()
         bert = unwrapped(bert, BertForPreTraining, "BertTranslator")
         self.config: ModelConfig = bert.config
         self.encoder = bert.bert
-        self.decoder = TransformerDecoder(bert.config, decoder_layers, self.encoder.embeddings)
+        self.decoder = TransformerDecoder(config or bert.config, decoder_layers, self.encoder.embeddings)
 
     def encode(self, batch: dict[str, Any]) -> torch.Tensor:
         return self.encoder(batch["src_ids"], None, batch["src_mask"])  # segment ids all 0
@@ -324,9 +330,11 @@ class BertTranslator(nn.Module):
         return beam_search(first, step, cache.reorder, num_beams, max_new_tokens, end_id)
 
 
-def build_translator(pretrained: nn.Module, arch: str, decoder_layers: int = DEFAULT_DECODER_LAYERS) -> nn.Module:
+def build_translator(pretrained: nn.Module, arch: str, decoder_layers: int = DEFAULT_DECODER_LAYERS,
+                     config: ModelConfig | None = None) -> nn.Module:
+    """The translator of ``arch``; ``config`` (the fine-tuning config) sets a new decoder's dropout."""
     if arch == "bert":
-        return BertTranslator(pretrained, decoder_layers)  # type: ignore[arg-type]
+        return BertTranslator(pretrained, decoder_layers, config)  # type: ignore[arg-type]
     if arch == "gpt":
         return GPTTranslator(pretrained)  # type: ignore[arg-type]
     raise ValueError(f"unknown architecture '{arch}' (known: {ARCHS})")
@@ -481,7 +489,7 @@ class Translation:
         cfg: TranslationConfig = ctx.task_cfg  # type: ignore[assignment]  # the translation kind's typed config
         if cfg.max_target_length > config.max_seq_len:
             raise ValueError(f"max_target_length={cfg.max_target_length} exceeds the model's max_seq_len={config.max_seq_len}")
-        model = build_translator(pretrained, ctx.arch, cfg.decoder_layers)
+        model = build_translator(pretrained, ctx.arch, cfg.decoder_layers, config)
         return TranslationModule(
             model, ctx.arch, ctx.tokenizer, cfg.max_target_length, cfg.num_beams, cfg.max_dev_generate,
             **protocol_kwargs(ctx.ft_cfg, pretrained),
