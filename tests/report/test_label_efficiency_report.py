@@ -96,3 +96,20 @@ def test_sentence_lists_every_label_budget_and_names_the_largest_gain():
     assert sentence == ("On sentiment (accuracy), pre-training's gain over scratch is largest with 10 % of the labels for BERT "
                         "(+5.0 points with 80 labels, +8.0 with 803, -1.0 with all 8,033) and the same at both for GPT "
                         "(+0.0 points with 80 labels, +0.0 with all 8,033).")
+
+
+def test_the_100_percent_point_averages_the_seeds_the_fractions_ran():
+    """Label efficiency fine-tunes seed 0 only (it starts from the first pre-training run): its 100 % point is the main
+    run's seed 0, not the mean over both main seeds (seed 1 starts from the second pre-training run)."""
+    import polars as pl
+
+    frame = pl.DataFrame({"model": ["bert"], "task": ["sentiment"], "label_fraction": [0.1], "n_train": [10], "seed": [0],
+                          "metric": ["test_accuracy"], "score": [0.6]})
+    summary = pl.DataFrame({"model": ["bert"], "task": ["sentiment"], "metric": ["test_accuracy"], "mean": [0.7],
+                            "std": [0.1414], "n": [2]})
+    per_seed = pl.DataFrame({"model": ["bert", "bert"], "task": ["sentiment"] * 2, "seed": [0, 1],
+                             "metric": ["test_accuracy"] * 2, "value": [0.8, 0.6]})
+    full = {p.fraction: p for p in label_points(frame, summary, None, ["bert"], ["sentiment"], per_seed)}[1.0]
+    assert (full.mean, full.std, full.n) == (pytest.approx(0.8), 0.0, 1)
+    fallback = {p.fraction: p for p in label_points(frame, summary, None, ["bert"], ["sentiment"])}[1.0]
+    assert (fallback.mean, fallback.n) == (pytest.approx(0.7), 2)  # without per-seed scores: the main run's mean

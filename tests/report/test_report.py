@@ -173,3 +173,23 @@ def test_scratch_gains_are_described_only_when_scratch_twins_ran(run_dir, report
     without = render_report(load_inputs(run_dir, p), tmp_path / "reports", options).markdown
     assert not any(s in without for s in described)
     assert "BERT − GPT is a difference in points" in without
+
+
+def test_budget_ends_average_the_checkpoints_seeds(tmp_path):
+    """The checkpoints are fine-tuned with seed 0 (from the first pre-training run): the scratch and final ends are the
+    main runs' seed 0 too, not their mean over every seed."""
+    import polars as pl
+
+    d = tmp_path / "bert" / "step_100" / "seed_0"
+    d.mkdir(parents=True)
+    d.joinpath("metrics.json").write_text(json.dumps({"task": "ner", "pretrain_fraction": 0.5,
+                                                      "primary_metric": "test_entity_f1", "test_entity_f1": 0.3}))
+    summary = pl.DataFrame({"model": ["bert", "bert-scratch"], "task": ["ner"] * 2, "metric": ["test_entity_f1"] * 2,
+                            "mean": [0.35, 0.15], "std": [0.07, 0.07], "n": [2, 2]})
+    per_seed = pl.DataFrame({"model": ["bert", "bert", "bert-scratch", "bert-scratch"], "task": ["ner"] * 4,
+                             "seed": [0, 1, 0, 1], "metric": ["test_entity_f1"] * 4, "value": [0.4, 0.3, 0.2, 0.1]})
+    pts = {q.source: q for q in load_budget(tmp_path, {"bert": {"train_flops": 4.0e12}}, summary, per_seed=per_seed)}
+    assert (pts["final"].mean, pts["final"].n) == (pytest.approx(0.4), 1)
+    assert (pts["scratch"].mean, pts["scratch"].n) == (pytest.approx(0.2), 1)
+    pts = {q.source: q for q in load_budget(tmp_path, {"bert": {"train_flops": 4.0e12}}, summary)}
+    assert (pts["final"].mean, pts["final"].n) == (pytest.approx(0.35), 2)  # without per-seed scores: the mean

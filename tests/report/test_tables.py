@@ -207,3 +207,23 @@ def test_a_small_nonzero_difference_keeps_two_decimals():
     assert [fmt_delta(x, "test_bleu") for x in (0.02, -0.03, 0.0, 1.2)] == ["+0.02", "-0.03", "+0.0", "+1.2"]
     assert fmt_delta(0.0002, "test_accuracy") == "+0.02"  # accuracy is shown in points (x 100)
     assert [fmt_points(v) for v in (0.04, 0.05, 12.345)] == ["0.04", "0.1", "12.3"]
+
+
+def test_rounding_noise_reads_as_zero():
+    from bertvsgpt.report.labels import fmt_delta
+
+    # two equal means computed in different orders differ by ~1e-16: "+0.0", not "+0.00"
+    assert fmt_delta(187 / 208 - (93 / 208 + 94 / 208) - 1e-16, "test_accuracy") == "+0.0"
+
+
+def test_compute_sentence_compares_the_objectives_over_all_their_runs():
+    from bertvsgpt.report.findings import compute_sentence
+
+    run = {"train_flops": 1.0, "tokens_seen": 1_000}
+    bert = {**run, "train_seconds": 100.0, "runs": {"seed-42": {"train_seconds": 100.0}, "seed-1": {"train_seconds": 120.0}}}
+    gpt = {**run, "train_flops": 1.6, "train_seconds": 150.0,
+           "runs": {"seed-42": {"train_seconds": 150.0}, "seed-1": {"train_seconds": 210.0}}}
+    (line,) = compute_sentence({"bert": bert, "gpt": gpt})
+    assert "1.60× BERT's training FLOPs and 1.64× its wall time over its 2 pre-training runs" in line  # 360 / 220 s
+    (line,) = compute_sentence({"bert": {**run, "train_seconds": 100.0}, "gpt": {**run, "train_seconds": 150.0}})
+    assert line.endswith("1.00× BERT's training FLOPs and 1.50× its wall time.")

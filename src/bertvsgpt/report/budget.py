@@ -28,6 +28,7 @@ from typing import Any
 import polars as pl
 
 from .labels import TWINS
+from .seed_scores import seed_score
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,16 @@ def load_budget(
     summary: pl.DataFrame | None = None,
     primary: Mapping[str, str] | None = None,
     default_task: str | None = None,
+    per_seed: pl.DataFrame | None = None,
 ) -> list[BudgetPoint]:
-    """Points (arch, task, fraction) of the primary metric, mean/std over seeds; [] without budget runs."""
+    """Points (arch, task, fraction) of the primary metric, mean/std over seeds; [] without budget runs. The ends (the
+    scratch twin at 0, the main run at 1) average the fine-tuning seeds the checkpoints ran when ``per_seed`` (each
+    main run's scores) is given, else the main runs' means over all seeds."""
     root = Path(root)
     if not root.is_dir():
         return []
     runs: dict[tuple[str, str, float], list[tuple[float, float, str]]] = {}
+    seeds: dict[tuple[str, str], set[int]] = {}  # (arch, task) -> fine-tuning seeds of its checkpoint runs
     for f in sorted(root.glob("*/**/seed_*/metrics.json")):
         parts = f.relative_to(root).parts  # arch, <step_n | fraction [, task]>, seed_s, metrics.json
         arch, middle = parts[0], parts[1:-2]
@@ -76,6 +81,9 @@ def load_budget(
         if not isinstance(flops, (int, float)):
             flops = fraction * float(pretrain.get(arch, {}).get("train_flops", 0.0))
         runs.setdefault((arch, str(task), fraction), []).append((float(metrics[metric]), float(flops), metric))
+        seed = _number(parts[-2].removeprefix("seed_"))
+        if seed is not None:
+            seeds.setdefault((arch, str(task)), set()).add(int(seed))
     points = []
     for (arch, task, fraction), vals in sorted(runs.items()):
         scores = [v[0] for v in vals]
@@ -84,17 +92,21 @@ def load_budget(
             statistics.stdev(scores) if len(scores) > 1 else 0.0, len(scores), "checkpoint",
         ))
     if points and summary is not None:
-        points += _end_points(points, pretrain, summary)
+        points += _end_points(points, pretrain, summary, per_seed, seeds)
     return sorted(points, key=lambda p: (p.task, p.arch, p.flops))
 
 
-def _end_points(points: list[BudgetPoint], pretrain: Mapping[str, Mapping[str, Any]], summary: pl.DataFrame) -> list[BudgetPoint]:
+def _end_points(points: list[BudgetPoint], pretrain: Mapping[str, Mapping[str, Any]], summary: pl.DataFrame,
+                per_seed: pl.DataFrame | None = None, seeds: Mapping[tuple[str, str], set[int]] | None = None) -> list[BudgetPoint]:
     out = []
     for arch, task, metric in sorted({(p.arch, p.task, p.metric) for p in points}):
         for model, fraction, source in ((TWINS.get(arch, ""), 0.0, "scratch"), (arch, 1.0, "final")):
+            flops = fraction * float(pretrain.get(arch, {}).get("train_flops", 0.0))
+            matched = seed_score(per_seed, model, task, metric, (seeds or {}).get((arch, task), set()))
             rows = summary.filter((pl.col("model") == model) & (pl.col("task") == task) & (pl.col("metric") == metric))
-            if rows.height:
+            if matched is not None:
+                out.append(BudgetPoint(arch, task, fraction, flops, metric, *matched, source))
+            elif rows.height:
                 r = rows.row(0, named=True)
-                flops = fraction * float(pretrain.get(arch, {}).get("train_flops", 0.0))
                 out.append(BudgetPoint(arch, task, fraction, flops, metric, r["mean"], r["std"], int(r["n"]), source))
     return out

@@ -99,7 +99,7 @@ def compute(inputs: ReportInputs, opts: ReportOptions) -> Computed:
     groups = group_results(results, inputs.models)
     overlaps = contamination(inputs.corpus_texts, inputs.test_texts, opts.ngram) if inputs.corpus_texts and inputs.test_texts else []
     text = findings(results, groups, inputs.pretrain, overlaps, opts.alpha, opts.ngram, inputs.published)
-    labels = label_points(inputs.label_efficiency, inputs.summary, inputs.runs, inputs.models, inputs.tasks)
+    labels = label_points(inputs.label_efficiency, inputs.summary, inputs.runs, inputs.models, inputs.tasks, inputs.per_seed)
     return Computed(results, groups, overlaps, text, list(inputs.budget), labels)
 
 

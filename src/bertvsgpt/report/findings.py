@@ -180,15 +180,25 @@ def by_group(groups: Sequence[GroupResult], alpha: float, results: Sequence[Task
     return out
 
 
+def _total_seconds(summary: dict[str, Any]) -> float | None:
+    """Wall time of all of an objective's pre-training runs (``runs``), or of the one run the summary describes."""
+    runs = [r for r in (summary.get("runs") or {}).values() if isinstance(r, dict)]
+    values = [r.get("train_seconds") for r in runs] if runs else [summary.get("train_seconds")]
+    return float(sum(values)) if values and all(isinstance(v, (int, float)) and v for v in values) else None
+
+
 def compute_sentence(pretrain: dict[str, dict[str, Any]]) -> list[str]:
     b, g = pretrain.get("bert") or {}, pretrain.get("gpt") or {}
     keys = ("train_flops", "tokens_seen", "train_seconds")
     if not all(isinstance(d.get(k), (int, float)) and d.get(k) for d in (b, g) for k in keys):
         return []
+    tb, tg = _total_seconds(b), _total_seconds(g)
+    n = len(g.get("runs") or {}) if isinstance(g.get("runs"), dict) else 0
+    over = f" over its {n} pre-training runs" if n > 1 and n == len(b.get("runs") or {}) else ""
+    time = f" and {tg / tb:.2f}× its wall time{over}" if tb and tg else ""
     return [
         f"For {fmt_count(b['tokens_seen'])} (BERT) and {fmt_count(g['tokens_seen'])} (GPT) pre-training tokens, "
-        f"GPT used {g['train_flops'] / b['train_flops']:.2f}× BERT's training FLOPs and "
-        f"{g['train_seconds'] / b['train_seconds']:.2f}× its wall time."
+        f"GPT used {g['train_flops'] / b['train_flops']:.2f}× BERT's training FLOPs{time}."
     ]
 
 

@@ -73,6 +73,7 @@ class ReportInputs:
     baselines: dict[str, list[Baseline]] = field(default_factory=dict)  # task -> its baselines, the reference first
     runs: pl.DataFrame | None = None  # model, task, seed and RUN_KEYS of each fine-tuning run's metrics.json
     label_efficiency: pl.DataFrame | None = None  # model, task, label_fraction, n_train, seed, metric, score
+    per_seed: pl.DataFrame | None = None  # model, task, seed, metric, value of each main fine-tuning run (finetune.parquet)
     recipe: Recipe | None = None
     stage_times: list[StageTime] | None = None  # wall time per stage group (MLflow); None: not looked up
     published: dict[str, dict[str, Any]] = field(default_factory=dict)  # published checkpoint in models -> its record
@@ -222,6 +223,7 @@ def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> Re
     if not summary_path.is_file():
         raise FileNotFoundError(f"missing input: {summary_path} (run the evaluate stage)")
     summary = read_summary(summary_path)
+    per_seed = pl.read_parquet(evaluation / "finetune.parquet") if (evaluation / "finetune.parquet").is_file() else None
     predictions = read_predictions(root / "data" / "finetune", models, tasks)
     archs = list(params.pretrain.models)
     pretrain = {a: _json(root / "metrics" / "pretrain" / f"{a}.json", {}) for a in archs}
@@ -264,10 +266,11 @@ def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> Re
         corpus_texts=read_corpus_texts(prepared / "corpus.parquet") if check_contamination else [],
         test_texts=read_test_texts(prepared / "tasks", tasks, test_ids) if check_contamination else {},
         budget=load_budget(root / "data" / "finetune_budget", pretrain, summary, primary,
-                           default_task=getattr(getattr(params, "budget", None), "task", None)),
+                           default_task=getattr(getattr(params, "budget", None), "task", None), per_seed=per_seed),
         baselines=read_baselines(root / "data" / "baselines", tasks),
         runs=read_run_records(root / "data" / "finetune", models, tasks),
         label_efficiency=read_label_efficiency(evaluation / "label_efficiency.parquet"),
+        per_seed=per_seed,
         recipe=recipe_from(params, pretrain, corpus_characters(prepared / "corpus.parquet"),
                            {a: t["n_tokens"] for a, t in tok_stats.items() if "n_tokens" in t},
                            {a: t["vocab_size"] for a, t in tok_stats.items() if "vocab_size" in t}),

@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from .labels import TWINS, fmt_score, md_table, metric_label, model_label, points
+from .seed_scores import seed_score
 
 FULL = 1.0
 
@@ -38,9 +39,13 @@ def read_label_efficiency(path: Path) -> pl.DataFrame | None:
 
 
 def label_points(
-    frame: pl.DataFrame | None, summary: pl.DataFrame, runs: pl.DataFrame | None, models: Sequence[str], tasks: Sequence[str]
+    frame: pl.DataFrame | None, summary: pl.DataFrame, runs: pl.DataFrame | None, models: Sequence[str], tasks: Sequence[str],
+    per_seed: pl.DataFrame | None = None,
 ) -> list[LabelPoint]:
-    """Every (task, model, fraction) point, mean/std over seeds, plus the main run's 100 % point; [] without results."""
+    """Every (task, model, fraction) point, mean/std over seeds, plus the main run's 100 % point; [] without results.
+    With ``per_seed`` (each main run's scores) the 100 % point averages the fine-tuning seeds the fractions ran
+    (``label_efficiency.seeds``, which start from the first pre-training run), so the curve compares like with like;
+    without it, the main run's mean over all its seeds."""
     if frame is None or frame.height == 0:
         return []
     out: list[LabelPoint] = []
@@ -56,8 +61,13 @@ def label_points(
             rows = part.filter(pl.col("model") == model).sort("label_fraction")
             for r in rows.iter_rows(named=True):
                 out.append(LabelPoint(task, model, float(r["label_fraction"]), float(r["n_train"]), metric, r["mean"], r["std"], int(r["n"])))
+            seeds = set(frame.filter((pl.col("model") == model) & (pl.col("task") == task)).get_column("seed").to_list()) \
+                if "seed" in frame.columns else set()
+            matched = seed_score(per_seed, model, task, metric, seeds)
             full = summary.filter((pl.col("model") == model) & (pl.col("task") == task) & (pl.col("metric") == metric))
-            if full.height:
+            if matched is not None:
+                out.append(LabelPoint(task, model, FULL, _main_n_train(runs, model, task), metric, *matched))
+            elif full.height:
                 s = full.row(0, named=True)
                 out.append(LabelPoint(task, model, FULL, _main_n_train(runs, model, task), metric, float(s["mean"]),
                                       float(s["std"] or 0.0), int(s["n"])))

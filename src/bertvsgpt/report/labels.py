@@ -113,7 +113,10 @@ def fmt_score(mean: float, std: float, n: int, metric: str) -> str:
 
 
 def fmt_points(v: float, sign: bool = False) -> str:
-    """Points to one decimal; a non-zero difference that would read 0.0 (e.g. +0.02 BLEU) keeps two."""
+    """Points to one decimal; a non-zero difference that would read 0.0 (e.g. +0.02 BLEU) keeps two. Rounding noise
+    (two equal means computed in different orders differ by ~1e-14) is zero."""
+    if abs(v) < 1e-9:
+        v = 0.0
     digits = 2 if v != 0 and abs(v) < 0.05 else 1
     return f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
 

@@ -251,9 +251,10 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
 
     if computed.label_efficiency:
         parts += ["## Label efficiency", "",
-                  "Every model fine-tuned on a stratified, seeded fraction of each task's training labels (`finetune_labels`: "
-                  "the same protocol, dev and test rows), against the number of training labels; the 100 % point is the "
-                  "main run. Scores mean ± std over seeds on the scale of the headline table.", ""]
+                  "Every model fine-tuned on a seeded fraction of each task's training labels (stratified by label where the "
+                  "task has one; `finetune_labels`: the same protocol, dev and test rows), against the number of training "
+                  "labels; the 100 % point is the main run over the same fine-tuning seeds (`label_efficiency.seeds`). "
+                  "Scores mean ± std over seeds on the scale of the headline table.", ""]
         parts += [f"- {line}" for line in label_efficiency_sentences(computed.label_efficiency)] + [""]
         parts += [label_efficiency_table(computed.label_efficiency, models, published), ""]
         parts += _figure(figures.label_efficiency, "Test score vs number of training labels per task, pre-trained and scratch")
@@ -270,8 +271,8 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
     if computed.budget:
         parts += ["## Score vs pre-training compute", "",
                   "Fine-tuning from intermediate pre-training checkpoints (`data/finetune_budget/<arch>/step_<n>/seed_<s>/`), "
-                  "with the scratch twin at 0 FLOPs and the fully pre-trained model at the end: which objective learns faster per FLOP. "
-                  "Same fine-tuning protocol as the main runs; seeds per point as listed.", "",
+                  "with the scratch twin at 0 FLOPs and the fully pre-trained model at the end, both over the checkpoints' fine-tuning "
+                  "seeds: which objective learns faster per FLOP. Same fine-tuning protocol as the main runs; seeds per point as listed.", "",
                   budget_table(computed.budget), ""]
         parts += _figure(figures.budget, "Fine-tuned score vs pre-training FLOPs")
 
