@@ -307,7 +307,7 @@ def paired_tests(out: Path, finetune_dir: Path | None, default_budget: int, resa
                 metric = primary_metric(task_dir)
                 common = {int(s.removeprefix("seed_")) for s in seeds}
                 a, b = seed_frames(folder, task, common), seed_frames(dirs[other], task, common)
-                rngs = tuple(seed_draws(seed, task, m) if runs_resampled else None for m in (model, other))
+                rngs = tuple(seed_draws(seed, m) if runs_resampled else None for m in (model, other))
                 t, _, _ = compare_frames(a, b, metric, task, resamples, seed, rngs)
                 rows.append({"model": model, "against": other, "task": task, "metric": metric, "seeds": len(seeds),
                              "delta": round(t.delta, 4), "ci_low": round(t.ci_low, 4), "ci_high": round(t.ci_high, 4),

@@ -213,3 +213,40 @@ def test_check_same_rows_rejects_different_test_rows():
 def test_replicates_reject_a_wrong_number_of_rows():
     with pytest.raises(ValueError, match="3 predictions but 4 test examples"):
         model_replicates([correct_frame([True] * 3)], "test_accuracy", resample_counts(4, 5, 0))
+
+
+def test_a_group_test_keeps_a_pre_training_runs_luck_shared_across_tasks():
+    """BERT's run 0 is good and run 1 bad on every task (fine-tuning seed i starts from run i everywhere); GPT's two
+    runs are equal. Resampling the runs per task averaged that luck away and narrowed the group's interval to ~60 %
+    of one task's; drawn once for all tasks, the group's interval is as wide as a task's."""
+    import numpy as np
+    import polars as pl
+
+    from bertvsgpt.report.comparison import group_results, seed_draws, task_results
+    from bertvsgpt.report.inputs import ReportInputs
+
+    rng = np.random.default_rng(0)
+    tasks, n, acc = ["t1", "t2", "t3"], 400, {"bert": [0.90, 0.60], "gpt": [0.75, 0.75]}
+    preds, rows = {}, []
+    for t in tasks:
+        for m, accs in acc.items():
+            runs = {}
+            for s, a in enumerate(accs):
+                c = np.zeros(n)
+                c[: int(a * n)] = 1
+                rng.shuffle(c)
+                runs[s] = pl.DataFrame({"id": list(range(n)), "correct": c})
+            preds[(m, t)] = runs
+            vals = [float(f["correct"].mean()) for f in runs.values()]
+            rows.append({"model": m, "task": t, "metric": "test_accuracy", "mean": float(np.mean(vals)),
+                         "std": float(np.std(vals, ddof=1)), "n": 2, "primary": True})
+    inputs = ReportInputs(models=["bert", "gpt"], tasks=tasks, task_kinds={t: "classification" for t in tasks},
+                          summary=pl.DataFrame(rows), predictions=preds, primary={t: "test_accuracy" for t in tasks})
+    results = task_results(inputs, 400, 42)
+    width = lambda t: t.ci_high - t.ci_low  # noqa: E731
+    task_width = np.mean([width(r.tests[("bert", "gpt")]) for r in results])
+    group = group_results(results, ["bert", "gpt"])[0]
+    assert width(group.test) > 0.9 * task_width
+    # the draws: the same on every task for one model, different between models
+    a, b = seed_draws(42, "bert").integers(0, 2, 50), seed_draws(42, "bert").integers(0, 2, 50)
+    assert (a == b).all() and not (a == seed_draws(42, "gpt").integers(0, 2, 50)).all()

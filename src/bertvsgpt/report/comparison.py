@@ -96,10 +96,13 @@ def task_seed(seed: int, task: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(task.encode())) % 2**32
 
 
-def seed_draws(seed: int, task: str, model: str) -> np.random.Generator:
-    """The generator that resamples one model's seeds on one task (:func:`.significance.model_replicates`): fixed
-    by the run's seed, the task and the model, so adding a model or a task changes no other model's draws."""
-    return np.random.default_rng([task_seed(seed, task), zlib.crc32(model.encode())])
+def seed_draws(seed: int, model: str) -> np.random.Generator:
+    """The generator that resamples one model's seeds (:func:`.significance.model_replicates`), the same on every
+    task: fine-tuning seed i starts from pre-training run i on every task, so a resample that draws run i draws it
+    for all of them, and a group's or the overall test keeps a run's luck shared across its tasks (drawn per task,
+    it averaged out and the intervals came out too narrow). Fixed by the run's seed and the model, so adding a model
+    or a task changes no other model's draws."""
+    return np.random.default_rng([seed % 2**32, zlib.crc32(model.encode())])
 
 
 def _baseline_scores(inputs: ReportInputs, task: str, scores: dict[str, Score]) -> tuple[dict[str, Score], str | None]:
@@ -153,7 +156,7 @@ def task_results(inputs: ReportInputs, n_resamples: int, seed: int) -> list[Task
                 continue
             counts = resample_counts(n, n_resamples, task_seed(seed, task))
             result.n_examples = n
-            result.replicates = {m: model_replicates(list(runs.values()), metric, counts, seed_draws(seed, task, m))
+            result.replicates = {m: model_replicates(list(runs.values()), metric, counts, seed_draws(seed, m))
                                  for m, runs in frames.items()}
             for a, b in comparison_pairs(list(frames), inputs.published):
                 result.tests[(a, b)] = compare(result.replicates[a], result.replicates[b], n)

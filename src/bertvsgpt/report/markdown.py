@@ -244,8 +244,9 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
 
     parts += ["## By kind of task", "",
               "Mean over the tasks of each group of the primary metric brought to 0-1 (BLEU/100), shown on a 0-100 scale; "
-              "*overall* is the mean over all tasks. The group test resamples each task's examples independently and averages "
-              "the per-task bootstrap differences. An asterisk marks a model that lacks some of the group's tasks.", "",
+              "*overall* is the mean over all tasks. The group test resamples each task's examples independently, draws each "
+              "model's runs once for all tasks (run *i* fine-tunes every task), and averages the per-task bootstrap differences. "
+              "An asterisk marks a model that lacks some of the group's tasks.", "",
               group_table(groups, models, opts.alpha, published), ""]
     parts += _figure(figures.group_scores, "Average primary metric per group of tasks")
 
