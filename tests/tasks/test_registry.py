@@ -103,3 +103,25 @@ def test_the_driver_applies_the_smaller_cap_once_before_encoding(tmp_path):
     with pytest.raises(Stop):
         finetune(Recorder(), TaskRun(_table(), task, FinetuneConfig(max_train_examples=40, max_eval_examples=7), 0, tmp_path), None, "gpt", None)
     assert seen["n"] == {"train": 30, "dev": 7, "test": 7}
+
+
+def test_the_run_fingerprint_follows_the_tokenizer_and_the_library_code(tmp_path, monkeypatch):
+    """A scratch twin is its config alone, and a retrained tokenizer of the same size leaves that config byte for byte
+    as it was: the tokenizer itself must be in the fingerprint, or the stage DVC re-runs returns the old result. So
+    must the code the run executes (a metric or decoding fix)."""
+    from bertvsgpt.tasks import registry
+    from bertvsgpt.tasks.options import TaskRun
+
+    d = tmp_path / "scratch"
+    d.mkdir()
+    (d / "config.json").write_text('{"scratch": true}')
+    (d / "tokenizer.json").write_text('{"model": "cased"}')
+    run = TaskRun(_table(), task_config(type="classification", source="s", max_length=16), FinetuneConfig(), 0, tmp_path / "o")
+    fp = registry.run_fingerprint(d, run)
+    assert registry.run_fingerprint(d, run) == fp
+    (d / "tokenizer.json").write_text('{"model": "uncased"}')
+    assert registry.run_fingerprint(d, run) != fp
+    fp = registry.run_fingerprint(d, run)
+    monkeypatch.setattr(registry, "source_fingerprint", lambda *parts: "edited")
+    assert registry.run_fingerprint(d, run) != fp
+    assert set(registry.SOURCES) >= {"tasks", "metrics", "models", "tokenization"}

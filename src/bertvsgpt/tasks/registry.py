@@ -26,7 +26,7 @@ from ..distributed import is_global_zero
 from ..io import atomic_path
 from ..kinds import SPECS
 from ..models import load_config
-from ..resume import clear_resume_dir, fingerprint_of, stamped
+from ..resume import clear_resume_dir, fingerprint_of, source_fingerprint, stamped
 from ..tokenization.train import load_tokenizer
 from .data import cap_splits, min_cap
 from .options import RunOptions, TaskRun
@@ -72,13 +72,22 @@ def main_run_training(table: pl.DataFrame, task_cfg: TaskConfig, ft_cfg: Finetun
     return cap_splits(table, min_cap(task_cfg.max_train_examples, ft_cfg.max_train_examples), None)
 
 
+# The library code a fine-tuning run executes (the fine-tuning stages' code deps in dvc.yaml, less I/O plumbing).
+SOURCES = ("kinds.py", "tasks", "cjk.py", "metrics", "models", "tokenization", "hardware.py", "optim.py", "sampler.py")
+
+
 def run_fingerprint(model_dir: Path, run: TaskRun) -> str:
-    """What determines one fine-tuning run's result (not which other models, tasks or seeds run, nor ``out_dir``)."""
+    """What determines one fine-tuning run's result (not which other models, tasks or seeds run, nor ``out_dir``):
+    the task, the protocol, the seed, the model's config, weights and tokenizer (a scratch twin has no weights, and
+    a retrained tokenizer of the same size leaves its config as it was), the table and the library code it runs (so
+    a stage DVC re-runs after a code change recomputes instead of returning the old result)."""
+    model_dir = Path(model_dir)
     protocol = {k: v for k, v in run.ft_cfg.__dict__.items() if k not in ("models", "tasks", "seeds")}
-    weights = Path(model_dir) / "model.safetensors"
+    weights = model_dir / "model.safetensors"
     table_hash = hashlib.sha256(run.table.write_ndjson().encode()).hexdigest()  # ndjson: list columns too
     return fingerprint_of(
-        run.task_cfg, protocol, run.seed, Path(model_dir) / "config.json", weights if weights.exists() else None, table_hash
+        run.task_cfg, protocol, run.seed, model_dir / "config.json", weights if weights.exists() else None, table_hash,
+        model_dir / "tokenizer.json", source_fingerprint(*SOURCES),
     )
 
 
