@@ -56,6 +56,9 @@ def test_default_params_load_and_validate():
         ("pretrain.seeds=[42,42]", "pretrain.seeds"),
         ("pretrain.seeds=[]", "pretrain.seeds"),
         ("finetune.seeds=[0]", "pretrain.seeds"),  # two pre-training runs (the default) need two fine-tuning seeds
+        ("finetune.seeds=[0,0]", "finetune.seeds"),  # both would write seed_0: the second run overwrote the first
+        ("budget.seeds=[0,0]", "budget.seeds"),
+        ("label_efficiency.seeds=[1,1]", "label_efficiency.seeds"),
     ],
 )
 def test_bad_values_name_the_key(override, key):

@@ -23,6 +23,7 @@ sources, training a tokenizer) runs in-process, which is the same code without t
 | unknown task in a params list (`finetune.tasks=[squad]`) | fetch | `error: finetune.tasks: unknown task 'squad' (not in tasks)` |
 | more pre-training runs than fine-tuning seeds (`pretrain.seeds=[42,7]`, one fine-tuning seed) | fetch | `error: pretrain.seeds: 2 pre-training runs but 1 fine-tuning seed (finetune.seeds): ...` |
 | a duplicate pre-training seed (`pretrain.seeds=[42,42]`) | fetch | `error: pretrain.seeds: lists a seed twice: [42, 42]` |
+| a duplicate fine-tuning seed (`finetune.seeds=[0,0]`) | fetch | `error: finetune.seeds: lists a seed twice: [0, 0]` |
 | unknown model as the stage item (`model=roberta`) | finetune | `error: model: unknown model 'roberta' (known: bert, gpt, bert-scratch, gpt-scratch)` |
 | a model name where an architecture is built (`model=bert-scratch`) | pretrain, scratch | `error: model: stage pretrain takes an architecture, not 'bert-scratch' (accepted: bert, gpt)` |
 | unknown task as the stage item (`task=squad`) | finetune | `error: task: unknown task 'squad' (configured in params.yaml tasks: ...)` |
@@ -144,10 +145,11 @@ def fetch_in_process(repo: Path, *overrides: str) -> None:
         ("data.sources.tiny_reviews.format=docx", ("data.sources.tiny_reviews.format", "docx")),
         ("pretrain.seeds=[42,7]", ("pretrain.seeds", "2 pre-training runs but 1 fine-tuning seed")),
         ("pretrain.seeds=[42,42]", ("pretrain.seeds", "lists a seed twice")),
+        ("finetune.seeds=[0,0]", ("finetune.seeds", "lists a seed twice")),
     ],
     ids=["unknown-key", "new-key", "wrong-type", "heads-vs-width", "seq-len-vs-positions", "unknown-model-in-list",
          "unknown-architecture", "unknown-task-in-list", "another-kinds-setting", "unknown-source-format",
-         "more-pretraining-runs-than-fine-tuning-seeds", "duplicate-pretraining-seed"],
+         "more-pretraining-runs-than-fine-tuning-seeds", "duplicate-pretraining-seed", "duplicate-finetuning-seed"],
 )
 def test_bad_param_override(repo, env, override, needles):
     line = fails_cleanly(repo, env, "fetch", override, needles=needles)

@@ -358,6 +358,7 @@ class FinetuneConfig:
         for t in self.tasks:
             _require(t in tasks, "finetune.tasks", f"unknown task '{t}' (not in tasks)")
         _require(len(self.seeds) > 0, "finetune.seeds", "list at least one seed")
+        _require(len(set(self.seeds)) == len(self.seeds), "finetune.seeds", f"lists a seed twice: {list(self.seeds)}")  # one folder a seed
         _require(self.max_epochs > 0, "finetune.max_epochs", "must be > 0")
         _require(self.min_steps >= 0, "finetune.min_steps", "must be >= 0")
         _require(self.batch_size > 0, "finetune.batch_size", "must be > 0")
@@ -385,6 +386,7 @@ class BudgetConfig:
     def validate(self, tasks: Dict[str, "TaskConfig"]) -> None:
         _require(self.task in tasks, "budget.task", f"unknown task '{self.task}' (not in tasks)")
         _require(len(self.seeds) > 0, "budget.seeds", "list at least one seed")
+        _require(len(set(self.seeds)) == len(self.seeds), "budget.seeds", f"lists a seed twice: {list(self.seeds)}")  # one folder a seed
 
 
 @dataclass
@@ -405,6 +407,7 @@ class LabelEfficiencyConfig:
         for t in self.tasks or []:
             _require(t in tasks, "label_efficiency.tasks", f"unknown task '{t}' (not in tasks)")
         _require(len(self.seeds) > 0, "label_efficiency.seeds", "list at least one seed")
+        _require(len(set(self.seeds)) == len(self.seeds), "label_efficiency.seeds", f"lists a seed twice: {list(self.seeds)}")  # one folder a seed
 
 
 @dataclass
