@@ -382,3 +382,19 @@ def test_bigbench_vitaminc_without_a_claim_names_the_example(tmp_path):
     path = _task_json(tmp_path, [{"input": "just evidence", "target_scores": {"True": 1, "False": 0}}])
     with pytest.raises(ValueError, match=r"example 0 is not 'evidence\\nClaim: claim'"):
         read_bigbench_vitaminc([path])
+
+
+def test_quoref_answer_starts_at_a_whole_word():
+    from bertvsgpt.data.task_readers import answer_offset
+
+    context = "The corporal Gregory Wendell meets Greg. Greg is mesmerized. Life in Hawaiian towns."
+    assert answer_offset("Greg", context) == context.index("Greg.")  # not inside "Gregory"
+    assert answer_offset("Hawaii", context) == context.index("Hawaiian")  # only ever inside a longer word
+    assert answer_offset("Kaufman", context) == -1
+
+
+@pytest.mark.parametrize("text", ["I have to wait until my relief comes/arrives.", "He / It is not without remedy.",
+                                  "Give it up for …!"])
+def test_ding_alternatives_and_placeholders_are_not_sentences(text):
+    assert not is_sentence(text)
+    assert is_sentence("I have to wait until my relief comes.")

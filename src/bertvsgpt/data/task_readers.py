@@ -290,6 +290,14 @@ def resolve_answer(target: str, context: str) -> str | None:
     return None
 
 
+def answer_offset(answer: str, context: str) -> int:
+    """Where ``answer`` starts in ``context``: its first whole-word occurrence ("Greg" in "Greg is", not in "Gregory"),
+    else its first occurrence (an answer that only ever occurs inside a longer word, "Hawaii" in "Hawaiian");
+    -1 when it does not occur."""
+    whole = re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", context)
+    return whole.start() if whole else context.find(answer)
+
+
 def _passage_question(path: Path, i: int, text: str) -> tuple[str, str]:
     body = text.strip()
     if not body.startswith("Passage:"):
@@ -307,8 +315,8 @@ def _passage_question(path: Path, i: int, text: str) -> tuple[str, str]:
 def read_bigbench_quoref(paths: list[Path], encoding: str = "utf-8") -> pl.DataFrame:
     """``Passage: ... Question: ...`` inputs with answer targets -> single-span extractive QA.
 
-    Columns ``context``, ``question``, ``answer``, ``answer_start`` (offset of the answer's first
-    occurrence in ``context``), ``text`` (question, newline, context) and ``group`` (SHA-1 of the
+    Columns ``context``, ``question``, ``answer``, ``answer_start`` (offset of the answer's first whole-word
+    occurrence in ``context``, :func:`answer_offset`), ``text`` (question, newline, context) and ``group`` (SHA-1 of the
     context, to keep all questions on one passage in one split). Whitespace is normalised.
     Dropped, and counted in a log message: multi-span answers (a target list of several spans)
     and answers that are not a span of the passage.
@@ -335,7 +343,7 @@ def read_bigbench_quoref(paths: list[Path], encoding: str = "utf-8") -> pl.DataF
             rows["context"].append(context)
             rows["question"].append(question)
             rows["answer"].append(answer)
-            rows["answer_start"].append(context.find(answer))
+            rows["answer_start"].append(answer_offset(answer, context))
             rows["text"].append(f"{question}\n{context}")
             rows["group"].append(hashlib.sha1(context.encode("utf-8")).hexdigest())
     log.info(
@@ -407,12 +415,14 @@ def strip_ding_markup(text: str) -> str:
 
 
 def is_sentence(text: str) -> bool:
-    """Capitalised start (after an opening quote), ends in . ! or ? (before closing quotes)."""
+    """Capitalised start (after an opening quote), ends in . ! or ? (before closing quotes); no leftover markup, no
+    ``jdm./etw.`` or ``…`` placeholder and no ``/`` alternatives ("until my relief comes/arrives", "He / It is"):
+    a reference that lists alternatives is matched by no single translation."""
     body = text.lstrip(_OPENING)
     end = text.rstrip(_CLOSING)
     if not body or not body[0].isalpha() or not body[0].isupper() or not end or end[-1] not in ".!?":
         return False
-    if any(c in text for c in "{}[]()<>"):  # unbalanced markup left over
+    if any(c in text for c in "{}[]()<>/…"):  # unbalanced markup left over, alternatives, placeholders
         return False
     return not _PLACEHOLDER.search(text)  # "jdm./etw./sb./sth." patterns are not sentences
 
