@@ -33,6 +33,12 @@ def _require(cond: bool, key: str, msg: str) -> None:
         raise ConfigError(f"{key}: {msg}")
 
 
+def _require_seeds(seeds, key: str, empty: str = "list at least one seed") -> None:
+    """A seed list is non-empty and names each seed once (each seed writes its own folder: a repeat overwrites one)."""
+    _require(len(seeds) > 0, key, empty)
+    _require(len(set(seeds)) == len(seeds), key, f"lists a seed twice: {list(seeds)}")
+
+
 @dataclass
 class SourceConfig:
     """One raw data source: a pinned registry archive or a local/fsspec path."""
@@ -209,8 +215,7 @@ class PretrainConfig:
                  f"list architectures from {ARCHS}, got {list(self.models)}")
         _require(len(set(self.models)) == len(self.models), "pretrain.models", "lists a model twice")
         if self.seeds is not None:
-            _require(len(self.seeds) > 0, "pretrain.seeds", "list at least one seed (or null: the top-level seed)")
-            _require(len(set(self.seeds)) == len(self.seeds), "pretrain.seeds", f"lists a seed twice: {list(self.seeds)}")
+            _require_seeds(self.seeds, "pretrain.seeds", "list at least one seed (or null: the top-level seed)")
         _require(self.max_tokens > 0, "pretrain.max_tokens", "must be > 0")
         _require(self.batch_size > 0, "pretrain.batch_size", "must be > 0")
         _require(self.seq_len > 8, "pretrain.seq_len", "must be > 8")
@@ -357,8 +362,7 @@ class FinetuneConfig:
             _require(m in model_names, "finetune.models", f"unknown model '{m}' (known: {model_names})")
         for t in self.tasks:
             _require(t in tasks, "finetune.tasks", f"unknown task '{t}' (not in tasks)")
-        _require(len(self.seeds) > 0, "finetune.seeds", "list at least one seed")
-        _require(len(set(self.seeds)) == len(self.seeds), "finetune.seeds", f"lists a seed twice: {list(self.seeds)}")  # one folder a seed
+        _require_seeds(self.seeds, "finetune.seeds")
         _require(self.max_epochs > 0, "finetune.max_epochs", "must be > 0")
         _require(self.min_steps >= 0, "finetune.min_steps", "must be >= 0")
         _require(self.batch_size > 0, "finetune.batch_size", "must be > 0")
@@ -385,8 +389,7 @@ class BudgetConfig:
 
     def validate(self, tasks: Dict[str, "TaskConfig"]) -> None:
         _require(self.task in tasks, "budget.task", f"unknown task '{self.task}' (not in tasks)")
-        _require(len(self.seeds) > 0, "budget.seeds", "list at least one seed")
-        _require(len(set(self.seeds)) == len(self.seeds), "budget.seeds", f"lists a seed twice: {list(self.seeds)}")  # one folder a seed
+        _require_seeds(self.seeds, "budget.seeds")
 
 
 @dataclass
@@ -406,8 +409,7 @@ class LabelEfficiencyConfig:
             _require(0.0 < f < 1.0, "label_efficiency.fractions", f"{f} is not in (0, 1) (1 is the main run)")
         for t in self.tasks or []:
             _require(t in tasks, "label_efficiency.tasks", f"unknown task '{t}' (not in tasks)")
-        _require(len(self.seeds) > 0, "label_efficiency.seeds", "list at least one seed")
-        _require(len(set(self.seeds)) == len(self.seeds), "label_efficiency.seeds", f"lists a seed twice: {list(self.seeds)}")  # one folder a seed
+        _require_seeds(self.seeds, "label_efficiency.seeds")
 
 
 @dataclass
