@@ -234,7 +234,7 @@ def test_bigbench_quoref(tmp_path, caplog):
     assert df["answer"].to_list() == ["Smith", "Bob Jones, Jr.", "R.E.M.", "3.3 percent"]
     for context, start, answer in zip(df["context"], df["answer_start"], df["answer"]):
         assert context[start:start + len(answer)] == answer
-        assert context.find(answer) == start  # the first occurrence
+        assert context.find(answer) == start  # the first occurrence, which is a whole word in these passages
     context_a = " ".join(PASSAGE_A.split())
     assert df["context"][0] == context_a and df["answer_start"][0] == context_a.index("Smith")
     assert df["question"][0] == "What is the last name of the founder?"
@@ -391,6 +391,22 @@ def test_quoref_answer_starts_at_a_whole_word():
     assert answer_offset("Greg", context) == context.index("Greg.")  # not inside "Gregory"
     assert answer_offset("Hawaii", context) == context.index("Hawaiian")  # only ever inside a longer word
     assert answer_offset("Kaufman", context) == -1
+    assert answer_offset("The", context) == 0 and answer_offset("towns.", context) == len(context) - len("towns.")
+    peak = "The peak is 2,132 m high, 48.7% of the way; it rises 1.25 km in 1 hour; the road stretches 2 km at 7% slope."
+    assert answer_offset("2", peak) == peak.index("2 km")  # a digit group of "2,132" is not the number 2
+    assert answer_offset("1", peak) == peak.index("1 hour")  # not the integer part of "1.25"
+    assert answer_offset("7%", peak) == peak.index("7% slope")  # not the decimals of "48.7%"
+    assert answer_offset("R.E.M.", "The R.E.M. tour") == 4 and answer_offset('"Kip"', 'He said "Kip" twice.') == 8
+
+
+def test_bigbench_quoref_places_answers_at_whole_words(tmp_path):
+    passage = "Gregory Wendell met Greg near a 2,132 m peak. Greg left; the road stretches 2 km from there."
+    p = _task_json(tmp_path, [
+        {"input": f"Passage: {passage} \nQuestion: Who did Wendell meet?", "target": ["Greg"]},
+        {"input": f"Passage: {passage} \nQuestion: How long is the road in km?", "target": ["2"]},
+    ])
+    df = read_bigbench_quoref([p])
+    assert df["answer_start"].to_list() == [passage.index("Greg near"), passage.index("2 km")]
 
 
 @pytest.mark.parametrize("text", ["I have to wait until my relief comes/arrives.", "He / It is not without remedy.",
@@ -398,3 +414,17 @@ def test_quoref_answer_starts_at_a_whole_word():
 def test_ding_alternatives_and_placeholders_are_not_sentences(text):
     assert not is_sentence(text)
     assert is_sentence("I have to wait until my relief comes.")
+
+
+@pytest.mark.parametrize("text", ["The train runs at 160 km/h.", "The shop is open 24/7.", "In the 2009/10 season we won."])
+def test_ding_slashes_that_are_not_alternatives_keep_the_sentence(text):
+    assert is_sentence(text)
+
+
+def test_ding_takes_the_next_alternative_when_the_first_lists_slashes():
+    pairs, aligned = ding_sentence_pairs(
+        "Es liegt nicht in/unter unserer Kontrolle.; Es liegt nicht in unserer Hand. :: "
+        "It is not in/under our control.; It is beyond our control.")
+    assert aligned and pairs == [("Es liegt nicht in unserer Hand.", "It is beyond our control.")]
+    pairs, _ = ding_sentence_pairs("Er kommt/geht. :: He comes/goes.")
+    assert pairs == []

@@ -291,10 +291,10 @@ def resolve_answer(target: str, context: str) -> str | None:
 
 
 def answer_offset(answer: str, context: str) -> int:
-    """Where ``answer`` starts in ``context``: its first whole-word occurrence ("Greg" in "Greg is", not in "Gregory"),
-    else its first occurrence (an answer that only ever occurs inside a longer word, "Hawaii" in "Hawaiian");
-    -1 when it does not occur."""
-    whole = re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", context)
+    """Where ``answer`` starts in ``context``: its first whole-word occurrence ("Greg" in "Greg is", not in "Gregory";
+    a number's digit group or decimals are part of it: "2" is not in "2,132" or "1.25"), else its first occurrence
+    (an answer that only ever occurs inside a longer word, "Hawaii" in "Hawaiian"); -1 when it does not occur."""
+    whole = re.search(rf"(?<!\w)(?<!\d[.,]){re.escape(answer)}(?![.,]\d)(?!\w)", context)
     return whole.start() if whole else context.find(answer)
 
 
@@ -414,15 +414,19 @@ def strip_ding_markup(text: str) -> str:
     return _SPACE_BEFORE_PUNCT.sub(r"\1", normalise_whitespace(text))
 
 
+_NOT_ALTERNATIVE_SLASH = re.compile(r"(?<=\d)/(?=\d)|\b(?:km|m|mi)/h\b")  # "24/7", "2009/10", "160 km/h"
+
+
 def is_sentence(text: str) -> bool:
     """Capitalised start (after an opening quote), ends in . ! or ? (before closing quotes); no leftover markup, no
     ``jdm./etw.`` or ``…`` placeholder and no ``/`` alternatives ("until my relief comes/arrives", "He / It is"):
-    a reference that lists alternatives is matched by no single translation."""
+    a reference that lists alternatives is matched by no single translation. A slash that is not an alternative is
+    kept: between digits ("24/7", "2009/10") and in units ("160 km/h")."""
     body = text.lstrip(_OPENING)
     end = text.rstrip(_CLOSING)
     if not body or not body[0].isalpha() or not body[0].isupper() or not end or end[-1] not in ".!?":
         return False
-    if any(c in text for c in "{}[]()<>/…"):  # unbalanced markup left over, alternatives, placeholders
+    if any(c in _NOT_ALTERNATIVE_SLASH.sub("", text) for c in "{}[]()<>/…"):  # leftover markup, alternatives, placeholders
         return False
     return not _PLACEHOLDER.search(text)  # "jdm./etw./sb./sth." patterns are not sentences
 
