@@ -40,6 +40,8 @@ def test_default_params_load_and_validate():
         ("model.norm.bert=sandwich", "model.norm.bert"),  # per-objective block
         ("finetune.dropout=1.5", "finetune.dropout"),
         ("finetune.min_steps=-1", "finetune.min_steps"),
+        ("finetune.validate_every_steps=0", "finetune.validate_every_steps"),
+        ("tasks.ner.validate_every_steps=0", "tasks.ner.validate_every_steps"),
         ("tasks.ner.min_steps=-5", "tasks.ner.min_steps"),
         ("tasks.qa.doc_stride=0", "tasks.qa.doc_stride"),  # a kind's own setting, validated
         ("tasks.qa.doc_stride=wide", "tasks.qa.doc_stride"),  # and typed
@@ -96,7 +98,7 @@ def test_a_kinds_setting_on_another_kind_names_the_kinds_settings():
         load_params(PARAMS, ["+tasks.sentiment.doc_stride=32"])
     assert str(err.value) == (
         "tasks.sentiment.doc_stride: not a setting of a 'classification' task (its settings: type, source, "
-        "dev_fraction, test_fraction, max_length, max_train_examples, max_eval_examples, min_steps)"
+        "dev_fraction, test_fraction, max_length, max_train_examples, max_eval_examples, min_steps, validate_every_steps)"
     )
 
 

@@ -69,6 +69,50 @@ def test_early_stopping_cannot_end_a_run_before_the_step_floor(tmp_path):
     assert result.epochs_run == 6, f"stopped after {result.epochs_run} epochs, before the 12-step floor"
 
 
+def test_validation_cadence_follows_validate_every_steps():
+    from bertvsgpt.config.schema import FinetuneConfig
+    from bertvsgpt.tasks.trainer import validation_cadence
+
+    assert validation_cadence(FinetuneConfig(), 1) == 1  # unset: every epoch
+    assert validation_cadence(FinetuneConfig(validate_every_steps=25), 1) == 25  # a 1 % split: one step an epoch
+    assert validation_cadence(FinetuneConfig(validate_every_steps=25), 6) == 4
+    assert validation_cadence(FinetuneConfig(validate_every_steps=25), 251) == 1  # never less than every epoch
+
+
+def test_validating_every_k_epochs_validates_the_last_epoch_and_stops_by_validations(tmp_path):
+    from lightning.pytorch.callbacks import Callback
+    from torch.utils.data import TensorDataset, default_collate
+    import torch
+
+    from bertvsgpt.config.schema import FinetuneConfig
+    from bertvsgpt.tasks.options import RunOptions
+    from bertvsgpt.tasks.trainer import fit_and_predict
+
+    data = TensorDataset(torch.randn(8, 2), torch.randn(8))
+    validated: list[int] = []
+    module = scripted_module(lambda epoch: float(epoch), lr=0.01)  # the dev score improves at every validation
+
+    class Record(Callback):
+        def on_validation_epoch_end(self, trainer, pl_module):
+            validated.append(trainer.current_epoch)
+
+    module.configure_callbacks = lambda: [Record()]
+    # 2 steps an epoch, validate about every 6 steps = every 3rd epoch; the 10-step floor needs 5 epochs, raised to 6
+    ft = FinetuneConfig(max_epochs=1, min_steps=10, patience=1, batch_size=4, grad_clip=0.0, validate_every_steps=6)
+    result = fit_and_predict(module, data, data, data, default_collate, ft, seed=0, out_dir=tmp_path,
+                             options=RunOptions(enable_progress_bar=False))
+    assert result.max_epochs == 6 and validated == [2, 5]
+    assert result.best_epoch == 5
+
+    validated.clear()
+    stuck = scripted_module(lambda epoch: 0.0, lr=0.01)  # never improves: patience 1 counts validations, not epochs
+    stuck.configure_callbacks = lambda: [Record()]
+    ft = FinetuneConfig(max_epochs=12, min_steps=0, patience=1, batch_size=4, grad_clip=0.0, validate_every_steps=6)
+    result = fit_and_predict(stuck, data, data, data, default_collate, ft, seed=0, out_dir=tmp_path / "stuck",
+                             options=RunOptions(enable_progress_bar=False))
+    assert validated == [2, 5] and result.epochs_run == 6
+
+
 def test_a_task_step_floor_replaces_the_global_one():
     from bertvsgpt.config.schema import FinetuneConfig, task_config
     from bertvsgpt.tasks.registry import with_task_floor
@@ -77,6 +121,8 @@ def test_a_task_step_floor_replaces_the_global_one():
     assert with_task_floor(ft, task_config(min_steps=1000)).min_steps == 1000
     assert with_task_floor(ft, task_config(min_steps=0)).min_steps == 0
     assert with_task_floor(ft, task_config()).min_steps == 250
+    assert with_task_floor(FinetuneConfig(validate_every_steps=25), task_config(validate_every_steps=6)).validate_every_steps == 6
+    assert with_task_floor(FinetuneConfig(validate_every_steps=25), task_config()).validate_every_steps == 25
 
 
 def test_resume_after_the_resume_folder_moved_keeps_the_best_epoch(tmp_path, monkeypatch):

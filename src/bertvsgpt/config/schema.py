@@ -249,6 +249,7 @@ class TaskConfig:
     max_train_examples: Optional[int] = None  # cap for quick runs; None = all
     max_eval_examples: Optional[int] = None  # cap on dev and test rows each (seeded); None = all
     min_steps: Optional[int] = None  # this task's step floor, replacing finetune.min_steps; None = that one
+    validate_every_steps: Optional[int] = None  # this task's validation cadence, replacing finetune's; None = that one
 
     def __post_init__(self) -> None:
         cls = task_config_class(self.type)
@@ -267,6 +268,8 @@ class TaskConfig:
             _require(self.max_eval_examples > 0, f"{key}.max_eval_examples", "must be > 0")
         if self.min_steps is not None:
             _require(self.min_steps >= 0, f"{key}.min_steps", "must be >= 0")
+        if self.validate_every_steps is not None:
+            _require(self.validate_every_steps >= 1, f"{key}.validate_every_steps", "must be >= 1 or null")
 
 
 @dataclass
@@ -343,7 +346,10 @@ class FinetuneConfig:
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
     grad_clip: float = 1.0
-    patience: int = 2  # early stopping on the dev metric
+    patience: int = 2  # early stopping on the dev metric (counted in validations)
+    # validate about every N optimizer steps: every k-th epoch, k = round(N / steps per epoch) (at least 1), the epoch
+    # limit raised to a multiple of k so the last epoch is validated; None = after every epoch
+    validate_every_steps: Optional[int] = None
     precision: str = "auto"
     layer_lr_decay: float = 1.0  # lr of layer l = lr * decay^(L+1-l); 1.0 = off
     freeze_layers: int = 0  # freeze the embeddings and the lowest N blocks
@@ -368,6 +374,8 @@ class FinetuneConfig:
         _require(self.batch_size > 0, "finetune.batch_size", "must be > 0")
         _require(self.lr > 0, "finetune.lr", "must be > 0")
         _require(self.patience >= 0, "finetune.patience", "must be >= 0")
+        _require(self.validate_every_steps is None or self.validate_every_steps >= 1, "finetune.validate_every_steps",
+                 "must be >= 1 or null")
         _require(0.0 < self.layer_lr_decay <= 1.0, "finetune.layer_lr_decay", "must be in (0, 1]")
         _require(self.freeze_layers >= 0, "finetune.freeze_layers", "must be >= 0")
         _require(self.aux_lm_weight >= 0, "finetune.aux_lm_weight", "must be >= 0")

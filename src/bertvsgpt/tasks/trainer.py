@@ -106,6 +106,15 @@ def epochs_for(ft_cfg: FinetuneConfig, steps_per_epoch: int) -> int:
     return max(ft_cfg.max_epochs, math.ceil(ft_cfg.min_steps / max(1, steps_per_epoch)))
 
 
+def validation_cadence(ft_cfg: FinetuneConfig, steps_per_epoch: int) -> int:
+    """Validate every k-th epoch so that validation runs about every ``finetune.validate_every_steps`` optimizer
+    steps (at least every epoch; every epoch when it is unset). On a 1 % label split an epoch is one step, and
+    validating after each of 1,000 epochs was two thirds of the run (README, *Where fine-tuning's time goes*)."""
+    if not ft_cfg.validate_every_steps:
+        return 1
+    return max(1, round(ft_cfg.validate_every_steps / max(1, steps_per_epoch)))
+
+
 def fit_and_predict(
     module: L.LightningModule,
     train: Dataset,
@@ -152,7 +161,8 @@ def fit_and_predict(
     )
     early_stop = EarlyStopping(monitor=MONITOR, mode="max", patience=ft_cfg.patience)
     resolved = resolve_precision(precision)
-    max_epochs = epochs_for(ft_cfg, len(train_loader))
+    every = validation_cadence(ft_cfg, len(train_loader))
+    max_epochs = math.ceil(epochs_for(ft_cfg, len(train_loader)) / every) * every  # the last epoch is validated
     trainer = L.Trainer(
         accelerator=ft_cfg.accelerator,
         devices=ft_cfg.devices,
@@ -161,6 +171,7 @@ def fit_and_predict(
         use_distributed_sampler=False,  # EpochSampler shards the training order; dev and test stay whole
         precision=resolved,
         max_epochs=max_epochs,
+        check_val_every_n_epoch=every,
         min_steps=ft_cfg.min_steps or None,  # a floor: early stopping cannot end a run before it
         gradient_clip_val=ft_cfg.grad_clip or None,
         callbacks=[checkpoint, early_stop],
