@@ -28,7 +28,7 @@ def main(args: StageArgs) -> None:
                 for seed in le.seeds:
                     where = Path(task) / FRACTION_DIR.format(fraction) / f"seed_{seed}"
                     metrics = finetune_task(
-                        model_dir, TaskRun(part, p.tasks[task], p.finetune, seed, out / where), resume_dir=resume / where,
+                        model_dir, TaskRun(part, p.tasks[task], le.protocol(p.finetune), seed, out / where), resume_dir=resume / where,
                         options=RunOptions(precision=p.finetune.precision),
                     )
                     write_json(out / where / "metrics.json", {**metrics, "label_fraction": fraction})

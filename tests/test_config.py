@@ -41,7 +41,8 @@ def test_default_params_load_and_validate():
         ("finetune.dropout=1.5", "finetune.dropout"),
         ("finetune.min_steps=-1", "finetune.min_steps"),
         ("finetune.validate_every_steps=0", "finetune.validate_every_steps"),
-        ("tasks.ner.validate_every_steps=0", "tasks.ner.validate_every_steps"),
+        ("+tasks.ner.validate_every_steps=0", "tasks.ner.validate_every_steps"),
+        ("label_efficiency.validate_every_steps=0", "label_efficiency.validate_every_steps"),
         ("tasks.ner.min_steps=-5", "tasks.ner.min_steps"),
         ("tasks.qa.doc_stride=0", "tasks.qa.doc_stride"),  # a kind's own setting, validated
         ("tasks.qa.doc_stride=wide", "tasks.qa.doc_stride"),  # and typed
@@ -225,3 +226,14 @@ def test_pretrain_seeds_default_to_the_top_level_seed_and_pair_with_fine_tuning_
     one = load_params(PARAMS, ["pretrain.seeds=null", "seed=5", "finetune.seeds=[0]"])
     assert one.pretrain_seeds() == [5]
     assert load_params(PARAMS, ["pretrain.seeds=[3,4]", "finetune.seeds=[0,1,2]"]).pretrain_seeds() == [3, 4]
+
+
+def test_label_fraction_runs_take_the_label_efficiency_cadence_and_a_task_still_overrides_it():
+    from bertvsgpt.tasks.registry import with_task_floor
+
+    p = load_params(PARAMS, ["label_efficiency.validate_every_steps=25", "+tasks.ner.validate_every_steps=6"])
+    fraction_protocol = p.label_efficiency.protocol(p.finetune)
+    assert fraction_protocol.validate_every_steps == 25 and p.finetune.validate_every_steps is None  # main runs untouched
+    assert with_task_floor(fraction_protocol, p.tasks["sentiment"]).validate_every_steps == 25
+    assert with_task_floor(fraction_protocol, p.tasks["ner"]).validate_every_steps == 6
+    assert load_params(PARAMS).label_efficiency.protocol(p.finetune) is p.finetune  # unset: finetune's own

@@ -8,6 +8,7 @@ time. Value checks that types cannot express live in ``validate()`` methods; eac
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, List, Optional
 
@@ -407,10 +408,19 @@ class LabelEfficiencyConfig:
     fractions: List[float] = field(default_factory=lambda: [0.1])  # of the main run's training split
     tasks: Optional[List[str]] = None  # a subset of finetune.tasks; None: all of them
     seeds: List[int] = field(default_factory=lambda: [0])
+    # the label-fraction runs' validation cadence (finetune.validate_every_steps for them; a task's own still wins):
+    # a 1 % split is one step an epoch, and validating after each was most of the stage; None = finetune's
+    validate_every_steps: Optional[int] = None
 
     def tasks_of(self, finetune_tasks: List[str]) -> List[str]:
         """The tasks the stage fine-tunes: those of ``tasks`` that are fine-tuned (all of them for None)."""
         return list(finetune_tasks) if self.tasks is None else [t for t in self.tasks if t in finetune_tasks]
+
+    def protocol(self, ft: "FinetuneConfig") -> "FinetuneConfig":
+        """The fine-tuning protocol of the label-fraction runs: ``ft`` with this stage's validation cadence."""
+        if self.validate_every_steps is None:
+            return ft
+        return dataclasses.replace(ft, validate_every_steps=self.validate_every_steps)
 
     def validate(self, tasks: Dict[str, "TaskConfig"]) -> None:
         for f in self.fractions:
@@ -418,6 +428,8 @@ class LabelEfficiencyConfig:
         for t in self.tasks or []:
             _require(t in tasks, "label_efficiency.tasks", f"unknown task '{t}' (not in tasks)")
         _require_seeds(self.seeds, "label_efficiency.seeds")
+        _require(self.validate_every_steps is None or self.validate_every_steps >= 1,
+                 "label_efficiency.validate_every_steps", "must be >= 1 or null")
 
 
 @dataclass
