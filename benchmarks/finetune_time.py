@@ -25,6 +25,7 @@ pre-trained model, no pre-training needed).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import tempfile
@@ -93,17 +94,18 @@ def validation_every_n_epochs(table: pl.DataFrame, task_cfg: Any, ft_cfg: Any, e
     """The epoch cadence that validates about every ``every_steps`` optimizer steps: one epoch is
     ``ceil(n_train / batch_size)`` steps of the run's capped training split; at least every epoch."""
     from bertvsgpt.tasks.registry import main_run_training
+    from bertvsgpt.tasks.trainer import validation_cadence
 
     n_train = main_run_training(table, task_cfg, ft_cfg).filter(pl.col("split") == "train").height
-    return max(1, round(every_steps / math.ceil(n_train / ft_cfg.batch_size)))
+    return validation_cadence(dataclasses.replace(ft_cfg, validate_every_steps=every_steps), math.ceil(n_train / ft_cfg.batch_size))
 
 
 def time_task(
     model_dir: Path, table: pl.DataFrame, task: str, params: Any, seed: int, out_dir: Path, validate_every: Optional[int] = None,
 ) -> dict[str, Any]:
     """Fine-tune ``model_dir`` on ``table`` as the stages do (no resume folder); the row of the timing table.
-    ``validate_every`` (steps) validates on that cadence instead of after every epoch, a lever the stages do not
-    have (Lightning's ``check_val_every_n_epoch``). Lightning's full profile is left in ``out_dir/profile``."""
+    ``validate_every`` (steps) validates on that cadence instead of after every epoch (Lightning's
+    ``check_val_every_n_epoch``; the stages' ``finetune.validate_every_steps`` also rounds the epoch limit up to it). Lightning's full profile is left in ``out_dir/profile``."""
     from bertvsgpt.tasks.options import RunOptions, TaskRun
     from bertvsgpt.tasks.registry import finetune_task
 
@@ -156,7 +158,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0, help="the fine-tuning seed (default 0)")
     ap.add_argument("--label-fraction", type=float, help="cut the training split as finetune_labels does (e.g. 0.01)")
     ap.add_argument("--validate-every", type=int, metavar="STEPS",
-                    help="validate about every STEPS optimizer steps instead of after every epoch (a lever the stages do not have yet)")
+                    help="validate about every STEPS optimizer steps instead of after every epoch (the stages: finetune.validate_every_steps)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--csv", type=Path, help="also write the rows here")
     return ap.parse_args(argv)
