@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 import polars as pl
 
-COLUMNS = ("task", "steps", "epochs", "n_train", "wall_s", "train_s", "ms_per_step", "validation_s", "test_s", "other_s", "metric", "score")
+COLUMNS = ("task", "steps", "epochs", "val_every", "n_train", "wall_s", "train_s", "ms_per_step", "validation_s", "test_s", "other_s", "metric", "score")
 
 
 @contextmanager
@@ -90,39 +89,26 @@ def split_profile(durations: dict[str, list[float]]) -> dict[str, float]:
     }
 
 
-def validation_every_n_epochs(table: pl.DataFrame, task_cfg: Any, ft_cfg: Any, every_steps: int) -> int:
-    """The epoch cadence that validates about every ``every_steps`` optimizer steps: one epoch is
-    ``ceil(n_train / batch_size)`` steps of the run's capped training split; at least every epoch."""
-    from bertvsgpt.tasks.registry import main_run_training
-    from bertvsgpt.tasks.trainer import validation_cadence
-
-    n_train = main_run_training(table, task_cfg, ft_cfg).filter(pl.col("split") == "train").height
-    return validation_cadence(dataclasses.replace(ft_cfg, validate_every_steps=every_steps), math.ceil(n_train / ft_cfg.batch_size))
-
-
 def time_task(
-    model_dir: Path, table: pl.DataFrame, task: str, params: Any, seed: int, out_dir: Path, validate_every: Optional[int] = None,
+    model_dir: Path, table: pl.DataFrame, task: str, params: Any, seed: int, out_dir: Path, ft_cfg: Optional[Any] = None,
 ) -> dict[str, Any]:
-    """Fine-tune ``model_dir`` on ``table`` as the stages do (no resume folder); the row of the timing table.
-    ``validate_every`` (steps) validates on that cadence instead of after every epoch (Lightning's
-    ``check_val_every_n_epoch``; the stages' ``finetune.validate_every_steps`` also rounds the epoch limit up to it). Lightning's full profile is left in ``out_dir/profile``."""
+    """Fine-tune ``model_dir`` on ``table`` as the stages do (no resume folder) under ``ft_cfg`` (default
+    ``params.finetune``); the row of the timing table. Lightning's full profile is left in ``out_dir/profile``."""
     from bertvsgpt.tasks.options import RunOptions, TaskRun
     from bertvsgpt.tasks.registry import finetune_task
 
-    extra = {}
-    if validate_every:
-        extra["check_val_every_n_epoch"] = validation_every_n_epochs(table, params.tasks[task], params.finetune, validate_every)
-    with profiled_trainers(out_dir / "profile", **extra) as profilers:
+    with profiled_trainers(out_dir / "profile") as profilers:
         t0 = time.perf_counter()
         metrics = finetune_task(
-            model_dir, TaskRun(table, params.tasks[task], params.finetune, seed, out_dir),
+            model_dir, TaskRun(table, params.tasks[task], ft_cfg or params.finetune, seed, out_dir),
             options=RunOptions(precision=params.finetune.precision, enable_progress_bar=False),
         )
         wall = time.perf_counter() - t0
     parts = split_profile(profilers[-1].recorded_durations)
     other = wall - parts["train_s"] - parts["validation_s"] - parts["test_s"]
     return {
-        "task": task, "steps": parts["steps"], "epochs": int(metrics["epochs_run"]), "n_train": int(metrics["n_train"]),
+        "task": task, "steps": parts["steps"], "epochs": int(metrics["epochs_run"]), "val_every": int(metrics["validate_every_epochs"]),
+        "n_train": int(metrics["n_train"]),
         "wall_s": wall, "train_s": parts["train_s"], "ms_per_step": 1000 * parts["train_s"] / max(1, parts["steps"]),
         "validation_s": parts["validation_s"], "validation_batches": parts["validation_batches"], "test_s": parts["test_s"], "other_s": other,
         "score": float(metrics[metrics["primary_metric"]]), "metric": metrics["primary_metric"],
@@ -136,10 +122,15 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     for r in rows + [total_row(rows)]:
         share = r["train_s"] / r["wall_s"] if r["wall_s"] else 0.0
         lines.append(
-            f"| {r['task']} | {r['steps']} | {r['epochs']} | {r['n_train']} | {r['wall_s']:.1f} | {r['train_s']:.1f} ({r['ms_per_step']:.0f}) "
+            f"| {r['task']} | {r['steps']} | {r['epochs']}{validated(r)} | {r['n_train']} | {r['wall_s']:.1f} | {r['train_s']:.1f} ({r['ms_per_step']:.0f}) "
             f"| {r['validation_s']:.1f} | {r['test_s']:.1f} | {r['other_s']:.1f} | {share:.0%} | {score_cell(r)} |"
         )
     return "\n".join(lines)
+
+
+def validated(row: dict[str, Any]) -> str:
+    """`` (every k)`` after the epochs when only every k-th was validated."""
+    return f" (every {row['val_every']})" if row.get("val_every", 1) > 1 else ""
 
 
 def score_cell(row: dict[str, Any]) -> str:
@@ -158,7 +149,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0, help="the fine-tuning seed (default 0)")
     ap.add_argument("--label-fraction", type=float, help="cut the training split as finetune_labels does (e.g. 0.01)")
     ap.add_argument("--validate-every", type=int, metavar="STEPS",
-                    help="validate about every STEPS optimizer steps instead of after every epoch (the stages: finetune.validate_every_steps)")
+                    help="validate about every STEPS optimizer steps (finetune.validate_every_steps; default: params.yaml's, "
+                         "label_efficiency's with --label-fraction; 1 = after every epoch)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--csv", type=Path, help="also write the rows here")
     return ap.parse_args(argv)
@@ -184,6 +176,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: --validate-every: {args.validate_every} steps; give at least 1", file=sys.stderr)
         return 2
     tasks = args.tasks or list(params.finetune.tasks)
+    ft_cfg = params.label_efficiency.protocol(params.finetune) if args.label_fraction is not None else params.finetune
+    if args.validate_every is not None:
+        ft_cfg = dataclasses.replace(ft_cfg, validate_every_steps=args.validate_every)
     model_dir = Path("data/models") / args.model
     needed = [Path("data/prepared/tasks") / f"{t}.parquet" for t in tasks]
     unknown = [t for t in tasks if t not in params.tasks]
@@ -203,11 +198,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             table = pl.read_parquet(Path("data/prepared/tasks") / f"{task}.parquet")
             if args.label_fraction is not None:  # as finetune_labels cuts it
                 table = with_label_fraction(main_run_training(table, params.tasks[task], params.finetune), args.label_fraction)
-            row = time_task(start, table, task, params, args.seed, Path(tmp) / task, args.validate_every)
+            row = time_task(start, table, task, params, args.seed, Path(tmp) / task, ft_cfg)
             print(f"{task}: {row['steps']} steps in {row['wall_s']:.1f} s", file=sys.stderr, flush=True)
             rows.append(row)
     fraction = "" if args.label_fraction is None else f", {args.label_fraction:g} of the training labels"
-    cadence = f", validating every ~{args.validate_every} steps" if args.validate_every else ", validating after every epoch"
+    cadence = (f", validating about every {ft_cfg.validate_every_steps} steps (epochs: every k-th validated)" if ft_cfg.validate_every_steps
+               else ", validating after every epoch")
     print(f"\n{args.model}, seed {args.seed}{fraction}{cadence}, precision {params.finetune.precision}:\n")
     print(markdown(rows))
     if args.csv:

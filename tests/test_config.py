@@ -41,8 +41,6 @@ def test_default_params_load_and_validate():
         ("finetune.dropout=1.5", "finetune.dropout"),
         ("finetune.min_steps=-1", "finetune.min_steps"),
         ("finetune.validate_every_steps=0", "finetune.validate_every_steps"),
-        ("tasks.ner.validate_every_steps=0", "tasks.ner.validate_every_steps"),
-        ("+tasks.intent.validate_every_steps=0", "tasks.intent.validate_every_steps"),  # a task without its own
         ("label_efficiency.validate_every_steps=0", "label_efficiency.validate_every_steps"),
         ("tasks.ner.min_steps=-5", "tasks.ner.min_steps"),
         ("tasks.qa.doc_stride=0", "tasks.qa.doc_stride"),  # a kind's own setting, validated
@@ -100,7 +98,7 @@ def test_a_kinds_setting_on_another_kind_names_the_kinds_settings():
         load_params(PARAMS, ["+tasks.sentiment.doc_stride=32"])
     assert str(err.value) == (
         "tasks.sentiment.doc_stride: not a setting of a 'classification' task (its settings: type, source, "
-        "dev_fraction, test_fraction, max_length, max_train_examples, max_eval_examples, min_steps, validate_every_steps)"
+        "dev_fraction, test_fraction, max_length, max_train_examples, max_eval_examples, min_steps)"
     )
 
 
@@ -229,13 +227,9 @@ def test_pretrain_seeds_default_to_the_top_level_seed_and_pair_with_fine_tuning_
     assert load_params(PARAMS, ["pretrain.seeds=[3,4]", "finetune.seeds=[0,1,2]"]).pretrain_seeds() == [3, 4]
 
 
-def test_label_fraction_runs_take_the_label_efficiency_cadence_and_a_task_still_overrides_it():
-    from bertvsgpt.tasks.registry import with_task_floor
-
-    p = load_params(PARAMS, ["label_efficiency.validate_every_steps=30", "tasks.ner.validate_every_steps=4"])
-    fraction_protocol = p.label_efficiency.protocol(p.finetune)
-    assert fraction_protocol.validate_every_steps == 30 and p.finetune.validate_every_steps is None  # main runs untouched
-    assert with_task_floor(fraction_protocol, p.tasks["sentiment"]).validate_every_steps == 30
-    assert with_task_floor(fraction_protocol, p.tasks["ner"]).validate_every_steps == 4
+def test_label_fraction_runs_take_the_label_efficiency_cadence_and_the_main_runs_do_not():
+    p = load_params(PARAMS, ["label_efficiency.validate_every_steps=30"])
+    assert p.label_efficiency.protocol(p.finetune).validate_every_steps == 30
+    assert p.finetune.validate_every_steps is None  # main runs untouched
     unset = load_params(PARAMS, ["label_efficiency.validate_every_steps=null"])
     assert unset.label_efficiency.protocol(unset.finetune) is unset.finetune  # unset: finetune's own

@@ -3,6 +3,7 @@ prediction and the rest, from Lightning's profiler on the stage's own code."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import SimpleNamespace
 
@@ -64,17 +65,19 @@ def test_a_real_run_is_split_into_its_steps_and_parts(tmp_path, table, model_dir
 
 
 def test_validating_on_a_step_cadence_skips_epochs(tmp_path, table, model_dir):
-    """--validate-every: an epoch of 10 steps validated about every 30 steps is validated every 3rd epoch; a run
-    of 6 epochs then validates twice (its profile holds 2 x the dev split's batches) instead of 6 times."""
+    """finetune.validate_every_steps as the stages run it: an epoch of 10 steps validated about every 30 steps is
+    validated every 3rd epoch; a run of 6 epochs then validates twice (its profile holds 2 x the dev split's
+    batches) instead of 6 times, and the row says so."""
     ft = FinetuneConfig(max_epochs=6, min_steps=0, batch_size=16, lr=3e-3, patience=10)
     task = task_config(type="classification", source="synthetic", max_length=16)
-    assert finetune_time.validation_every_n_epochs(table, task, ft, 30) == 3
-    assert finetune_time.validation_every_n_epochs(table, task, ft, 4) == 1  # never less than every epoch
     params = SimpleNamespace(tasks={"toy": task}, finetune=ft)
-    seen = {every: finetune_time.time_task(model_dir, table, "toy", params, 0, tmp_path / f"out{every}", every)["validation_batches"]
+    rows = {every: finetune_time.time_task(model_dir, table, "toy", params, 0, tmp_path / f"out{every}",
+                                           dataclasses.replace(ft, validate_every_steps=every))
             for every in (None, 30)}
     dev_batches = math.ceil(40 / 16)
-    assert seen == {None: 6 * dev_batches, 30: 2 * dev_batches}
+    assert {k: r["validation_batches"] for k, r in rows.items()} == {None: 6 * dev_batches, 30: 2 * dev_batches}
+    assert {k: r["val_every"] for k, r in rows.items()} == {None: 1, 30: 3}
+    assert "| toy | 60 | 6 (every 3) |" in finetune_time.markdown([rows[30]])
 
 
 def test_a_missing_model_or_task_table_is_one_error_line_and_exit_2(tmp_path, monkeypatch, capsys):

@@ -100,3 +100,26 @@ def test_collect_without_results_is_an_empty_typed_table(tmp_path):
     assert t.height == 0 and t.schema["score"] == pl.Float64 and t.schema["n_train"] == pl.Int64
     t.write_parquet(tmp_path / "le.parquet")  # the evaluate stage writes it as is
     assert pl.read_parquet(tmp_path / "le.parquet").schema == t.schema
+
+
+def test_the_stage_fine_tunes_the_fractions_with_the_label_efficiency_protocol(tmp_path, monkeypatch):
+    """``finetune_labels`` hands every fraction run ``label_efficiency.protocol(finetune)`` (its validation
+    cadence), not the main runs' protocol."""
+    import contextlib
+
+    import pipeline.finetune_labels as stage
+    from bertvsgpt.cli import StageArgs
+    from bertvsgpt.config import load_params
+
+    params = load_params(Path(__file__).resolve().parents[2] / "params.yaml",
+                         ["label_efficiency.validate_every_steps=7", "label_efficiency.tasks=[sentiment]",
+                          "label_efficiency.fractions=[0.5]"])
+    seen = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(stage, "stage_run", lambda *a, **k: contextlib.nullcontext(None))
+    monkeypatch.setattr(stage.pl, "read_parquet", lambda path: task_table())
+    monkeypatch.setattr(stage, "finetune_task", lambda model_dir, run, **k: seen.append(run) or {"train_seconds": 1.0})
+    stage.main(StageArgs(params=params, item={"model": "bert"}))
+    assert [r.ft_cfg.validate_every_steps for r in seen] == [7]
+    assert seen[0].ft_cfg == params.label_efficiency.protocol(params.finetune)
+    assert json.loads((tmp_path / "data/label_efficiency/bert/sentiment/frac_0.5/seed_0/metrics.json").read_text())["label_fraction"] == 0.5

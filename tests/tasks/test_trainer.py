@@ -77,6 +77,22 @@ def test_validation_cadence_follows_validate_every_steps():
     assert validation_cadence(FinetuneConfig(validate_every_steps=25), 1) == 25  # a 1 % split: one step an epoch
     assert validation_cadence(FinetuneConfig(validate_every_steps=25), 6) == 4
     assert validation_cadence(FinetuneConfig(validate_every_steps=25), 251) == 1  # never less than every epoch
+    assert validation_cadence(FinetuneConfig(validate_every_steps=5), 2) == 3  # halves round up (round() gives 2 here
+    assert validation_cadence(FinetuneConfig(validate_every_steps=15), 2) == 8  # and 8 here)
+
+
+def test_a_cadence_moves_the_validations_not_the_learning_rate_schedule():
+    """Validating every k-th epoch raises the epoch limit and the step floor to the end of a validated epoch;
+    the schedule keeps the protocol's length (the added epochs run at its end, at learning rate 0)."""
+    from bertvsgpt.config.schema import FinetuneConfig
+    from bertvsgpt.tasks.trainer import Schedule, schedule_for
+
+    every_epoch = FinetuneConfig(max_epochs=1, min_steps=16)
+    assert schedule_for(every_epoch, 2) == Schedule(every=1, max_epochs=8, min_steps=16, total_steps=16)
+    assert schedule_for(FinetuneConfig(max_epochs=1, min_steps=15), 2).min_steps == 16  # the floor ends an epoch
+    every_3rd = FinetuneConfig(max_epochs=1, min_steps=16, validate_every_steps=6)
+    assert schedule_for(every_3rd, 2) == Schedule(every=3, max_epochs=9, min_steps=18, total_steps=16)
+    assert schedule_for(FinetuneConfig(max_epochs=4, min_steps=0, validate_every_steps=6), 2).min_steps is None
 
 
 def test_validating_every_k_epochs_validates_the_last_epoch_and_stops_by_validations(tmp_path):
@@ -112,6 +128,16 @@ def test_validating_every_k_epochs_validates_the_last_epoch_and_stops_by_validat
                              options=RunOptions(enable_progress_bar=False))
     assert validated == [2, 5] and result.epochs_run == 6
 
+    validated.clear()  # stopped by the step floor, not the epoch limit: that epoch is validated too
+    floored = scripted_module(lambda epoch: 0.0, lr=0.01)
+    floored.configure_callbacks = lambda: [Record()]
+    floored.total_steps = None  # as a TaskModule has it: the trainer sets the protocol's schedule length
+    ft = FinetuneConfig(max_epochs=1, min_steps=16, patience=1, batch_size=4, grad_clip=0.0, validate_every_steps=6)
+    result = fit_and_predict(floored, data, data, data, default_collate, ft, seed=0, out_dir=tmp_path / "floored",
+                             options=RunOptions(enable_progress_bar=False))
+    assert validated == [2, 5, 8] and result.epochs_run == 9  # the 16-step floor, raised to 18, ends a validated epoch
+    assert floored.total_steps == 16
+
 
 def test_a_task_step_floor_replaces_the_global_one():
     from bertvsgpt.config.schema import FinetuneConfig, task_config
@@ -121,8 +147,6 @@ def test_a_task_step_floor_replaces_the_global_one():
     assert with_task_floor(ft, task_config(min_steps=1000)).min_steps == 1000
     assert with_task_floor(ft, task_config(min_steps=0)).min_steps == 0
     assert with_task_floor(ft, task_config()).min_steps == 250
-    assert with_task_floor(FinetuneConfig(validate_every_steps=25), task_config(validate_every_steps=6)).validate_every_steps == 6
-    assert with_task_floor(FinetuneConfig(validate_every_steps=25), task_config()).validate_every_steps == 25
 
 
 def test_resume_after_the_resume_folder_moved_keeps_the_best_epoch(tmp_path, monkeypatch):

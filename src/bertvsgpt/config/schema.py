@@ -250,7 +250,6 @@ class TaskConfig:
     max_train_examples: Optional[int] = None  # cap for quick runs; None = all
     max_eval_examples: Optional[int] = None  # cap on dev and test rows each (seeded); None = all
     min_steps: Optional[int] = None  # this task's step floor, replacing finetune.min_steps; None = that one
-    validate_every_steps: Optional[int] = None  # this task's validation cadence, replacing finetune's; None = that one
 
     def __post_init__(self) -> None:
         cls = task_config_class(self.type)
@@ -269,8 +268,6 @@ class TaskConfig:
             _require(self.max_eval_examples > 0, f"{key}.max_eval_examples", "must be > 0")
         if self.min_steps is not None:
             _require(self.min_steps >= 0, f"{key}.min_steps", "must be >= 0")
-        if self.validate_every_steps is not None:
-            _require(self.validate_every_steps >= 1, f"{key}.validate_every_steps", "must be >= 1 or null")
 
 
 @dataclass
@@ -408,8 +405,8 @@ class LabelEfficiencyConfig:
     fractions: List[float] = field(default_factory=lambda: [0.1])  # of the main run's training split
     tasks: Optional[List[str]] = None  # a subset of finetune.tasks; None: all of them
     seeds: List[int] = field(default_factory=lambda: [0])
-    # the label-fraction runs' validation cadence (finetune.validate_every_steps for them; a task's own still wins):
-    # a 1 % split is one step an epoch, and validating after each was most of the stage; None = finetune's
+    # the label-fraction runs' validation cadence (finetune.validate_every_steps for them): a 1 % split is one
+    # step an epoch, and validating after each was most of the stage; None = finetune's
     validate_every_steps: Optional[int] = None
 
     def tasks_of(self, finetune_tasks: List[str]) -> List[str]:

@@ -2,8 +2,9 @@
 
 Pre-training's promise is that it needs fewer labels (Howard & Ruder, 2018, fig. 3; Devlin et al.,
 2019, fig. 5 of the appendix). The ``finetune_labels`` stage fine-tunes every model on a stratified,
-seeded ``fraction`` of the training split the main run uses (after its caps), with the same protocol,
-dev and test splits; the report draws score against the number of training labels, pre-trained vs
+seeded ``fraction`` of the training split the main run uses (after its caps), with the same protocol
+(validated every ``label_efficiency.validate_every_steps`` steps where that is more than an epoch), dev
+and test splits; the report draws score against the number of training labels, pre-trained vs
 scratch, with the main run as the 100 % point. Results land in
 ``data/label_efficiency/<model>/<task>/frac_<f>/seed_<s>/`` (``metrics.json`` with ``label_fraction``
 and ``n_train`` added, ``predictions.parquet``).

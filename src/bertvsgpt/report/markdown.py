@@ -253,7 +253,8 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
     if computed.label_efficiency:
         parts += ["## Label efficiency", "",
                   "Every model fine-tuned on a seeded fraction of each task's training labels (stratified by label where the "
-                  "task has one; `finetune_labels`: the same protocol, dev and test rows), against the number of training "
+                  "task has one; `finetune_labels`: the same protocol, dev and test rows, validated every "
+                  "`label_efficiency.validate_every_steps` steps where that is more than an epoch), against the number of training "
                   "labels; the 100 % point is the main run over the same fine-tuning seeds (`label_efficiency.seeds`). "
                   "Scores mean ± std over seeds on the scale of the headline table.", ""]
         parts += [f"- {line}" for line in label_efficiency_sentences(computed.label_efficiency)] + [""]

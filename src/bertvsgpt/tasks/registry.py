@@ -128,10 +128,10 @@ def finetune_task(model_dir: Path, run: TaskRun, resume_dir: Optional[Path] = No
 
 
 def with_task_floor(ft_cfg: FinetuneConfig, task_cfg: TaskConfig) -> FinetuneConfig:
-    """``ft_cfg`` with the task's own step floor and validation cadence (``tasks.<task>.min_steps``,
-    ``tasks.<task>.validate_every_steps``) where it sets them."""
-    own = {k: getattr(task_cfg, k) for k in ("min_steps", "validate_every_steps") if getattr(task_cfg, k) is not None}
-    return dataclasses.replace(ft_cfg, **own) if own else ft_cfg
+    """``ft_cfg`` with the task's own step floor (``tasks.<task>.min_steps``) where it sets one."""
+    if task_cfg.min_steps is None:
+        return ft_cfg
+    return dataclasses.replace(ft_cfg, min_steps=task_cfg.min_steps)
 
 
 def _finetune(model_dir: Path, run: TaskRun, options: RunOptions) -> dict[str, Any]:

@@ -6,7 +6,7 @@ before the test split is predicted. Task code turns the prediction batches into 
 per-example predictions table and hands both to :func:`write_outputs`.
 
 Resume: with a ``resume_dir`` (a DVC ``persist`` folder) the full training state is saved after
-every epoch's validation (``last.ckpt``: weights, optimiser, schedule, early-stopping and
+every validation (``last.ckpt``: weights, optimiser, schedule, early-stopping and
 checkpoint state, RNG states); a killed run continues from it when the fingerprint matches, also
 after the folder moved (:class:`RelocatableCheckpoint`). The
 shuffle order of epoch ``e`` depends only on ``(seed, e)`` (:class:`~bertvsgpt.sampler.EpochSampler`,
@@ -85,7 +85,8 @@ class FitResult:
     train_seconds: float
     steps_per_epoch: int
     precision: str
-    max_epochs: int = 0  # the epoch limit the run had (finetune.max_epochs, raised to reach min_steps)
+    max_epochs: int = 0  # the run's epoch limit: finetune.max_epochs, raised to reach min_steps, then to a validated epoch
+    validate_every: int = 1  # validated every k-th epoch (finetune.validate_every_steps)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -93,6 +94,7 @@ class FitResult:
             "best_epoch": self.best_epoch,
             "epochs_run": self.epochs_run,
             "max_epochs": self.max_epochs,
+            "validate_every_epochs": self.validate_every,
             "steps_per_epoch": self.steps_per_epoch,
             "steps_run": self.steps_per_epoch * self.epochs_run,
             "train_seconds": self.train_seconds,
@@ -112,7 +114,31 @@ def validation_cadence(ft_cfg: FinetuneConfig, steps_per_epoch: int) -> int:
     validating after each of 1,000 epochs was two thirds of the run (README, *Where fine-tuning's time goes*)."""
     if not ft_cfg.validate_every_steps:
         return 1
-    return max(1, round(ft_cfg.validate_every_steps / max(1, steps_per_epoch)))
+    return max(1, math.floor(ft_cfg.validate_every_steps / max(1, steps_per_epoch) + 0.5))  # halves round up
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A run's limits in Lightning's terms. ``every``: validate every k-th epoch. ``max_epochs`` and
+    ``min_steps`` (the floor early stopping cannot cut) are raised to the end of a validated epoch, so the
+    run's last epoch is always scored, whether it ends at the epoch limit or at the floor. ``total_steps``,
+    the learning-rate schedule's length, is the protocol's (``epochs_for`` x steps per epoch), whatever the
+    cadence: the epochs added to reach a validation train at the schedule's end, at learning rate 0, so
+    a cadence changes when the model is scored, not how it is trained."""
+
+    every: int
+    max_epochs: int
+    min_steps: Optional[int]
+    total_steps: int
+
+
+def schedule_for(ft_cfg: FinetuneConfig, steps_per_epoch: int) -> Schedule:
+    spe = max(1, steps_per_epoch)
+    every = validation_cadence(ft_cfg, spe)
+    epochs = epochs_for(ft_cfg, spe)
+    validated = every * spe  # steps from one validation to the next
+    floor = math.ceil(ft_cfg.min_steps / validated) * validated if ft_cfg.min_steps else None
+    return Schedule(every=every, max_epochs=math.ceil(epochs / every) * every, min_steps=floor, total_steps=epochs * spe)
 
 
 def fit_and_predict(
@@ -161,8 +187,9 @@ def fit_and_predict(
     )
     early_stop = EarlyStopping(monitor=MONITOR, mode="max", patience=ft_cfg.patience)
     resolved = resolve_precision(precision)
-    every = validation_cadence(ft_cfg, len(train_loader))
-    max_epochs = math.ceil(epochs_for(ft_cfg, len(train_loader)) / every) * every  # the last epoch is validated
+    plan = schedule_for(ft_cfg, len(train_loader))
+    if getattr(module, "total_steps", None) is None:
+        module.total_steps = plan.total_steps  # the protocol's schedule, not stretched to the validated epoch limit
     trainer = L.Trainer(
         accelerator=ft_cfg.accelerator,
         devices=ft_cfg.devices,
@@ -170,9 +197,9 @@ def fit_and_predict(
         num_nodes=ft_cfg.num_nodes,
         use_distributed_sampler=False,  # EpochSampler shards the training order; dev and test stay whole
         precision=resolved,
-        max_epochs=max_epochs,
-        check_val_every_n_epoch=every,
-        min_steps=ft_cfg.min_steps or None,  # a floor: early stopping cannot end a run before it
+        max_epochs=plan.max_epochs,
+        check_val_every_n_epoch=plan.every,
+        min_steps=plan.min_steps,  # a floor: early stopping cannot end a run before it
         gradient_clip_val=ft_cfg.grad_clip or None,
         callbacks=[checkpoint, early_stop],
         logger=logger if logger is not None else False,
@@ -209,7 +236,8 @@ def fit_and_predict(
         train_seconds=train_seconds,
         steps_per_epoch=len(train_loader),
         precision=resolved,
-        max_epochs=max_epochs,
+        max_epochs=plan.max_epochs,
+        validate_every=plan.every,
     )
 
 
