@@ -143,7 +143,7 @@ def finetune_workspace(path: Path, tokenizer: Path) -> Path:
     from bertvsgpt.config import load_params
     from bertvsgpt.pretraining.scratch import write_scratch_model
 
-    raw = params(**{"finetune.seeds": [0], "finetune.max_epochs": 2, "finetune.batch_size": FT_BATCH,
+    raw = params(**{"finetune.seeds": [0], "finetune.max_epochs": 2, "finetune.min_steps": 18, "finetune.batch_size": FT_BATCH,
                     "finetune.precision": "32-true", "tasks.sentiment.max_length": 24})
     ws = ts.make_workspace(path, raw, {})
     write_scratch_model(ARCH, load_params(ws / "params.yaml"), tokenizer, ws / "data" / "models" / FT_MODEL)
@@ -169,7 +169,7 @@ def test_ddp_finetuning_matches_one_process(tmp_path, tokenizer):
     run_stage(one_ws, stage_env(one_ws, code=ts.CODE_ROOT), "finetune", f"model={FT_MODEL}", f"task={FT_TASK}",
               check=True)
     m_ddp, m_one = (json.loads((w / out / "metrics.json").read_text()) for w in (ddp_ws, one_ws))
-    for key in ("n_train", "n_dev", "n_test", "labels", "best_epoch", "epochs_run"):
+    for key in ("n_train", "n_dev", "n_test", "labels", "best_epoch", "epochs_run", "steps_per_epoch", "max_epochs", "steps_run"):
         assert m_ddp[key] == m_one[key], key
     p_ddp, p_one = (pl.read_parquet(w / out / "predictions.parquet") for w in (ddp_ws, one_ws))
     table = ts.task_table()

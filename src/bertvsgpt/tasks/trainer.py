@@ -117,6 +117,12 @@ def validation_cadence(ft_cfg: FinetuneConfig, steps_per_epoch: int) -> int:
     return max(1, math.floor(ft_cfg.validate_every_steps / max(1, steps_per_epoch) + 0.5))  # halves round up
 
 
+def steps_per_epoch(n_train: int, batch_size: int, world_size: int = 1) -> int:
+    """Optimizer steps in an epoch on each process: :class:`EpochSampler` gives each ``ceil(n / world)``
+    examples, in batches of ``batch_size`` (the last one partial)."""
+    return math.ceil(math.ceil(n_train / world_size) / batch_size)
+
+
 @dataclass(frozen=True)
 class Schedule:
     """A run's limits in Lightning's terms. ``every``: validate every k-th epoch. ``max_epochs`` and
@@ -187,9 +193,6 @@ def fit_and_predict(
     )
     early_stop = EarlyStopping(monitor=MONITOR, mode="max", patience=ft_cfg.patience)
     resolved = resolve_precision(precision)
-    plan = schedule_for(ft_cfg, len(train_loader))
-    if getattr(module, "total_steps", None) is None:
-        module.total_steps = plan.total_steps  # the protocol's schedule, not stretched to the validated epoch limit
     trainer = L.Trainer(
         accelerator=ft_cfg.accelerator,
         devices=ft_cfg.devices,
@@ -197,9 +200,7 @@ def fit_and_predict(
         num_nodes=ft_cfg.num_nodes,
         use_distributed_sampler=False,  # EpochSampler shards the training order; dev and test stay whole
         precision=resolved,
-        max_epochs=plan.max_epochs,
-        check_val_every_n_epoch=plan.every,
-        min_steps=plan.min_steps,  # a floor: early stopping cannot end a run before it
+        max_epochs=1,  # the run's limits are set below, once the world size is known
         gradient_clip_val=ft_cfg.grad_clip or None,
         callbacks=[checkpoint, early_stop],
         logger=logger if logger is not None else False,
@@ -210,6 +211,15 @@ def fit_and_predict(
         default_root_dir=out_dir,
         num_sanity_val_steps=0,
     )
+    # Steps per epoch on each process: the process group does not exist yet (Lightning starts it in fit), so the
+    # loader's length is still the one-process one; the Trainer knows the world it will start.
+    spe = steps_per_epoch(len(train), ft_cfg.batch_size, trainer.world_size)
+    plan = schedule_for(ft_cfg, spe)
+    trainer.fit_loop.max_epochs = plan.max_epochs
+    trainer.fit_loop.epoch_loop.min_steps = plan.min_steps  # a floor: early stopping cannot end a run before it
+    trainer.check_val_every_n_epoch = plan.every
+    if getattr(module, "total_steps", None) is None:
+        module.total_steps = plan.total_steps  # the protocol's schedule, not stretched to the validated epoch limit
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         t0 = time.perf_counter()
@@ -234,7 +244,7 @@ def fit_and_predict(
         best_epoch=int(best["epoch"]),
         epochs_run=trainer.current_epoch,
         train_seconds=train_seconds,
-        steps_per_epoch=len(train_loader),
+        steps_per_epoch=spe,
         precision=resolved,
         max_epochs=plan.max_epochs,
         validate_every=plan.every,
