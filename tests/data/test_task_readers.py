@@ -396,6 +396,9 @@ def test_quoref_answer_starts_at_a_whole_word():
     assert answer_offset("2", peak) == peak.index("2 km")  # a digit group of "2,132" is not the number 2
     assert answer_offset("1", peak) == peak.index("1 hour")  # not the integer part of "1.25"
     assert answer_offset("7%", peak) == peak.index("7% slope")  # not the decimals of "48.7%"
+    # the digit guards only guard a number's own edges: a word after "1999," or before ".4" is a whole word
+    assert answer_offset("Smith", "In 1999,Smith left; Smith won") == 8
+    assert answer_offset("Act", "the Act.4 clause of the Act") == 4
     assert answer_offset("R.E.M.", "The R.E.M. tour") == 4 and answer_offset('"Kip"', 'He said "Kip" twice.') == 8
 
 

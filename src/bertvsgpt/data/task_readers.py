@@ -294,7 +294,9 @@ def answer_offset(answer: str, context: str) -> int:
     """Where ``answer`` starts in ``context``: its first whole-word occurrence ("Greg" in "Greg is", not in "Gregory";
     a number's digit group or decimals are part of it: "2" is not in "2,132" or "1.25"), else its first occurrence
     (an answer that only ever occurs inside a longer word, "Hawaii" in "Hawaiian"); -1 when it does not occur."""
-    whole = re.search(rf"(?<!\w)(?<!\d[.,]){re.escape(answer)}(?![.,]\d)(?!\w)", context)
+    before = r"(?<!\d[.,])" if answer[:1].isdigit() else ""  # a number's edges: the digit-group guards
+    after = r"(?![.,]\d)" if answer[-1:].isdigit() else ""
+    whole = re.search(rf"(?<!\w){before}{re.escape(answer)}{after}(?!\w)", context)
     return whole.start() if whole else context.find(answer)
 
 
