@@ -2,7 +2,9 @@
 
 The report tests the models of one run against each other. This tests any finished fine-tuning folders against each
 other on the test rows they share (the task tables are the same when ``prepare`` and the caps are), with the report's
-bootstrap (``report/significance.py``: resampled test examples, every seed of a model averaged)::
+bootstrap (``report/significance.py``: resampled test examples, every seed of a model averaged; with
+``--resample-seeds`` each model's seeds are resampled too, the report's two-level test, drawn as the report draws
+them for a model of the same name, so ``--against bert=...`` reproduces the report's p-values for ``bert``)::
 
     python -m pipeline.finetune model=minilm task=sentiment      # or any finished data/finetune/<model>
     python -m benchmarks.paired data/finetune/minilm --against bert=data/finetune/bert \\
@@ -81,11 +83,15 @@ def primary_metric(task_dir: Path) -> str:
 
 
 def paired_rows(model: Path | list[Path], against: dict[str, Path | list[Path]], baselines: Path | None = None,
-                tasks: list[str] | None = None, resamples: int = 1000, seed: int = 42) -> list[dict]:
+                tasks: list[str] | None = None, resamples: int = 1000, seed: int = 42,
+                resample_seeds: bool = False) -> list[dict]:
     """One row per (task, opponent): the model's score, the opponent's, and the paired test of the difference.
 
     ``model`` and each opponent: one fine-tuning folder, or a list of them pooled as one model (``pooled_frames``).
+    ``resample_seeds``: also resample each side's seeds (the report's two-level bootstrap), with the generator the
+    report uses for a model of that name (``comparison.seed_draws``: the model's folder name, the opponent's NAME).
     """
+    from bertvsgpt.report.comparison import seed_draws
     from bertvsgpt.report.inputs import read_baselines
     from bertvsgpt.report.significance import supports
 
@@ -108,7 +114,8 @@ def paired_rows(model: Path | list[Path], against: dict[str, Path | list[Path]],
         for name, b in opponents.items():
             if not b or not supports(metric, b[0]):
                 continue
-            t, score, score_b = compare_frames(a, b, metric, task, resamples, seed)
+            rngs = (seed_draws(seed, pooled_name(models)), seed_draws(seed, name)) if resample_seeds else (None, None)
+            t, score, score_b = compare_frames(a, b, metric, task, resamples, seed, rngs)
             rows.append({"task": task, "metric": metric, "model": pooled_name(models), "against": name, "seeds": len(a),
                          "seeds_against": len(b), "score": round(score, 4), "score_against": round(score_b, 4),
                          "delta": round(t.delta, 4), "ci_low": round(t.ci_low, 4), "ci_high": round(t.ci_high, 4),
@@ -124,6 +131,8 @@ def main() -> None:
     ap.add_argument("--tasks", nargs="*", default=None, help="default: every task the model's folder has")
     ap.add_argument("--resamples", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--resample-seeds", action="store_true",
+                    help="also resample each model's seeds (the report's two-level test; names as the report's models)")
     ap.add_argument("--out", type=Path, default=None, help="also write the CSV here")
     args = ap.parse_args()
     against = {}
@@ -139,7 +148,7 @@ def main() -> None:
         model = parse_folders(args.model)
     except ValueError as e:
         sys.exit(f"error: {e}")
-    rows = paired_rows(model, against, args.baselines, args.tasks, args.resamples, args.seed)
+    rows = paired_rows(model, against, args.baselines, args.tasks, args.resamples, args.seed, args.resample_seeds)
     if not rows:
         sys.exit(f"error: {args.model}: no task with predictions shared with any opponent")
     write_csv(sys.stdout, rows)

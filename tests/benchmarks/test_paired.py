@@ -92,3 +92,31 @@ def test_folders_joined_by_commas_pool_as_one_model_and_a_task_missing_from_one_
     bad = subprocess.run([sys.executable, "-m", "benchmarks.paired", f"{tmp_path / 'run1'},{tmp_path / 'nope'}"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "nope" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_resample_seeds_is_the_reports_two_level_test_wider_when_seeds_disagree(tmp_path):
+    n = 200
+    _preds(tmp_path / "a" / "news" / "seed_0", [1] * 190 + [0] * 10)      # 95 %
+    _preds(tmp_path / "a" / "news" / "seed_1", [1] * 110 + [0] * 90)      # 55 %: the seeds disagree
+    _preds(tmp_path / "b" / "news" / "seed_0", [1] * 130 + [0] * 70)      # 65 %
+    _preds(tmp_path / "b" / "news" / "seed_1", [1] * 140 + [0] * 60)      # 70 %
+
+    (one,) = paired_rows(tmp_path / "a", {"b": tmp_path / "b"})
+    (two,) = paired_rows(tmp_path / "a", {"b": tmp_path / "b"}, resample_seeds=True)
+
+    assert one["delta"] == two["delta"] == pytest.approx(0.075)          # the observed difference is the same
+    assert two["ci_high"] - two["ci_low"] > 2 * (one["ci_high"] - one["ci_low"])
+    assert one["p_value"] < 0.05 < two["p_value"]                         # one level calls it; the seeds' spread does not
+
+    # the report's generator for a model of that name: the same call twice draws the same seeds
+    assert paired_rows(tmp_path / "a", {"b": tmp_path / "b"}, resample_seeds=True) == [two]
+    # with one seed a side there is nothing to redraw: the two tests agree
+    for d in ("a", "b"):
+        (tmp_path / d / "news" / "seed_1" / "predictions.parquet").unlink()
+        (tmp_path / d / "news" / "seed_1" / "metrics.json").unlink()
+        (tmp_path / d / "news" / "seed_1").rmdir()
+    assert paired_rows(tmp_path / "a", {"b": tmp_path / "b"}) == paired_rows(tmp_path / "a", {"b": tmp_path / "b"},
+                                                                              resample_seeds=True)
+    ok = subprocess.run([sys.executable, "-m", "benchmarks.paired", str(tmp_path / "a"), "--against", f"b={tmp_path / 'b'}",
+                         "--resample-seeds"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "news,test_accuracy,a,b,1,1" in ok.stdout, ok.stderr
