@@ -97,6 +97,9 @@ def paired_rows(model: Path | list[Path], against: dict[str, Path | list[Path]],
 
     models = model if isinstance(model, list) else [model]
     against = {name: f if isinstance(f, list) else [f] for name, f in against.items()}
+    if resample_seeds and pooled_name(models) in against:
+        raise ValueError(f"--against {pooled_name(models)}=...: the opponent has the model's name, so both would draw "
+                         "the same seeds; give it another NAME")
     rows = []
     task_dirs = sorted(p for p in models[0].iterdir() if p.is_dir() and any(p.glob("seed_*/predictions.parquet")))
     for task_dir in task_dirs:
@@ -148,7 +151,10 @@ def main() -> None:
         model = parse_folders(args.model)
     except ValueError as e:
         sys.exit(f"error: {e}")
-    rows = paired_rows(model, against, args.baselines, args.tasks, args.resamples, args.seed, args.resample_seeds)
+    try:
+        rows = paired_rows(model, against, args.baselines, args.tasks, args.resamples, args.seed, args.resample_seeds)
+    except ValueError as e:
+        sys.exit(f"error: {e}")
     if not rows:
         sys.exit(f"error: {args.model}: no task with predictions shared with any opponent")
     write_csv(sys.stdout, rows)

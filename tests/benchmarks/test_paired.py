@@ -95,28 +95,42 @@ def test_folders_joined_by_commas_pool_as_one_model_and_a_task_missing_from_one_
 
 
 def test_resample_seeds_is_the_reports_two_level_test_wider_when_seeds_disagree(tmp_path):
-    n = 200
+    from benchmarks.paired import compare_frames, seed_frames
+    from bertvsgpt.report.comparison import seed_draws
+
     _preds(tmp_path / "a" / "news" / "seed_0", [1] * 190 + [0] * 10)      # 95 %
     _preds(tmp_path / "a" / "news" / "seed_1", [1] * 110 + [0] * 90)      # 55 %: the seeds disagree
     _preds(tmp_path / "b" / "news" / "seed_0", [1] * 130 + [0] * 70)      # 65 %
     _preds(tmp_path / "b" / "news" / "seed_1", [1] * 140 + [0] * 60)      # 70 %
 
-    (one,) = paired_rows(tmp_path / "a", {"b": tmp_path / "b"})
-    (two,) = paired_rows(tmp_path / "a", {"b": tmp_path / "b"}, resample_seeds=True)
+    (one,) = paired_rows(tmp_path / "a", {"other": tmp_path / "b"})
+    (two,) = paired_rows(tmp_path / "a", {"other": tmp_path / "b"}, resample_seeds=True)
 
     assert one["delta"] == two["delta"] == pytest.approx(0.075)          # the observed difference is the same
     assert two["ci_high"] - two["ci_low"] > 2 * (one["ci_high"] - one["ci_low"])
     assert one["p_value"] < 0.05 < two["p_value"]                         # one level calls it; the seeds' spread does not
 
-    # the report's generator for a model of that name: the same call twice draws the same seeds
-    assert paired_rows(tmp_path / "a", {"b": tmp_path / "b"}, resample_seeds=True) == [two]
+    # drawn as the report draws a model of that name: the model's folder name, the opponent's NAME (not its folder)
+    a, b = seed_frames(tmp_path / "a", "news"), seed_frames(tmp_path / "b", "news")
+    report_way, _, _ = compare_frames(a, b, "test_accuracy", "news", 1000, 42, (seed_draws(42, "a"), seed_draws(42, "other")))
+    by_folder, _, _ = compare_frames(a, b, "test_accuracy", "news", 1000, 42, (seed_draws(42, "a"), seed_draws(42, "b")))
+    assert (two["ci_low"], two["ci_high"], two["p_value"]) == (round(report_way.ci_low, 4), round(report_way.ci_high, 4),
+                                                                round(report_way.p_value, 4))
+    assert (report_way.ci_low, report_way.ci_high) != (by_folder.ci_low, by_folder.ci_high)
+    # an opponent named like the model would draw the same seeds: refused in one line
+    with pytest.raises(ValueError, match="model's name"):
+        paired_rows(tmp_path / "a", {"a": tmp_path / "b"}, resample_seeds=True)
+    bad = subprocess.run([sys.executable, "-m", "benchmarks.paired", str(tmp_path / "a"), "--against", f"a={tmp_path / 'b'}",
+                          "--resample-seeds"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "model's name" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
     # with one seed a side there is nothing to redraw: the two tests agree
     for d in ("a", "b"):
-        (tmp_path / d / "news" / "seed_1" / "predictions.parquet").unlink()
-        (tmp_path / d / "news" / "seed_1" / "metrics.json").unlink()
+        for f in ("predictions.parquet", "metrics.json"):
+            (tmp_path / d / "news" / "seed_1" / f).unlink()
         (tmp_path / d / "news" / "seed_1").rmdir()
-    assert paired_rows(tmp_path / "a", {"b": tmp_path / "b"}) == paired_rows(tmp_path / "a", {"b": tmp_path / "b"},
-                                                                              resample_seeds=True)
-    ok = subprocess.run([sys.executable, "-m", "benchmarks.paired", str(tmp_path / "a"), "--against", f"b={tmp_path / 'b'}",
+    assert paired_rows(tmp_path / "a", {"other": tmp_path / "b"}) == paired_rows(tmp_path / "a", {"other": tmp_path / "b"},
+                                                                                  resample_seeds=True)
+    ok = subprocess.run([sys.executable, "-m", "benchmarks.paired", str(tmp_path / "a"), "--against", f"other={tmp_path / 'b'}",
                          "--resample-seeds"], capture_output=True, text=True)
-    assert ok.returncode == 0 and "news,test_accuracy,a,b,1,1" in ok.stdout, ok.stderr
+    assert ok.returncode == 0 and "news,test_accuracy,a,other,1,1" in ok.stdout, ok.stderr
