@@ -5,7 +5,7 @@ runs), fine-tunes a tiny "pre-trained" GPT for ``EPOCHS`` epochs in a temporary 
 (``tiny_stage``: params, tokenizer, task table). With a resume folder (``pipeline/finetune.py``:
 ``data/resume/finetune-<model>-<task>/seed_<s>``, a DVC ``persist`` output) ``registry.finetune_task``
 trains in ``training/`` (``trainer.fit_and_predict``: ``fingerprint.txt``, Lightning's ``last.ckpt``
-saved after every epoch's validation, ``best-<epoch>.ckpt``); once the run is done it empties the folder
+saved at the end of every validated epoch, ``best-<epoch>.ckpt``); once the run is done it empties the folder
 (``resume.clear_resume_dir``: ``fingerprint.txt`` and ``mlflow_run.json`` stay) and keeps a copy of the
 outputs in ``result/``.
 

@@ -200,3 +200,113 @@ def test_interrupted_finetune_resumes_to_the_same_result(tmp_path, table, tokeni
         mp.setattr(L, "Trainer", lambda *a, **k: (_ for _ in ()).throw(Interrupt()))
         with pytest.raises(Interrupt):
             run("changed", resume)
+
+
+def test_interrupted_finetune_with_a_validation_cadence_resumes_to_the_same_result(tmp_path, table, tokenizers, monkeypatch):
+    """Validated every 2nd epoch (``finetune.validate_every_steps``, as the label-fraction runs are), a run killed
+    after an unvalidated epoch resumes from the last validated one and ends bitwise equal to an uninterrupted run:
+    the same dev score at every validation, final weights, best epoch, scores, epochs and steps run, and predictions.
+    (Saved after validation instead of at the epoch's end, as Lightning does by default at such a cadence, the
+    resumed run drew its loader's seed from the restored random state once more, and its dropout differed.)"""
+    import hashlib
+
+    import lightning as L
+
+    from bertvsgpt.tasks.registry import finetune_task
+
+    tok = tokenizers["gpt"]
+    cfg = tiny_config("gpt", tok.get_vocab_size())
+    cfg.dropout = 0.1
+    model_dir = save_pretrained(GPTForPreTraining(cfg), cfg, tmp_path / "gpt")
+    tok.save(str(model_dir / "tokenizer.json"))
+    # 160 training rows in batches of 16: 10 steps an epoch, so 20 steps is every 2nd epoch (epochs 2, 4, 6 scored)
+    ft = FinetuneConfig(max_epochs=5, batch_size=16, lr=3e-3, patience=10, validate_every_steps=20)
+    task = task_config(type="classification", source="synthetic", max_length=16)
+
+    class Record(L.Callback):
+        def __init__(self):
+            self.dev, self.weights = {}, None
+
+        def on_validation_end(self, trainer, module):
+            self.dev[trainer.current_epoch] = float(trainer.callback_metrics["val_score"])
+
+        def on_train_end(self, trainer, module):
+            h = hashlib.sha256()
+            for name, t in sorted(module.state_dict().items()):
+                h.update(name.encode() + t.detach().float().numpy().tobytes())
+            self.weights = h.hexdigest()
+
+    class KillBeforeEpoch4(L.Callback):  # epochs 0-2 trained, epoch 2 not validated
+        def on_train_epoch_start(self, trainer, module):
+            if trainer.current_epoch == 3:
+                raise Interrupt
+
+    orig_trainer = L.Trainer
+
+    def run(name, resume, *callbacks):
+        def trainer(*a, **kw):
+            kw["callbacks"] = [*kw.get("callbacks", []), *callbacks]
+            return orig_trainer(*a, **kw)
+
+        with monkeypatch.context() as mp:
+            mp.setattr(L, "Trainer", trainer)
+            return finetune_task(model_dir, TaskRun(table, task, ft, 1, tmp_path / name), resume_dir=resume, options=RunOptions(enable_progress_bar=False))
+
+    ref = Record()
+    straight = run("straight", None, ref)
+    assert straight["validate_every_epochs"] == 2
+    assert straight["max_epochs"] == 6  # the limit of 5 raised to a validated epoch
+    assert straight["epochs_run"] == 6 and straight["steps_run"] == 60
+    assert sorted(ref.dev) == [1, 3, 5]  # 0-based: every 2nd epoch scored
+
+    resume = tmp_path / "resume"
+    with pytest.raises(Interrupt):
+        run("resumed", resume, KillBeforeEpoch4())
+    assert (resume / "training" / "last.ckpt").is_file()  # written at the end of epoch 1, the validated one
+    got = Record()
+    resumed = run("resumed", resume, got)
+    assert got.dev == {e: ref.dev[e] for e in (3, 5)}  # the epochs after the resume, bit for bit
+    assert got.weights == ref.weights
+    for key in ("test_accuracy", "test_macro_f1", "best_dev_macro_f1", "best_epoch", "epochs_run", "steps_run", "max_epochs"):
+        assert resumed[key] == straight[key], key
+    assert pl.read_parquet(tmp_path / "resumed" / "predictions.parquet").equals(pl.read_parquet(tmp_path / "straight" / "predictions.parquet"))
+
+
+@pytest.mark.parametrize("validate_every_steps", [None, 20])
+def test_the_resume_state_moves_at_every_validated_epoch_without_a_new_best(tmp_path, table, tokenizers, monkeypatch, validate_every_steps):
+    """``last.ckpt`` holds the end of the latest validated epoch even when the dev score did not improve (at
+    a learning rate of 1e-12 it never does after the first validation), so a killed run loses at most the
+    epochs since then; Lightning 2.6 alone wrote it only with a new best."""
+    import lightning as L
+    import torch
+
+    from bertvsgpt.tasks.registry import finetune_task
+
+    tok = tokenizers["gpt"]
+    cfg = tiny_config("gpt", tok.get_vocab_size())
+    model_dir = save_pretrained(GPTForPreTraining(cfg), cfg, tmp_path / "gpt")
+    tok.save(str(model_dir / "tokenizer.json"))
+    ft = FinetuneConfig(max_epochs=6, batch_size=16, lr=1e-12, patience=10, validate_every_steps=validate_every_steps)
+    task = task_config(type="classification", source="synthetic", max_length=16)
+    last = tmp_path / "resume" / "training" / "last.ckpt"
+    seen, dev = {}, []
+
+    class Look(L.Callback):
+        def on_train_epoch_start(self, trainer, module):  # the checkpoint callback ran at the previous epoch's end
+            seen[trainer.current_epoch] = torch.load(last, map_location="cpu", weights_only=True)["global_step"] if last.exists() else None
+
+        def on_validation_end(self, trainer, module):
+            dev.append(float(trainer.callback_metrics["val_score"]))
+
+    orig_trainer = L.Trainer
+
+    def trainer(*a, **kw):
+        kw["callbacks"] = [*kw.get("callbacks", []), Look()]
+        return orig_trainer(*a, **kw)
+
+    monkeypatch.setattr(L, "Trainer", trainer)
+    finetune_task(model_dir, TaskRun(table, task, ft, 0, tmp_path / "out"), resume_dir=tmp_path / "resume", options=RunOptions(enable_progress_bar=False))
+    assert len(set(dev)) == 1  # the dev score never improved after the first validation
+    every = 1 if validate_every_steps is None else 2  # 10 steps an epoch
+    expected = {e: (e // every) * every * 10 or None for e in range(6)}
+    assert seen == expected

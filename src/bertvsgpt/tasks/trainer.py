@@ -5,8 +5,8 @@ dev metric (``val_score``, higher is better), the best-dev weights reloaded (``w
 before the test split is predicted. Task code turns the prediction batches into metrics and a
 per-example predictions table and hands both to :func:`write_outputs`.
 
-Resume: with a ``resume_dir`` (a DVC ``persist`` folder) the full training state is saved after
-every validation (``last.ckpt``: weights, optimiser, schedule, early-stopping and
+Resume: with a ``resume_dir`` (a DVC ``persist`` folder) the full training state is saved at the end
+of every validated epoch (``last.ckpt``: weights, optimiser, schedule, early-stopping and
 checkpoint state, RNG states); a killed run continues from it when the fingerprint matches, also
 after the folder moved (:class:`RelocatableCheckpoint`). The
 shuffle order of epoch ``e`` depends only on ``(seed, e)`` (:class:`~bertvsgpt.sampler.EpochSampler`,
@@ -54,7 +54,27 @@ class RelocatableCheckpoint(ModelCheckpoint):
     ``persist`` folder pulled onto another machine). Lightning saves absolute paths and, restoring into
     another ``dirpath``, drops the best score, so the first epoch after the resume would become the
     "best", and keeps a best-model path into the old folder. Here paths inside the saved folder are
-    re-rooted in the current one and the whole state is restored."""
+    re-rooted in the current one and the whole state is restored.
+
+    It saves at the end of every validated training epoch, whatever the validation cadence and whether or
+    not the dev score improved. Lightning's own default saves after validation when validation runs every
+    k-th epoch (k > 1), i.e. before the epoch has ended: a run resumed from such a checkpoint finishes that
+    epoch again and draws the training loader's seed from the restored random state once more than the
+    uninterrupted run, so its dropout masks, and its scores, differ (``tests/tasks/test_classification.py``).
+    And Lightning 2.6 writes ``last.ckpt`` only with a new best, so a run whose dev score had stopped
+    improving resumed from its best epoch and trained the epochs after it again. Epochs that were not
+    validated are not saved: the next validated one comes within k epochs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, save_on_train_epoch_end=True, **kwargs)
+
+    def on_train_epoch_end(self, trainer: "L.Trainer", pl_module: L.LightningModule) -> None:
+        every = trainer.check_val_every_n_epoch or 1
+        if (trainer.current_epoch + 1) % every:
+            return
+        super().on_train_epoch_end(trainer, pl_module)
+        if self.save_last and self._last_global_step_saved != trainer.global_step and not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))  # no new best: the resume point still moves
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         old = state_dict.get("dirpath")
