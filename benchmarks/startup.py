@@ -12,7 +12,7 @@ Two columns per stage, each the median over ``--runs`` fresh subprocesses:
 ``to work``  process start to the first call into the stage's own work (``fetch_all``,
              ``prepare``, ``build_tokenizer``, the ``pretrain(...)`` call (whose first argument is
              its Lightning logger), ``write_scratch_model``, the task table's ``read_parquet``,
-             ``intrinsic_metrics``, ``load_inputs``): the module import plus loading
+             ``intrinsic_over_runs``, ``load_inputs``): the module import plus loading
              ``params.yaml`` and opening the stage's MLflow run. The stage runs as
              ``python -m pipeline.<stage>`` would, in an empty temporary directory against a
              throwaway ``sqlite`` MLflow store (created by one untimed warm-up run), and is stopped
@@ -43,9 +43,9 @@ STAGES: dict[str, tuple[list[str], str]] = {
     "pretrain": (["model=bert"], "lightning_logger"),  # pretrain(..., logger=lightning_logger(...)) starts with it
     "scratch": (["model=bert"], "write_scratch_model"),
     "finetune": (["model=bert", "task=sentiment"], "pl.read_parquet"),
-    "finetune_budget": (["model=bert"], "pl.read_parquet"),
+    "finetune_budget": (["model=bert"], "pl.read_parquet"),  # reads its task table before its MLflow run opens
     "baselines": (["task=sentiment"], "pl.read_parquet"),
-    "evaluate": ([], "intrinsic_metrics"),
+    "evaluate": ([], "intrinsic_over_runs"),
     "report": ([], "load_inputs"),
 }
 HEAVY = ("lightning", "mlflow", "transformers", "torch")
@@ -63,6 +63,9 @@ real_run_stage = cli.run_stage
 def run_stage(main, *args, **kwargs):
     *owner, name = os.environ["STARTUP_STOP"].split(".")
     target = main.__globals__[owner[0]] if owner else None
+    if not hasattr(target, name) if owner else name not in main.__globals__:
+        print("the stage module has no " + os.environ["STARTUP_STOP"] + ": update STAGES in benchmarks/startup.py", file=sys.stderr)
+        sys.exit(3)
     if target is None:
         main.__globals__[name] = stop
     else:
