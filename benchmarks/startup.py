@@ -62,14 +62,15 @@ def stop(*args, **kwargs):
 real_run_stage = cli.run_stage
 def run_stage(main, *args, **kwargs):
     *owner, name = os.environ["STARTUP_STOP"].split(".")
-    target = main.__globals__[owner[0]] if owner else None
-    if not hasattr(target, name) if owner else name not in main.__globals__:
+    namespace = main.__globals__
+    target = namespace.get(owner[0]) if owner else None
+    if not (hasattr(target, name) if owner else name in namespace):
         print("the stage module has no " + os.environ["STARTUP_STOP"] + ": update STAGES in benchmarks/startup.py", file=sys.stderr)
         sys.exit(3)
-    if target is None:
-        main.__globals__[name] = stop
-    else:
+    if owner:
         setattr(target, name, stop)
+    else:
+        namespace[name] = stop
     return real_run_stage(main, *args, **kwargs)
 cli.run_stage = run_stage
 sys.argv = ["pipeline." + os.environ["STARTUP_STAGE"], *sys.argv[1:]]

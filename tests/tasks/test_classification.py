@@ -146,17 +146,35 @@ class Interrupt(Exception):
     pass
 
 
+def tiny_gpt_dir(tmp_path, tok, dropout: float = 0.0):
+    """A tiny "pre-trained" GPT with its tokenizer, as finetune_task reads it."""
+    cfg = tiny_config("gpt", tok.get_vocab_size())
+    cfg.dropout = dropout
+    model_dir = save_pretrained(GPTForPreTraining(cfg), cfg, tmp_path / "gpt")
+    tok.save(str(model_dir / "tokenizer.json"))
+    return model_dir
+
+
+def trainer_with(*callbacks):
+    """Lightning's Trainer with ``callbacks`` added to the ones the code under test passes."""
+    import lightning as L
+
+    orig_trainer = L.Trainer
+
+    def trainer(*a, **kw):
+        kw["callbacks"] = [*kw.get("callbacks", []), *callbacks]
+        return orig_trainer(*a, **kw)
+
+    return trainer
+
+
 def test_interrupted_finetune_resumes_to_the_same_result(tmp_path, table, tokenizers, monkeypatch):
     """Killed after epoch 2 of 4 (state saved each epoch), the rerun continues and ends bitwise equal."""
     import lightning as L
 
     from bertvsgpt.tasks.registry import finetune_task
 
-    tok = tokenizers["gpt"]
-    cfg = tiny_config("gpt", tok.get_vocab_size())
-    cfg.dropout = 0.1  # dropout draws random numbers: resume must restore the RNG too
-    model_dir = save_pretrained(GPTForPreTraining(cfg), cfg, tmp_path / "gpt")
-    tok.save(str(model_dir / "tokenizer.json"))
+    model_dir = tiny_gpt_dir(tmp_path, tokenizers["gpt"], dropout=0.1)  # dropout draws random numbers: resume must restore the RNG too
     ft = FinetuneConfig(max_epochs=4, batch_size=16, lr=3e-3, patience=10)
     task = task_config(type="classification", source="synthetic", max_length=16)
 
@@ -170,15 +188,9 @@ def test_interrupted_finetune_resumes_to_the_same_result(tmp_path, table, tokeni
             if trainer.current_epoch == 2:
                 raise Interrupt
 
-    orig_trainer = L.Trainer
-
-    def trainer_with_kill(*a, **kw):
-        kw["callbacks"] = [*kw.get("callbacks", []), KillAfterEpoch2()]
-        return orig_trainer(*a, **kw)
-
     resume = tmp_path / "resume"
     with monkeypatch.context() as mp:
-        mp.setattr(L, "Trainer", trainer_with_kill)
+        mp.setattr(L, "Trainer", trainer_with(KillAfterEpoch2()))
         with pytest.raises(Interrupt):
             run("resumed", resume)
     assert (resume / "training" / "last.ckpt").is_file()
@@ -214,11 +226,7 @@ def test_interrupted_finetune_with_a_validation_cadence_resumes_to_the_same_resu
 
     from bertvsgpt.tasks.registry import finetune_task
 
-    tok = tokenizers["gpt"]
-    cfg = tiny_config("gpt", tok.get_vocab_size())
-    cfg.dropout = 0.1
-    model_dir = save_pretrained(GPTForPreTraining(cfg), cfg, tmp_path / "gpt")
-    tok.save(str(model_dir / "tokenizer.json"))
+    model_dir = tiny_gpt_dir(tmp_path, tokenizers["gpt"], dropout=0.1)
     # 160 training rows in batches of 16: 10 steps an epoch, so 20 steps is every 2nd epoch (epochs 2, 4, 6 scored)
     ft = FinetuneConfig(max_epochs=5, batch_size=16, lr=3e-3, patience=10, validate_every_steps=20)
     task = task_config(type="classification", source="synthetic", max_length=16)
@@ -241,15 +249,9 @@ def test_interrupted_finetune_with_a_validation_cadence_resumes_to_the_same_resu
             if trainer.current_epoch == 3:
                 raise Interrupt
 
-    orig_trainer = L.Trainer
-
     def run(name, resume, *callbacks):
-        def trainer(*a, **kw):
-            kw["callbacks"] = [*kw.get("callbacks", []), *callbacks]
-            return orig_trainer(*a, **kw)
-
         with monkeypatch.context() as mp:
-            mp.setattr(L, "Trainer", trainer)
+            mp.setattr(L, "Trainer", trainer_with(*callbacks))
             return finetune_task(model_dir, TaskRun(table, task, ft, 1, tmp_path / name), resume_dir=resume, options=RunOptions(enable_progress_bar=False))
 
     ref = Record()
@@ -282,10 +284,7 @@ def test_the_resume_state_moves_at_every_validated_epoch_without_a_new_best(tmp_
 
     from bertvsgpt.tasks.registry import finetune_task
 
-    tok = tokenizers["gpt"]
-    cfg = tiny_config("gpt", tok.get_vocab_size())
-    model_dir = save_pretrained(GPTForPreTraining(cfg), cfg, tmp_path / "gpt")
-    tok.save(str(model_dir / "tokenizer.json"))
+    model_dir = tiny_gpt_dir(tmp_path, tokenizers["gpt"])
     ft = FinetuneConfig(max_epochs=6, batch_size=16, lr=1e-12, patience=10, validate_every_steps=validate_every_steps)
     task = task_config(type="classification", source="synthetic", max_length=16)
     last = tmp_path / "resume" / "training" / "last.ckpt"
@@ -298,13 +297,7 @@ def test_the_resume_state_moves_at_every_validated_epoch_without_a_new_best(tmp_
         def on_validation_end(self, trainer, module):
             dev.append(float(trainer.callback_metrics["val_score"]))
 
-    orig_trainer = L.Trainer
-
-    def trainer(*a, **kw):
-        kw["callbacks"] = [*kw.get("callbacks", []), Look()]
-        return orig_trainer(*a, **kw)
-
-    monkeypatch.setattr(L, "Trainer", trainer)
+    monkeypatch.setattr(L, "Trainer", trainer_with(Look()))
     finetune_task(model_dir, TaskRun(table, task, ft, 0, tmp_path / "out"), resume_dir=tmp_path / "resume", options=RunOptions(enable_progress_bar=False))
     assert len(set(dev)) == 1  # the dev score never improved after the first validation
     every = 1 if validate_every_steps is None else 2  # 10 steps an epoch
