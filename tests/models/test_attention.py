@@ -97,3 +97,13 @@ def test_bf16_on_cpu_runs_its_gemms_in_bf16_and_float32_uses_sdpa():
         out = attention(q, k, v, None, True, 0.0)
     assert any("scaled_dot_product" in op for op in rec.ops)
     torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, is_causal=True))
+
+
+def test_causal_bf16_path_compiles_without_a_graph_break():
+    # a data-dependent branch (bool(mask.all())) on the causal mask split compiled GPT's graph at every layer
+    q, k, v = (torch.randn(2, 2, 16, 8, dtype=torch.bfloat16) for _ in range(3))
+    explained = torch._dynamo.explain(lambda q, k, v: attention(q, k, v, None, True, 0.0))(q, k, v)
+    assert explained.graph_break_count == 0
+    causal = torch.ones(16, 16, dtype=torch.bool).tril()
+    expected = attention(q.float(), k.float(), v.float(), causal, False, 0.0)  # float32: SDPA with the explicit mask
+    torch.testing.assert_close(attention(q, k, v, None, True, 0.0).float(), expected, atol=2e-2, rtol=2e-2)

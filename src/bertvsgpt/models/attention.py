@@ -76,8 +76,9 @@ def attention(
     scores = ((q * q.size(-1) ** -0.5) @ k.transpose(-2, -1)).float()  # (B, n_head, T_q, T_k)
     if is_causal:
         T_q, T_k = scores.shape[-2:]
-        attn_mask = torch.ones(T_q, T_k, dtype=torch.bool, device=q.device).tril()
-    if attn_mask is not None and not bool(attn_mask.all()):  # an all-true (padding-free) mask changes nothing
+        causal = torch.ones(T_q, T_k, dtype=torch.bool, device=q.device).tril()
+        scores = scores.masked_fill(~causal, float("-inf"))
+    elif attn_mask is not None and not bool(attn_mask.all()):  # an all-true (padding-free) mask changes nothing
         scores = scores.masked_fill(~attn_mask, float("-inf"))
     weights = F.dropout(scores.softmax(-1), dropout_p)
     return weights.to(q.dtype) @ v
