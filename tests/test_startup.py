@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NEVER_AT_IMPORT = ("lightning", "pytorch_lightning", "torchmetrics", "mlflow", "transformers")
 # the stages that do not train or evaluate a model do not load torch either
 CHEAP = ("fetch", "prepare", "tokenizer", "scratch", "report")
+# what the baselines stage runs: it scores like a fine-tuned model does, without the fine-tuning stack
+BASELINES = sorted(f"bertvsgpt.baselines.{p.stem}" for p in (ROOT / "src/bertvsgpt/baselines").glob("*.py"))
 
 
 def stage_modules() -> list[str]:
@@ -59,6 +61,7 @@ def test_the_cheap_stages_are_stages():
     [
         pytest.param([f"pipeline.{s}" for s in CHEAP], NEVER_AT_IMPORT + ("torch",), id="cheap-stages-no-torch"),
         pytest.param(None, NEVER_AT_IMPORT, id="every-stage-no-lightning-mlflow-transformers"),
+        pytest.param(BASELINES, NEVER_AT_IMPORT, id="baselines-library-no-lightning-torchmetrics"),
     ],
 )
 def test_stage_import_loads_no_heavy_library(modules, watched):

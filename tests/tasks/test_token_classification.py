@@ -20,10 +20,9 @@ from bertvsgpt.tasks.token_classification import (
     check_tagged_table,
     decode_tags,
     encode_words,
-    tag_list,
     word_pieces,
 )
-from bertvsgpt.tasks.data import split_frames
+from bertvsgpt.tasks.data import split_frames, tag_list
 from bertvsgpt.tokenization.special import BERT_SPECIAL_TOKENS
 from bertvsgpt.tasks.token_classification import TOKEN_CLASSIFICATION
 from bertvsgpt.tasks.finetune import TaskContext, finetune

@@ -27,12 +27,12 @@ from bertvsgpt.tasks.translation import (
     encode_translation,
     end_token_id,
     pieces_per_word,
-    scored_translations,
     source_budget,
 )
 from bertvsgpt.tokenization.special import BERT_SPECIAL_TOKENS
 from bertvsgpt.tokenization.train import train_byte_level_bpe, train_wordpiece
 from bertvsgpt.tasks.translation import TRANSLATION
+from bertvsgpt.tasks.scoring import scored_translations
 from bertvsgpt.tasks.finetune import finetune
 from bertvsgpt.tasks.options import RunOptions, TaskRun
 

@@ -24,7 +24,7 @@ import polars as pl
 
 from ..cjk import is_unspaced
 from ..metrics.classification import classification_metrics
-from ..tasks.classification import scored_predictions
+from ..tasks.scoring import scored_classifications
 from ..tasks.data import label_list as table_labels
 from .base import BaselineResult, most_frequent, record
 
@@ -44,7 +44,7 @@ def label_list(frames: Mapping[str, pl.DataFrame]) -> list[Any]:
 def _result(name: str, frames: Mapping[str, pl.DataFrame], labels: list[Any], pred: Sequence[Any], prob: Sequence[float],
             seed: int, reference: bool, **extra: Any) -> BaselineResult:
     ids = {lab: i for i, lab in enumerate(labels)}
-    predictions, test_metrics = scored_predictions(frames["test"], labels, [ids[p] for p in pred], prob)
+    predictions, test_metrics = scored_classifications(frames["test"], labels, [ids[p] for p in pred], prob)
     description = DESCRIPTIONS[name]
     if extra.get("analyzer") == "char":
         description = description.replace("word 1-2 grams", "character 1-2 grams (unspaced text)")

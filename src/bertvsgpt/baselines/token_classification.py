@@ -22,7 +22,8 @@ from typing import Any
 
 import polars as pl
 
-from ..tasks.token_classification import scored_predictions, tag_list
+from ..tasks.data import tag_list
+from ..tasks.scoring import scored_tags
 from .base import BaselineResult, record
 
 PRIMARY = "test_entity_f1"
@@ -36,7 +37,7 @@ DESCRIPTIONS = {
 def _result(name: str, frames: Mapping[str, pl.DataFrame], pred: list[list[str]], seed: int, reference: bool,
             **extra: Any) -> BaselineResult:
     test = frames["test"]
-    predictions, test_metrics = scored_predictions(test, pred, [False] * test.height)  # a baseline reads every word
+    predictions, test_metrics = scored_tags(test, pred, [False] * test.height)  # a baseline reads every word
     tags = tag_list(pl.concat(list(frames.values()), how="diagonal_relaxed"))
     metrics = {
         **record(name, DESCRIPTIONS[name], PRIMARY, frames, reference, seed),

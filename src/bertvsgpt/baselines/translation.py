@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..tasks.translation import scored_translations
+from ..tasks.scoring import scored_translations
 from .base import BaselineResult, record
 
 PRIMARY = "test_bleu"

@@ -15,10 +15,10 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from ..metrics.classification import classification_metrics
 from ..models import ModelConfig
 from .base import MONITOR, TaskModule, protocol_kwargs
 from .heads import SequenceClassifier
+from .scoring import scored_classifications
 from .data import build_task_data
 from .finetune import TaskContext, TaskInputs, predicted_ids, warn_truncated
 from .trainer import FitResult
@@ -61,30 +61,6 @@ class ClassificationModule(TaskModule):
         return {"id": list(batch["id"]), "pred": probs.argmax(-1).cpu(), "probs": probs.cpu()}
 
 
-def scored_predictions(
-    test: pl.DataFrame, labels: Sequence[Any], pred_ids: Sequence[int], probs: Sequence[float]
-) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """The test split's per-example predictions table (label, prediction, its probability, correct) and
-    its ``test_*`` metrics, from predicted label ids (indices into ``labels``); what a fine-tuned
-    classifier and a baseline both write."""
-    ids = {lab: i for i, lab in enumerate(labels)}
-    gold = [ids[g] for g in test.get_column("label").to_list()]
-    scores = classification_metrics(list(pred_ids), gold, len(labels))
-    pair = {"text_b": test.get_column("text_b")} if "text_b" in test.columns else {}
-    predictions = pl.DataFrame(
-        {
-            "id": test.get_column("id"),
-            "text": test.get_column("text"),
-            **pair,
-            "label": test.get_column("label"),
-            "pred": pl.Series("pred", [labels[i] for i in pred_ids], dtype=test.schema["label"]),
-            "prob": pl.Series("prob", [float(p) for p in probs], dtype=pl.Float32),
-            "correct": [p == g for p, g in zip(pred_ids, gold)],
-        }
-    )
-    return predictions, {"test_accuracy": scores["accuracy"], "test_macro_f1": scores["macro_f1"]}
-
-
 class Classification:
     """Sequence classification as a :class:`~bertvsgpt.tasks.finetune.TaskKind`: one label per text."""
 
@@ -106,7 +82,7 @@ class Classification:
         pred = torch.cat([b["pred"] for b in fit.batches])
         probs = torch.cat([b["probs"] for b in fit.batches])
         labels = inputs.state["labels"]
-        predictions, test_metrics = scored_predictions(
+        predictions, test_metrics = scored_classifications(
             inputs.frames["test"], labels, pred.tolist(), probs.gather(1, pred[:, None]).squeeze(1).tolist()
         )
         return predictions, {**test_metrics, "best_dev_macro_f1": fit.best_dev_score, "n_labels": len(labels), "labels": labels}

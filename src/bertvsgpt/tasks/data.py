@@ -87,6 +87,11 @@ def label_list(table: pl.DataFrame) -> list[Any]:
     return sorted(table.get_column("label").unique().to_list())
 
 
+def tag_list(table: pl.DataFrame) -> list[str]:
+    """All tags of the table (every split, ``O`` included), sorted; a tag's id is its index here."""
+    return sorted(table.get_column("tags").explode().unique().to_list())
+
+
 class ExampleDataset(Dataset):
     """One split's encoded examples as equally long per-example lists, one attribute each; item ``i``
     maps each key of ``ITEM`` to element ``i`` of the attribute it names. Every kind's dataset is one."""

@@ -48,15 +48,16 @@ from torch.nn.utils.rnn import pad_sequence
 from ..cjk import is_unspaced
 from ..config.schema import SUBWORDS
 from ..kinds import SPECS
-from ..metrics.entities import entity_counts, entity_f1, entity_metrics
+from ..metrics.entities import entity_f1
 from ..models import ModelConfig
 from ..models.config import IGNORE_INDEX
 from ..tokenization.special import BERT_CLS, BERT_SEP, BERT_UNK, GPT_EXTRACT, GPT_START
 from .base import MONITOR, TaskModule, protocol_kwargs
-from .data import SPLITS, ExampleDataset, check_task_table, encode_splits, require_classes
+from .data import SPLITS, ExampleDataset, check_task_table, encode_splits, require_classes, tag_list
 from .finetune import TaskContext, TaskInputs, predicted_ids, warn_truncated
 from .formatting import check_arch, pad_token_id, special_token_id
 from .heads import TokenClassifier
+from .scoring import scored_tags
 from .trainer import FitResult
 
 TABLE_COLUMNS = SPECS["token_classification"].table
@@ -79,44 +80,6 @@ def check_tagged_table(table: pl.DataFrame) -> None:
         bad = [t for t in tags if not TAG_PATTERN.match(t)]
         if bad:
             raise ValueError(f"row {row_id!r} has tag(s) {bad[:3]} that are not O, B-X or I-X")
-
-
-def scored_predictions(test: pl.DataFrame, pred: list[list[str]], truncated: Sequence[bool]) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """The test split's per-example predictions table and its ``test_*`` metrics (seqeval entity F1 and
-    counts), from predicted word tags; what a fine-tuned tagger and a baseline both write."""
-    gold = test.get_column("tags").to_list()
-    scores = entity_metrics(gold, pred)
-    counts = [entity_counts([g], [p]) for g, p in zip(gold, pred)]
-    predictions = pl.DataFrame(
-        {
-            "id": test.get_column("id"),
-            "tokens": test.get_column("tokens"),
-            "tags": test.get_column("tags"),
-            "pred": pl.Series("pred", pred, dtype=pl.List(pl.String)),
-            "n_gold_entities": [c[0] for c in counts],
-            "n_pred_entities": [c[1] for c in counts],
-            "n_correct_entities": [c[2] for c in counts],
-            "exact_match": [g == p for g, p in zip(gold, pred)],
-            "truncated": list(truncated),
-        }
-    )
-    metrics = {
-        "test_entity_f1": scores["f1"],
-        "test_entity_precision": scores["precision"],
-        "test_entity_recall": scores["recall"],
-        "test_f1_by_type": scores["f1_by_type"],
-        "test_tag_accuracy": scores["tag_accuracy"],
-        "test_exact_match": float(predictions.get_column("exact_match").mean()),
-        "test_n_gold_entities": scores["n_gold_entities"],
-        "test_n_pred_entities": scores["n_pred_entities"],
-        "test_n_correct_entities": scores["n_correct_entities"],
-    }
-    return predictions, metrics
-
-
-def tag_list(table: pl.DataFrame) -> list[str]:
-    """All tags of the table (every split, ``O`` included), sorted; a tag's id is its index here."""
-    return sorted(table.get_column("tags").explode().unique().to_list())
 
 
 def spaced(previous: str, word: str) -> bool:
@@ -366,7 +329,7 @@ class TokenClassification:
         pred = [p for b in fit.batches for p in b["pred"]]
         kept = inputs.datasets["test"].n_kept  # type: ignore[attr-defined]
         truncated = [k < len(g) for k, g in zip(kept, test.get_column("tags").to_list())]
-        predictions, test_metrics = scored_predictions(test, pred, truncated)
+        predictions, test_metrics = scored_tags(test, pred, truncated)
         return predictions, {
             **test_metrics,
             "best_dev_entity_f1": fit.best_dev_score,

@@ -44,7 +44,7 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from ..kinds import SPECS
-from ..metrics.generation import metric_signatures, sentence_chrf, translation_metrics
+from ..metrics.generation import translation_metrics
 from ..config.schema import TranslationConfig
 from ..models import BertForPreTraining, GPTForPreTraining, KVCache, ModelConfig, TransformerDecoder, beam_search
 from ..models.config import IGNORE_INDEX
@@ -54,6 +54,7 @@ from .base import MONITOR, TaskModule, protocol_kwargs
 from .data import ExampleDataset, check_task_table, split_frames
 from .finetune import TaskContext, TaskInputs, predicted_ids
 from .formatting import ARCHS, check_arch, pad_token_id, special_token_id
+from .scoring import scored_translations
 from .trainer import FitResult
 
 log = logging.getLogger(__name__)
@@ -426,31 +427,6 @@ class TranslationModule(TaskModule):
 
 
 # ----------------------------------------------------------------------------- fine-tuning run
-
-
-def scored_translations(test: pl.DataFrame, hyps: Sequence[str]) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """The test split's per-example predictions table (with sentence chrF) and its ``test_*`` corpus
-    metrics (sacreBLEU BLEU and chrF, their signatures); what a fine-tuned model and a baseline both write."""
-    sources, refs = test.get_column("text").to_list(), test.get_column("target").to_list()
-    scores = translation_metrics(list(hyps), refs)
-    predictions = pl.DataFrame(
-        {
-            "id": test.get_column("id"),
-            "source": sources,
-            "reference": refs,
-            "hypothesis": pl.Series("hypothesis", list(hyps), dtype=pl.String),
-            "chrf": [sentence_chrf(h, r) for h, r in zip(hyps, refs)],
-        }
-    )
-    signatures = metric_signatures()
-    metrics = {
-        "test_bleu": scores["bleu"],
-        "test_chrf": scores["chrf"],
-        "empty_hypotheses": sum(not h for h in hyps),
-        "bleu_signature": signatures["bleu"],
-        "chrf_signature": signatures["chrf"],
-    }
-    return predictions, metrics
 
 
 class Translation:
