@@ -78,6 +78,11 @@ models, the operators a step spends its time in (``torch.profiler`` self time pe
 CUDA), which is what the element-wise, cast, dropout and log-softmax share of a small model's step
 is read from.
 
+``--bf16-weights`` stores all four models' parameters in bf16 and runs the steps without autocast, so no
+weight or activation crosses between bf16 and fp32 (autocast casts every Linear's fp32 input and weight to bf16
+and the residual stream stays fp32): the most that keeping casts out of the hot path could save. It times a
+step, not a recipe (AdamW's small updates round away in bf16 weights).
+
 The PASS/FAIL lines at the end (our MFU >= 50%, our/HF tokens/s >= 1.5) are informational: the
 exit code is 0 either way.
 """
@@ -386,11 +391,24 @@ def _sync(device: torch.device) -> None:
 
 
 def make_step(
-    name: str, model: nn.Module, cfg: BenchConfig, device: torch.device, amp_dtype: torch.dtype, compile_model: bool
+    name: str,
+    model: nn.Module,
+    cfg: BenchConfig,
+    device: torch.device,
+    amp_dtype: torch.dtype,
+    compile_model: bool,
+    low_precision_weights: bool = False,
 ) -> Callable[[dict[str, torch.Tensor]], torch.Tensor]:
     """One full training step of ``model`` on a batch -- forward (autocast in bf16), backward, gradient
-    clipping, AdamW -- as the pipeline's training step does it; returns the detached loss."""
+    clipping, AdamW -- as the pipeline's training step does it; returns the detached loss.
+
+    ``low_precision_weights`` (``--bf16-weights``): the parameters are stored in ``amp_dtype`` and the step
+    runs without autocast, so autocast's casts of weights and activations are gone -- not a recipe (AdamW's
+    small updates round away in bf16), the most that keeping casts out of the step could save."""
     model.to(device)
+    if low_precision_weights:
+        model.to(amp_dtype)
+        amp_dtype = torch.float32  # no autocast: every tensor is already in the low dtype
     optimizer = torch.optim.AdamW(
         adamw_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-6
     )
@@ -424,6 +442,7 @@ def time_training(
     amp_dtype: torch.dtype,
     compile_model: bool,
     profile_top: int = 0,
+    low_precision_weights: bool = False,
 ) -> dict[str, Any]:
     """Run ``warmup`` untimed then ``steps`` timed training steps; return seconds and the last loss.
 
@@ -432,7 +451,7 @@ def time_training(
     the ``profile_top`` largest with their ms per step and share, then one row ``(rest)``."""
     from torch.profiler import ProfilerActivity, profile
 
-    step = make_step(name, model, cfg, device, amp_dtype, compile_model)
+    step = make_step(name, model, cfg, device, amp_dtype, compile_model, low_precision_weights)
     torch.manual_seed(cfg.seed)  # same dropout stream for every model
     first_step = None  # no warm-up: nothing to report
     for i in range(warmup):
@@ -547,6 +566,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--profile", action="store_true", help="also print each of our models' top operators per step (torch.profiler)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps per model before timing")
     ap.add_argument("--dtype", default="auto", help="auto (bf16 where fast, else fp32), fp32 or bf16")
+    ap.add_argument(
+        "--bf16-weights", action="store_true",
+        help="all four models' parameters in bf16 and no autocast, so no weight or activation is cast between bf16 "
+        "and fp32: the upper bound of keeping casts out of the hot path (timing only: AdamW updates round away in "
+        "bf16); needs bf16",
+    )  # fmt: skip
     ap.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:N")
     ap.add_argument(
         "--compile", nargs="*", choices=[*MODEL_NAMES, "none"], metavar="MODEL",
@@ -645,6 +670,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         keep_freed_memory()  # as every pipeline stage does; for all four models alike
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     precision, amp_dtype = resolve_dtype(args.dtype)
+    if args.bf16_weights and amp_dtype != torch.bfloat16:
+        raise SystemExit(f"--bf16-weights needs a bf16 training dtype; --dtype {args.dtype} gives {precision}")
     # best of three probes: a single short probe reads low when the machine is briefly busy,
     # which would inflate MFU (a 1024^2 probe once read 74 instead of ~110 GFLOP/s here)
     peak = max(measure_matmul_peak_flops(amp_dtype, device, max_seconds=args.peak_seconds) for _ in range(3))
@@ -666,7 +693,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
                 described[name]["attention"] = attention_implementation(model)
                 described[name]["class"] = f"{type(model).__module__}.{type(model).__name__}"
             t = time_training(
-                name, model, batches[family(name)], cfg, args.steps, args.warmup, device, amp_dtype, name in compiled
+                name, model, batches[family(name)], cfg, args.steps, args.warmup, device, amp_dtype, name in compiled,
+                low_precision_weights=args.bf16_weights,
             )
             seconds[name].append(t["seconds"])
             first_step[name].append(t["first_step_seconds"])
@@ -701,7 +729,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         if args.profile and name.startswith("ours"):
             models[name]["profile"] = time_training(
                 name, build_model(name, cfg), batches[family(name)], cfg, min(args.steps, 5), max(args.warmup, 1), device, amp_dtype,
-                name in compiled, profile_top=PROFILE_TOP,
+                name in compiled, profile_top=PROFILE_TOP, low_precision_weights=args.bf16_weights,
             )["profile"]
 
     ratios = {f: models[f"ours_{f}"]["tokens_per_s"] / models[f"hf_{f}"]["tokens_per_s"] for f in ("bert", "gpt")}
@@ -723,6 +751,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
             "device_name": _device_name(device),
             "precision": precision,
             "dtype": str(amp_dtype).removeprefix("torch."),
+            "bf16_weights": args.bf16_weights,
             "num_threads": torch.get_num_threads(),
             "peak_matmul_flops": peak,
             "torch": torch.__version__,
@@ -739,7 +768,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     print(
         f"pre-training throughput: {cfg.n_layer} layers, d_model {cfg.d_model}, {cfg.n_head} heads, d_ff {cfg.d_ff}, "
         f"BERT {cfg.norm_bert}-LN vs BertForPreTraining, GPT {cfg.norm_gpt}-LN vs {hf_gpt_class(cfg)}, "
-        f"vocab {cfg.vocab_size}, seq {cfg.seq_len}, batch {cfg.batch_size}, {run['dtype']} on {run['device']} "
+        f"vocab {cfg.vocab_size}, seq {cfg.seq_len}, batch {cfg.batch_size}, {run['dtype']}"
+        f"{' weights, no autocast' if args.bf16_weights else ''} on {run['device']} "
         f"({run['num_threads']} threads; compiled: {', '.join(sorted(compiled)) or 'none'}); median of {args.repeats} run(s) of "
         f"{args.steps} timed steps after {args.warmup} warm-up; peak matmul {peak / 1e9:.1f} GFLOP/s"
     )

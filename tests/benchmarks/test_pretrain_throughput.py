@@ -253,3 +253,47 @@ def test_compiled_gpt_trains_like_eager_and_reports_its_compile_time(tmp_path, c
         assert len(r["first_step_seconds_runs"]) == 1 and r["first_step_seconds_runs"][0] > 0, name
     assert compiled["models"]["ours_gpt"]["final_loss"] == pytest.approx(eager["models"]["ours_gpt"]["final_loss"], rel=1e-4)
     assert "compiled: ours_gpt" in capsys.readouterr().out
+
+
+def _casts_per_step(name: str, low_precision_weights: bool) -> tuple[int, set[torch.dtype]]:
+    """(number of tensor casts, aten::_to_copy of a non-scalar, in one bf16 training step; dtypes of the
+    parameters after it). Scalars are left out: the optimizer's step counters are cast either way."""
+    from torch.profiler import profile
+
+    cfg = tiny_config(dropout=0.0)
+    model = bench.build_model(name, cfg)
+    step = bench.make_step(
+        name, model, cfg, torch.device("cpu"), torch.bfloat16, False, low_precision_weights=low_precision_weights
+    )
+    batch = bench.make_batches(cfg, 1, torch.device("cpu"))[bench.family(name)][0]
+    step(batch)  # the optimizer's state is created in the first step
+    with profile(record_shapes=True) as prof:
+        loss = step(batch)
+    assert math.isfinite(float(loss))
+    casts = sum(
+        e.count for e in prof.key_averages(group_by_input_shape=True)
+        if e.key == "aten::_to_copy" and e.input_shapes and e.input_shapes[0]
+    )  # fmt: skip
+    return casts, {p.dtype for p in model.parameters()}
+
+
+@pytest.mark.parametrize("name", ["ours_bert", "ours_gpt"])
+def test_bf16_weights_train_without_autocasts_casts(name):
+    """--bf16-weights: the parameters are bf16 and a step casts far less than the autocast step, which keeps
+    fp32 weights and casts every Linear's weight and input to bf16 (and gradients back)."""
+    autocast_casts, autocast_dtypes = _casts_per_step(name, False)
+    casts, dtypes = _casts_per_step(name, True)
+    assert autocast_dtypes == {torch.float32} and dtypes == {torch.bfloat16}
+    assert autocast_casts >= 10  # every Linear's weight and input, forward and backward
+    assert casts <= autocast_casts // 4, (casts, autocast_casts)
+
+
+def test_bf16_weights_runs_all_four_models_and_needs_bf16(tmp_path, capsys):
+    results = bench.main([*TINY_ARGS, "--dtype", "bf16", "--bf16-weights", "--out", str(tmp_path / "b.json")])
+    assert results["run"]["bf16_weights"] is True and results["run"]["dtype"] == "bfloat16"
+    for name, r in results["models"].items():
+        assert math.isfinite(r["final_loss"]) and r["ms_per_step"] > 0, name
+    assert "bfloat16 weights, no autocast" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--bf16-weights needs a bf16 training dtype"):
+        bench.main([*TINY_ARGS, "--dtype", "fp32", "--bf16-weights", "--out", str(tmp_path / "f.json")])
+    assert not (tmp_path / "f.json").exists()
