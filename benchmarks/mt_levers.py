@@ -13,10 +13,14 @@
 Every run is the pipeline's own ``finetune_task`` with the models of a finished run (``data/models/<model>``,
 ``data/prepared/tasks/<task>.parquet``) and ``params.yaml``'s protocol and seeds; the cell the run itself made
 (random decoder, the params' cap) is read from ``data/finetune/<model>/<task>/seed_<s>`` unless ``--rerun``.
-Prints test BLEU and chrF per run and the means per cell; writes ``scores.csv`` under ``--out``.
+Prints test BLEU and chrF per run and the means per cell; writes ``scores.csv`` under ``--out``. The new runs lie in
+``<out>/runs/<init>_<pairs>/<model>/<task>/seed_<s>``, so ``<out>/runs/<init>_<pairs>/<model>`` is a model folder
+for ``benchmarks.paired`` (the report's paired bootstrap, against the run's models and baselines).
 
     python -m benchmarks.mt_levers --workspace /path/to/a/finished/run                      # BERT, both inits
     python -m benchmarks.mt_levers --workspace . --models bert bert-scratch gpt gpt-scratch --train-pairs 3000 0
+    python -m benchmarks.paired .bench/mt_levers/runs/random_all/bert --baselines data/baselines \
+        --against bert-scratch=.bench/mt_levers/runs/random_all/bert-scratch
 """
 
 from __future__ import annotations
@@ -125,7 +129,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                             return 2
                         m = json.loads(committed.read_text())
                     else:
-                        run_dir = args.out / "runs" / model / f"{init}_{pairs or 'all'}" / f"seed_{seed}"
+                        run_dir = args.out / "runs" / f"{init}_{pairs or 'all'}" / model / args.task / f"seed_{seed}"
                         m = finetune(args.workspace, model, args.task, seed, run_dir, init == "encoder", pairs)
                     rows.append({
                         "model": model, "decoder_init": init, "train_pairs": m["n_train"], "seed": seed,
