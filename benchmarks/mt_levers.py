@@ -58,19 +58,13 @@ def warm_start_decoder(translator: nn.Module) -> int:
     return copied
 
 
-def finetune(workspace: Path, model: str, task: str, seed: int, out: Path, warm: bool, pairs: Optional[int]) -> dict[str, Any]:
-    """One fine-tuning run of ``task`` from ``workspace``'s ``model`` (the pipeline's own ``finetune_task``), BERT's
-    decoder warm-started when ``warm``, the training split capped at ``pairs`` (``None``: all of it)."""
-    from dataclasses import replace
-
-    import polars as pl
-
+def finetune(workspace: Path, model: str, run: Any, warm: bool) -> dict[str, Any]:
+    """One fine-tuning run (a ``TaskRun``) from ``workspace``'s ``model`` with the pipeline's own ``finetune_task``,
+    BERT's decoder warm-started when ``warm``; returns the run's ``metrics.json``."""
     import bertvsgpt.tasks.translation as translation
-    from bertvsgpt.config import load_params
-    from bertvsgpt.tasks.options import RunOptions, TaskRun
+    from bertvsgpt.tasks.options import RunOptions
     from bertvsgpt.tasks.registry import finetune_task
 
-    params = load_params(workspace / "params.yaml")
     build = translation.build_translator
 
     def warm_built(pretrained, arch, decoder_layers=translation.DEFAULT_DECODER_LAYERS, config=None):
@@ -79,17 +73,16 @@ def finetune(workspace: Path, model: str, task: str, seed: int, out: Path, warm:
             warm_start_decoder(translator)
         return translator
 
-    table = pl.read_parquet(workspace / "data/prepared/tasks" / f"{task}.parquet")
-    translation.build_translator = warm_built if warm else build
+    if warm:  # the task kind builds its model through this module-level function
+        translation.build_translator = warm_built
     try:
         finetune_task(
-            workspace / "data/models" / model,
-            TaskRun(table, replace(params.tasks[task], max_train_examples=pairs), params.finetune, seed, out),
-            options=RunOptions(precision=params.finetune.precision, enable_progress_bar=False),
+            workspace / "data/models" / model, run,
+            options=RunOptions(precision=run.ft_cfg.precision, enable_progress_bar=False),
         )
     finally:
         translation.build_translator = build
-    return json.loads((out / "metrics.json").read_text())
+    return json.loads((run.out_dir / "metrics.json").read_text())
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -104,7 +97,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--out", type=Path, default=Path(".bench/mt_levers"), help="where the new runs and scores.csv go")
     args = ap.parse_args(argv)
 
+    from dataclasses import replace
+
+    import polars as pl
+
     from bertvsgpt.config import load_params
+    from bertvsgpt.tasks.options import TaskRun
 
     params = load_params(args.workspace / "params.yaml")
     task_cfg = params.tasks.get(args.task)
@@ -115,6 +113,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     seeds = args.seeds if args.seeds is not None else list(params.finetune.seeds)
     caps = [task_cfg.max_train_examples] if args.train_pairs is None else [n or None for n in args.train_pairs]
     rows: list[dict[str, Any]] = []
+    table = None
     for model in args.models:
         inits = [i for i in args.decoder_init if i == "random" or not model.startswith("gpt")]
         for pairs in caps:
@@ -130,7 +129,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         m = json.loads(committed.read_text())
                     else:
                         run_dir = args.out / "runs" / f"{init}_{pairs or 'all'}" / model / args.task / f"seed_{seed}"
-                        m = finetune(args.workspace, model, args.task, seed, run_dir, init == "encoder", pairs)
+                        if table is None:  # read once, on the first new run
+                            table = pl.read_parquet(args.workspace / "data/prepared/tasks" / f"{args.task}.parquet")
+                        run = TaskRun(table, replace(task_cfg, max_train_examples=pairs), params.finetune, seed, run_dir)
+                        m = finetune(args.workspace, model, run, init == "encoder")
                     rows.append({
                         "model": model, "decoder_init": init, "train_pairs": m["n_train"], "seed": seed,
                         "test_bleu": m["test_bleu"], "test_chrf": m["test_chrf"], "steps_run": m["steps_run"],
