@@ -6,12 +6,13 @@
   of the encoder's (BERT2BERT: self-attention, feed-forward and their LayerNorms copied, the new cross-attention
   and its LayerNorm random). ``--decoder-init random encoder`` runs both (GPT has no separate decoder: ``random``
   only).
-- **Training pairs.** ``tasks.<task>.max_train_examples`` caps the training split for time (3,000 of 16,207
-  Ding pairs by default); ``--train-pairs`` fine-tunes with other caps (``0``: the whole split), the curve that
+- **Training pairs.** ``tasks.<task>.max_train_examples`` caps the training split (3,000 of 16,207 Ding pairs
+  in earlier defaults; the whole split now); ``--train-pairs`` fine-tunes with other caps (``0``: the whole split), the curve that
   justifies (or not) the cap.
 
 Every run is the pipeline's own ``finetune_task`` with the models of a finished run (``data/models/<model>``,
-``data/prepared/tasks/<task>.parquet``) and ``params.yaml``'s protocol and seeds; the cell the run itself made
+``data/prepared/tasks/<task>.parquet``) and ``params.yaml``'s protocol and seeds, the i-th seed from pre-training
+run i (``pretrain.seeds``), as the ``finetune`` stage starts it; the cell the run itself made
 (random decoder, the params' cap) is read from ``data/finetune/<model>/<task>/seed_<s>`` unless ``--rerun``.
 Prints test BLEU and chrF per run and the means per cell; writes ``scores.csv`` under ``--out``. The new runs lie in
 ``<out>/runs/<init>_<pairs>/<model>/<task>/seed_<s>``, so ``<out>/runs/<init>_<pairs>/<model>`` is a model folder
@@ -58,12 +59,17 @@ def warm_start_decoder(translator: nn.Module) -> int:
     return copied
 
 
-def finetune(workspace: Path, model: str, run: Any, warm: bool) -> dict[str, Any]:
+def finetune(workspace: Path, model: str, run: Any, warm: bool, index: int = 0) -> dict[str, Any]:
     """One fine-tuning run (a ``TaskRun``) from ``workspace``'s ``model`` with the pipeline's own ``finetune_task``,
-    BERT's decoder warm-started when ``warm``; returns the run's ``metrics.json``."""
+    BERT's decoder warm-started when ``warm``; returns the run's ``metrics.json``. The run starts from the
+    pre-training run the ``finetune`` stage gives the ``index``-th fine-tuning seed (``run_for_seed``: seed i from
+    pre-training run i), and records it (``pretraining_run.json``) as the stage does."""
     import bertvsgpt.tasks.translation as translation
+    from bertvsgpt.pretraining.runs import record_run, run_for_seed
     from bertvsgpt.tasks.options import RunOptions
     from bertvsgpt.tasks.registry import finetune_task
+
+    start = run_for_seed(workspace / "data/models" / model, index)
 
     build = translation.build_translator
 
@@ -76,12 +82,10 @@ def finetune(workspace: Path, model: str, run: Any, warm: bool) -> dict[str, Any
     if warm:  # the task kind builds its model through this module-level function
         translation.build_translator = warm_built
     try:
-        finetune_task(
-            workspace / "data/models" / model, run,
-            options=RunOptions(precision=run.ft_cfg.precision, enable_progress_bar=False),
-        )
+        finetune_task(start.path, run, options=RunOptions(precision=run.ft_cfg.precision, enable_progress_bar=False))
     finally:
         translation.build_translator = build
+    record_run(run.out_dir, start)
     return json.loads((run.out_dir / "metrics.json").read_text())
 
 
@@ -117,7 +121,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for model in args.models:
         inits = [i for i in args.decoder_init if i == "random" or not model.startswith("gpt")]
         for pairs in caps:
-            for seed in seeds:
+            for index, seed in enumerate(seeds):  # the index-th seed starts from pre-training run index, as in the stage
                 for init in inits:
                     t0 = time.perf_counter()
                     own = init == "random" and pairs == task_cfg.max_train_examples and not args.rerun
@@ -132,7 +136,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         if table is None:  # read once, on the first new run
                             table = pl.read_parquet(args.workspace / "data/prepared/tasks" / f"{args.task}.parquet")
                         run = TaskRun(table, replace(task_cfg, max_train_examples=pairs), params.finetune, seed, run_dir)
-                        m = finetune(args.workspace, model, run, init == "encoder")
+                        m = finetune(args.workspace, model, run, init == "encoder", index)
                     rows.append({
                         "model": model, "decoder_init": init, "train_pairs": m["n_train"], "seed": seed,
                         "test_bleu": m["test_bleu"], "test_chrf": m["test_chrf"], "steps_run": m["steps_run"],

@@ -41,6 +41,13 @@ def compare(old_dir: Path, new_dir: Path) -> list[str]:
     return problems
 
 
+def start_of(committed: Path, model: str) -> Path:
+    """The model folder the committed run fine-tuned: the pre-training run its ``pretraining_run.json`` records (seed
+    i of the ``finetune`` stage starts from pre-training run i), else ``data/models/<model>`` (a run that records none)."""
+    record = committed / "pretraining_run.json"
+    return Path(json.loads(record.read_text())["model_dir"]) if record.is_file() else Path("data/models") / model
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", nargs="+", default=list(DEFAULT_RUNS), help="model/task pairs of the committed run")
@@ -66,7 +73,7 @@ def main() -> int:
         table = pl.read_parquet(Path("data/prepared/tasks") / f"{task}.parquet")
         t0 = time.perf_counter()
         finetune_task(
-            Path("data/models") / model, TaskRun(table, params.tasks[task], params.finetune, args.seed, out / model / task),
+            start_of(committed, model), TaskRun(table, params.tasks[task], params.finetune, args.seed, out / model / task),
             options=RunOptions(precision=params.finetune.precision, enable_progress_bar=False),
         )
         problems = compare(committed, out / model / task)

@@ -64,3 +64,33 @@ def test_refuses_a_task_that_is_not_translation_and_a_workspace_without_runs(tmp
     with pytest.raises(SystemExit):
         bench.main(["--workspace", ".", "--train-pairs", "-1"])
     assert "--train-pairs must be >= 0" in capsys.readouterr().err
+
+
+def test_each_fine_tuning_seed_starts_from_its_own_pre_training_run(tmp_path, monkeypatch):
+    """As the ``finetune`` stage does (``run_for_seed``), the i-th seed fine-tunes pre-training run i and records it;
+    an earlier version started every seed from the first run."""
+    import json
+    from types import SimpleNamespace
+
+    import bertvsgpt.tasks.registry as registry
+    from bertvsgpt.pretraining.runs import write_runs_index
+
+    model_dir = tmp_path / "data/models/bert"
+    for sub in (model_dir, model_dir / "runs/seed-1"):
+        sub.mkdir(parents=True)
+        (sub / "config.json").write_text("{}")
+    write_runs_index(model_dir, [42, 1])
+    started = []
+
+    def fake_finetune_task(path, run, options=None):
+        started.append(path)
+        run.out_dir.mkdir(parents=True)
+        (run.out_dir / "metrics.json").write_text(json.dumps({"test_bleu": 1.0}))
+
+    monkeypatch.setattr(registry, "finetune_task", fake_finetune_task)
+    for index in (0, 1):
+        run = SimpleNamespace(out_dir=tmp_path / f"out/seed_{index}", ft_cfg=SimpleNamespace(precision="32"))
+        assert bench.finetune(tmp_path, "bert", run, False, index) == {"test_bleu": 1.0}
+        recorded = json.loads((run.out_dir / "pretraining_run.json").read_text())
+        assert recorded["pretrain_seed"] == (42, 1)[index]
+    assert started == [model_dir, model_dir / "runs/seed-1"]

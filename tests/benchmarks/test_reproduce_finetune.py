@@ -28,3 +28,17 @@ def test_a_changed_prediction_and_score_are_reported(tmp_path):
     problems = compare(a, b)
     assert problems[0] == "predictions.parquet bytes differ"
     assert "metrics.json test_accuracy: 0.5 -> 1.0" in problems
+
+
+def test_a_run_is_re_made_from_the_pre_training_run_it_records(tmp_path):
+    """Fine-tuning seed 1 of the default run starts from pre-training run 1 (``pretraining_run.json``), not from
+    ``data/models/<model>`` (run 0); a run that records nothing starts from the model folder."""
+    from pathlib import Path
+
+    from benchmarks.reproduce_finetune import start_of
+
+    seed_1 = tmp_path / "seed_1"
+    seed_1.mkdir()
+    (seed_1 / "pretraining_run.json").write_text(json.dumps({"pretrain_seed": 1, "model_dir": "data/models/bert/runs/seed-1"}))
+    assert start_of(seed_1, "bert") == Path("data/models/bert/runs/seed-1")
+    assert start_of(tmp_path / "seed_0", "bert-scratch") == Path("data/models/bert-scratch")
