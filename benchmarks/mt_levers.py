@@ -114,14 +114,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ap.error(f"--task {args.task}: not a translation task of {args.workspace / 'params.yaml'}")
     if args.train_pairs is not None and any(n < 0 for n in args.train_pairs):
         ap.error("--train-pairs must be >= 0 (0: the whole training split)")
-    seeds = args.seeds if args.seeds is not None else list(params.finetune.seeds)
+    stage_seeds = list(params.finetune.seeds)
+    seeds = args.seeds if args.seeds is not None else stage_seeds
     caps = [task_cfg.max_train_examples] if args.train_pairs is None else [n or None for n in args.train_pairs]
     rows: list[dict[str, Any]] = []
     table = None
     for model in args.models:
         inits = [i for i in args.decoder_init if i == "random" or not model.startswith("gpt")]
         for pairs in caps:
-            for index, seed in enumerate(seeds):  # the index-th seed starts from pre-training run index, as in the stage
+            for position, seed in enumerate(seeds):
+                # the stage starts finetune.seeds[i] from pre-training run i; a seed it does not list, by its position here
+                index = stage_seeds.index(seed) if seed in stage_seeds else position
                 for init in inits:
                     t0 = time.perf_counter()
                     own = init == "random" and pairs == task_cfg.max_train_examples and not args.rerun

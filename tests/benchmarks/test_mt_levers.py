@@ -94,3 +94,24 @@ def test_each_fine_tuning_seed_starts_from_its_own_pre_training_run(tmp_path, mo
         recorded = json.loads((run.out_dir / "pretraining_run.json").read_text())
         assert recorded["pretrain_seed"] == (42, 1)[index]
     assert started == [model_dir, model_dir / "runs/seed-1"]
+
+
+def test_a_seed_keeps_its_pre_training_run_when_run_alone(tmp_path, monkeypatch):
+    """``--seeds 1`` alone still fine-tunes from pre-training run 1 (seed 1's place in ``finetune.seeds``), and a seed
+    the stage does not list takes its position in ``--seeds``."""
+    import polars as pl
+
+    shutil.copy("params.yaml", tmp_path / "params.yaml")
+    (tmp_path / "data/prepared/tasks").mkdir(parents=True)
+    pl.DataFrame({"x": [1]}).write_parquet(tmp_path / "data/prepared/tasks/mt.parquet")
+    calls = []
+
+    def fake(workspace, model, run, warm, index=0):
+        calls.append((run.seed, index))
+        return {"n_train": 5, "test_bleu": 0.0, "test_chrf": 0.0, "steps_run": 1, "train_seconds": 0.0}
+
+    monkeypatch.setattr(bench, "finetune", fake)
+    args = ["--workspace", str(tmp_path), "--models", "gpt", "--train-pairs", "5", "--out", str(tmp_path / "out")]
+    assert bench.main([*args, "--seeds", "1"]) == 0
+    assert bench.main([*args, "--seeds", "7", "0"]) == 0
+    assert calls == [(1, 1), (7, 0), (0, 0)]
