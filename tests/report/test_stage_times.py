@@ -84,6 +84,19 @@ def test_a_run_that_reused_some_seeds_adds_their_training_time():
     assert stage_times(reused)[0].seconds == pytest.approx(15 + 298 + 308)  # nothing else known: the logged times count
 
 
+def test_a_run_without_seeds_that_reused_part_of_its_results_counts_their_training_time():
+    """``finetune_labels`` after its task list changed: two tasks reused (their original 300 s logged in the stage's
+    train_seconds), one trained anew (40 s), the stage lasted 60 s. The earlier run computed other results (a task
+    since dropped, 700 s logged), so it does not stand in: the new run counts its logged 340 s, not the old 800 s."""
+    old = run("finetune-labels-bert", "finetune_labels", 0, 800, run_id="L1", train_seconds=700)
+    new = run("finetune-labels-bert", "finetune_labels", 5000, 5060, run_id="L2", train_seconds=340)
+    assert latest_stage_runs([old, new])["finetune-labels-bert"].info.run_id == "L2"
+    assert stage_times([old, new])[0].seconds == pytest.approx(340)
+    again = run("finetune-labels-bert", "finetune_labels", 9000, 9002, run_id="L3", train_seconds=340)  # all reused now
+    assert stage_times([old, new, again])[0].seconds == pytest.approx(340)  # L2 computed the same results: L2 counts
+    assert stage_times([new])[0].seconds == pytest.approx(340)
+
+
 def test_groups_in_pipeline_order_with_their_seconds():
     times = stage_times(RUNS)
     assert [(t.group, t.runs, t.seconds) for t in times] == [

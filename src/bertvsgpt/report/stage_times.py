@@ -13,8 +13,10 @@ reused results finished earlier with the same inputs (``tasks/registry.py``'s re
 or a stage run without per-seed runs such as ``finetune_labels``, logs a ``train_seconds`` longer than the
 run itself lasted; a pre-training run that resumed a finished checkpoint logs the whole run's
 ``summary/train_seconds``) did not compute them: the latest run that
-did counts instead, so the table states what the results cost, not how fast they were copied; a run that reused
-some of its seeds and trained others adds the reused seeds' logged ``train_seconds`` (:func:`reused_seconds`). The report
+did counts instead when it logged the same training seconds in all (it computed the same results), so the table
+states what the results cost, not how fast they were copied; a run that reused some of its seeds and trained others
+adds the reused seeds' logged ``train_seconds``, and one without per-seed runs that reused some of its parts
+(``finetune_labels`` after its task list changed) counts its logged ``train_seconds`` (:func:`reused_seconds`). The report
 stage itself is still running when it reads them and is left out.
 """
 
@@ -86,6 +88,23 @@ def reused_runs(runs: Iterable[Any]) -> set[str]:
     return {owner for owner, reused in verdicts.items() if reused and all(reused)}
 
 
+def trained_totals(runs: Iterable[Any]) -> dict[str, float]:
+    """Top-level run id -> the training seconds its results cost as logged: the sum over its nested (per-seed) runs
+    where it has any, else its own ``train_seconds`` (``summary/train_seconds``)."""
+    own: dict[str, float] = {}
+    nested: dict[str, float] = {}
+    for owner, _, is_nested, trained, _ in _trained_vs_lasted(runs):
+        if is_nested:
+            nested[owner] = nested.get(owner, 0.0) + trained
+        else:
+            own[owner] = trained
+    return {**own, **nested}
+
+
+def _same_seconds(a: float | None, b: float | None) -> bool:
+    return a is not None and b is not None and abs(a - b) <= 1e-6 * max(abs(a), abs(b)) + 0.01
+
+
 def reused_seconds(runs: Iterable[Any]) -> dict[str, float]:
     """Parent run id -> the training seconds its nested (per-seed) runs did not spend because they reused results
     finished earlier (each logs the original ``train_seconds``): what a stage run whose seeds were partly reused
@@ -94,29 +113,39 @@ def reused_seconds(runs: Iterable[Any]) -> dict[str, float]:
     after seed 0 and resumed: seed 0's new run reuses what its first run, inside the same span, trained) adds nothing."""
     rows = list(_trained_vs_lasted(runs))
     computed = {(owner, name) for owner, name, nested, trained, lasted in rows if nested and trained <= lasted}
+    with_nested = {owner for owner, _, nested, _, _ in rows if nested}
     out: dict[str, float] = {}
     for owner, name, nested, trained, lasted in rows:
         if nested and trained > lasted and (owner, name) not in computed:
             out[owner] = out.get(owner, 0.0) + trained - lasted
+        elif not nested and owner not in with_nested and trained > lasted:
+            # a run without per-seed runs (finetune_labels) that reused some or all of its parts: its logged
+            # training seconds are what its results cost (the reused parts' original time and what it trained)
+            out[owner] = trained - lasted
     return out
 
 
 def latest_stage_runs(runs: Iterable[Any]) -> dict[str, Any]:
-    """run name -> its latest FINISHED top-level stage run that computed its results (``runs``:
-    ``mlflow.entities.Run`` objects); a name whose runs all reused results keeps its latest one."""
+    """run name -> the FINISHED top-level stage run that counts for it (``runs``: ``mlflow.entities.Run`` objects):
+    its latest run; if that one reused its results, the latest earlier run that computed the same results (the same
+    logged training seconds in all), else the reuse itself (counted with :func:`reused_seconds`)."""
     runs = list(runs)
-    reused = reused_runs(runs)
-    latest: dict[str, Any] = {}
+    reused, totals = reused_runs(runs), trained_totals(runs)
+    by_name: dict[str, list[Any]] = {}
     for run in runs:
         info, tags = run.info, run.data.tags or {}
         stage = tags.get("stage")
         if stage is None or stage in EXCLUDED or PARENT_TAG in tags or info.status != "FINISHED" or info.start_time is None or not info.end_time:
             continue
-        name = info.run_name or tags.get("mlflow.runName") or info.run_id
-        key = (info.run_id not in reused, info.start_time)  # a run that computed beats one that reused, then the latest
-        best = latest.get(name)
-        if best is None or key > (best.info.run_id not in reused, best.info.start_time):
-            latest[name] = run
+        by_name.setdefault(info.run_name or tags.get("mlflow.runName") or info.run_id, []).append(run)
+    latest: dict[str, Any] = {}
+    for name, named in by_name.items():
+        named.sort(key=lambda r: r.info.start_time)
+        last = named[-1]
+        if last.info.run_id in reused:
+            same = [r for r in named if r.info.run_id not in reused and _same_seconds(totals.get(r.info.run_id), totals.get(last.info.run_id))]
+            last = same[-1] if same else last  # what reused a different set of results (some computed anew) counts itself
+        latest[name] = last
     return latest
 
 
