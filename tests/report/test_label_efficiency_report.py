@@ -113,3 +113,63 @@ def test_the_100_percent_point_averages_the_seeds_the_fractions_ran():
     assert (full.mean, full.std, full.n) == (pytest.approx(0.8), 0.0, 1)
     fallback = {p.fraction: p for p in label_points(frame, summary, None, ["bert"], ["sentiment"])}[1.0]
     assert (fallback.mean, fallback.n) == (pytest.approx(0.7), 2)  # without per-seed scores: the main run's mean
+
+
+def _acc(correct):
+    import polars as pl
+
+    return pl.DataFrame({"id": list(range(len(correct))), "correct": [float(c) for c in correct]})
+
+
+def test_each_gain_over_scratch_on_the_curve_is_a_paired_test_over_test_examples():
+    """At a fraction the label-efficiency runs are compared; at 100 % the main runs of the seeds the curve ran (seed 0
+    here: the main run's seed 1, which would erase the gain, is left out); identical predictions give p 1."""
+    from bertvsgpt.report.label_efficiency import LabelPoint, label_efficiency_metrics, label_efficiency_sentences, label_tests
+
+    good, bad = _acc([1] * 45 + [0] * 5), _acc([1] * 5 + [0] * 45)
+    label_preds = {("bert", "sentiment", 0.1): {0: good}, ("bert-scratch", "sentiment", 0.1): {0: bad},
+                   ("gpt", "sentiment", 0.1): {0: good}, ("gpt-scratch", "sentiment", 0.1): {0: good}}
+    main = {("bert", "sentiment"): {0: good, 1: bad}, ("bert-scratch", "sentiment"): {0: bad, 1: good}}
+    pts = [LabelPoint("sentiment", m, f, n, "test_accuracy", 0.0, 0.0, 1)
+           for m in ("bert", "bert-scratch", "gpt", "gpt-scratch") for f, n in ((0.1, 50), (1.0, 500))]
+    tests = label_tests(pts, label_preds, main, n_resamples=200, seed=1)
+
+    at_10 = tests[("sentiment", "bert", 0.1)]
+    assert at_10.delta == pytest.approx(0.8) and at_10.p_value == pytest.approx(1 / 201) and at_10.n_examples == 50
+    assert tests[("sentiment", "bert", 1.0)].delta == pytest.approx(0.8)  # seed 0 only: with seed 1 it would be 0
+    assert tests[("sentiment", "gpt", 0.1)].delta == 0.0 and tests[("sentiment", "gpt", 0.1)].p_value == 1.0
+    assert ("sentiment", "gpt", 1.0) not in tests  # no main-run predictions for GPT: nothing to test
+    assert not any(m.endswith("scratch") for _, m, _ in tests)
+
+    scored = [LabelPoint("sentiment", m, f, 50, "test_accuracy", acc, 0.0, 1)
+              for m, f, acc in (("bert", 0.1, 0.9), ("bert-scratch", 0.1, 0.1), ("bert", 1.0, 0.9), ("bert-scratch", 1.0, 0.1))]
+    [sentence] = label_efficiency_sentences(scored, tests)
+    assert "+80.0 points (p ≤ 0.005) with 50 labels, +80.0 (p ≤ 0.005) with all 50" in sentence
+    metrics = label_efficiency_metrics(scored, tests)
+    assert metrics["sentiment"]["bert_gain_p"] == {"frac_0.1": round(1 / 201, 4), "frac_1": round(1 / 201, 4)}
+
+
+def test_a_curve_point_on_other_test_rows_is_refused():
+    from bertvsgpt.report.label_efficiency import LabelPoint, label_tests
+
+    shifted = _acc([1] * 10).with_columns(id=pl_range(10, 20))
+    pts = [LabelPoint("sentiment", "bert", 0.1, 5, "test_accuracy", 0.0, 0.0, 1)]
+    with pytest.raises(ValueError, match="test rows differ"):
+        label_tests(pts, {("bert", "sentiment", 0.1): {0: _acc([1] * 10)}, ("bert-scratch", "sentiment", 0.1): {0: shifted}}, {}, 10, 0)
+
+
+def pl_range(a, b):
+    import polars as pl
+
+    return pl.Series(list(range(a, b)))
+
+
+def test_the_report_reads_the_label_efficiency_predictions(tmp_path):
+    from bertvsgpt.report.inputs import read_label_predictions
+
+    d = tmp_path / "bert" / "news" / "frac_0.01" / "seed_0"
+    d.mkdir(parents=True)
+    _acc([1, 0]).write_parquet(d / "predictions.parquet")
+    (tmp_path / "bert" / "news" / "frac_0.1" / "seed_0").mkdir(parents=True)  # no predictions: not a run
+    got = read_label_predictions(tmp_path, ["bert", "gpt"], ["news"])
+    assert list(got) == [("bert", "news", 0.01)] and got[("bert", "news", 0.01)][0].height == 2

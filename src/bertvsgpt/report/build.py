@@ -26,7 +26,7 @@ from .figures import (
 from .findings import findings
 from .html import markdown_to_html
 from .inputs import ReportInputs
-from .label_efficiency import label_efficiency_metrics, label_points
+from .label_efficiency import label_efficiency_metrics, label_points, label_tests
 from .labels import TWINS, baseline_key, points, published_families
 from .markdown import TITLE, Computed, Figures, ReportOptions, build_markdown
 from .tables import intrinsic_metrics
@@ -100,7 +100,8 @@ def compute(inputs: ReportInputs, opts: ReportOptions) -> Computed:
     overlaps = contamination(inputs.corpus_texts, inputs.test_texts, opts.ngram) if inputs.corpus_texts and inputs.test_texts else []
     text = findings(results, groups, inputs.pretrain, overlaps, opts.alpha, opts.ngram, inputs.published)
     labels = label_points(inputs.label_efficiency, inputs.summary, inputs.runs, inputs.models, inputs.tasks, inputs.per_seed)
-    return Computed(results, groups, overlaps, text, list(inputs.budget), labels)
+    tests = label_tests(labels, inputs.label_predictions, inputs.predictions, opts.n_resamples, opts.seed)
+    return Computed(results, groups, overlaps, text, list(inputs.budget), labels, tests)
 
 
 def report_metrics(inputs: ReportInputs, computed: Computed) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def report_metrics(inputs: ReportInputs, computed: Computed) -> dict[str, Any]:
     if intrinsic:
         out["intrinsic"] = intrinsic
     if computed.label_efficiency:
-        out["label_efficiency"] = label_efficiency_metrics(computed.label_efficiency)
+        out["label_efficiency"] = label_efficiency_metrics(computed.label_efficiency, computed.label_tests)
     return out
 
 

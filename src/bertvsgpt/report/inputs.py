@@ -73,6 +73,8 @@ class ReportInputs:
     baselines: dict[str, list[Baseline]] = field(default_factory=dict)  # task -> its baselines, the reference first
     runs: pl.DataFrame | None = None  # model, task, seed and RUN_KEYS of each fine-tuning run's metrics.json
     label_efficiency: pl.DataFrame | None = None  # model, task, label_fraction, n_train, seed, metric, score
+    # (model, task, label fraction) -> seed -> the fraction run's test predictions (the main runs' test rows)
+    label_predictions: dict[tuple[str, str, float], dict[int, pl.DataFrame]] = field(default_factory=dict)
     per_seed: pl.DataFrame | None = None  # model, task, seed, metric, value of each main fine-tuning run (finetune.parquet)
     recipe: Recipe | None = None
     stage_times: list[StageTime] | None = None  # wall time per stage group (MLflow); None: not looked up
@@ -107,6 +109,20 @@ def read_predictions(root: Path, models: list[str], tasks: list[str]) -> dict[tu
                     runs[int(seed_dir.name.removeprefix("seed_"))] = pl.read_parquet(f)
             if runs:
                 out[(model, task)] = dict(sorted(runs.items()))
+    return out
+
+
+def read_label_predictions(root: Path, models: list[str], tasks: list[str]) -> dict[tuple[str, str, float], dict[int, pl.DataFrame]]:
+    """``(model, task, fraction) -> seed -> predictions`` of the label-efficiency runs
+    (``root/<model>/<task>/frac_<f>/seed_<n>/predictions.parquet``)."""
+    out: dict[tuple[str, str, float], dict[int, pl.DataFrame]] = {}
+    for model in models:
+        for task in tasks:
+            for frac_dir in sorted((root / model / task).glob("frac_*")):
+                runs = {int(d.name.removeprefix("seed_")): pl.read_parquet(d / "predictions.parquet")
+                        for d in frac_dir.glob("seed_*") if (d / "predictions.parquet").is_file()}
+                if runs:
+                    out[(model, task, float(frac_dir.name.removeprefix("frac_")))] = dict(sorted(runs.items()))
     return out
 
 
@@ -270,6 +286,7 @@ def load_inputs(root: Path, params: Any, check_contamination: bool = True) -> Re
         baselines=read_baselines(root / "data" / "baselines", tasks),
         runs=read_run_records(root / "data" / "finetune", models, tasks),
         label_efficiency=read_label_efficiency(evaluation / "label_efficiency.parquet"),
+        label_predictions=read_label_predictions(root / "data" / "label_efficiency", models, tasks),
         per_seed=per_seed,
         recipe=recipe_from(params, pretrain, corpus_characters(prepared / "corpus.parquet"),
                            {a: t["n_tokens"] for a, t in tok_stats.items() if "n_tokens" in t},

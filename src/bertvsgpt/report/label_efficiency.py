@@ -10,14 +10,15 @@ metrics appear only when label-efficiency results exist.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from .labels import TWINS, fmt_score, md_table, metric_label, model_label, points
+from .labels import TWINS, fmt_p, fmt_score, md_table, metric_label, model_label, points
 from .seed_scores import seed_score
+from .significance import PairedTest, check_same_rows, compare, model_replicates, resample_counts, supports
 
 FULL = 1.0
 
@@ -74,6 +75,36 @@ def label_points(
     return out
 
 
+Frames = Mapping[int, pl.DataFrame]  # seed -> test predictions
+
+
+def label_tests(
+    pts: Sequence[LabelPoint], label_predictions: Mapping[tuple[str, str, float], Frames],
+    predictions: Mapping[tuple[str, str], Frames], n_resamples: int, seed: int,
+) -> dict[tuple[str, str, float], PairedTest]:
+    """``(task, model, fraction) -> model − its scratch twin`` at every point of the curve where both ran: the report's
+    paired bootstrap over the test examples (the same rows for every model), each side's score the mean over the
+    seeds it ran. A fraction's side is its label-efficiency runs; the 100 % side is the main run's predictions of the
+    fine-tuning seeds the fractions ran (the curve's own 100 % point)."""
+    out: dict[tuple[str, str, float], PairedTest] = {}
+    for p in pts:
+        twin = TWINS.get(p.model)
+        if twin is None:
+            continue
+        if p.fraction < FULL:
+            sides = [label_predictions.get((m, p.task, p.fraction)) or {} for m in (p.model, twin)]
+        else:
+            curve_seeds = {s for (m, t, _), runs in label_predictions.items() if m == p.model and t == p.task for s in runs}
+            sides = [{s: f for s, f in (predictions.get((m, p.task)) or {}).items() if s in curve_seeds} for m in (p.model, twin)]
+        if not all(sides) or not all(supports(p.metric, f) for side in sides for f in side.values()):
+            continue
+        n = check_same_rows({f"{m} seed {s}": f for m, side in zip((p.model, twin), sides) for s, f in side.items()})
+        counts = resample_counts(n, n_resamples, seed)
+        a, b = (model_replicates(list(side.values()), p.metric, counts) for side in sides)
+        out[(p.task, p.model, p.fraction)] = compare(a, b, n)
+    return out
+
+
 def _main_n_train(runs: pl.DataFrame | None, model: str, task: str) -> float | None:
     if runs is None or "n_train" not in runs.columns:
         return None
@@ -126,9 +157,11 @@ def _join(items: Sequence[str]) -> str:
     return "".join(items) if len(items) <= 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def label_efficiency_sentences(pts: Sequence[LabelPoint]) -> list[str]:
+def label_efficiency_sentences(pts: Sequence[LabelPoint], tests: Mapping[tuple[str, str, float], PairedTest] | None = None) -> list[str]:
     """One sentence per task: at which label budget is pre-training's gain over scratch largest? Every budget's
-    gain is listed, smallest first (with two budgets: larger with the fraction or at full data)."""
+    gain is listed, smallest first (with two budgets: larger with the fraction or at full data), with its paired
+    test's p-value where ``tests`` (:func:`label_tests`) has one."""
+    tests = tests or {}
     at = _index(pts)
     out = []
     for task in dict.fromkeys(p.task for p in pts):
@@ -153,8 +186,13 @@ def label_efficiency_sentences(pts: Sequence[LabelPoint]) -> list[str]:
                 where = f"{word} at full data"
             else:
                 where = f"{word} with {pct(where_best[0])} of the labels"
-            (_, g0, n0), *rest = gains
-            listed = [f"{g0:+.1f} points with {_n(n0)} labels", *(f"{g:+.1f} with {'all ' if f == FULL else ''}{_n(n)}" for f, g, n in rest)]
+            def p_of(f: float) -> str:
+                t = tests.get((task, arch, f))
+                return "" if t is None else f" (p {fmt_p(t.p_value, t.n_resamples)})"
+
+            (f0, g0, n0), *rest = gains
+            listed = [f"{g0:+.1f} points{p_of(f0)} with {_n(n0)} labels",
+                      *(f"{g:+.1f}{p_of(f)} with {'all ' if f == FULL else ''}{_n(n)}" for f, g, n in rest)]
             parts.append(f"{where} for {model_label(arch)} ({', '.join(listed)})")
         if parts:
             metric = next(p.metric for p in pts if p.task == task)
@@ -164,9 +202,11 @@ def label_efficiency_sentences(pts: Sequence[LabelPoint]) -> list[str]:
     return out
 
 
-def label_efficiency_metrics(pts: Sequence[LabelPoint]) -> dict[str, dict[str, dict[str, float]]]:
-    """``{task: {model: {"frac_<f>": score}, "<arch>_gain": {"frac_<f>": ...}, "labels": {"frac_<f>": n}}}``, 0-100 scale;
-    ``frac_1`` is the main run."""
+def label_efficiency_metrics(pts: Sequence[LabelPoint], tests: Mapping[tuple[str, str, float], PairedTest] | None = None,
+                             ) -> dict[str, dict[str, dict[str, float]]]:
+    """``{task: {model: {"frac_<f>": score}, "<arch>_gain": {"frac_<f>": ...}, "<arch>_gain_p": {"frac_<f>": p},
+    "labels": {"frac_<f>": n}}}``, 0-100 scale; ``frac_1`` is the main run (over the curve's seeds)."""
+    tests = tests or {}
     out: dict[str, dict[str, dict[str, float]]] = {}
     at = _index(pts)
     for p in pts:
@@ -176,4 +216,6 @@ def label_efficiency_metrics(pts: Sequence[LabelPoint]) -> dict[str, dict[str, d
             d.setdefault("labels", {}).setdefault(frac_key(p.fraction), round(p.n_train, 1))
         if p.model in TWINS and (twin := at.get((p.task, TWINS[p.model], p.fraction))) is not None:
             d.setdefault(f"{p.model}_gain", {})[frac_key(p.fraction)] = round(points(p.mean - twin.mean, p.metric), 2)
+            if (test := tests.get((p.task, p.model, p.fraction))) is not None:
+                d.setdefault(f"{p.model}_gain_p", {})[frac_key(p.fraction)] = round(test.p_value, 4)
     return out

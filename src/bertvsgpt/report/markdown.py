@@ -23,7 +23,7 @@ from .label_efficiency import LabelPoint, label_efficiency_sentences, label_effi
 from .labels import TWINS, fmt_count, md_cell, md_table, metric_label, model_label, published_pairs, twinned
 from .qualitative import error_examples, errors_table, samples_section
 from .recipe import recipe_paragraph
-from .significance import HOW
+from .significance import HOW, PairedTest
 from .stage_times import stage_times_section
 from .tables import (
     INTRINSIC_NOTE,
@@ -75,6 +75,7 @@ class Computed:
     findings: list[str]
     budget: list[BudgetPoint] = field(default_factory=list)
     label_efficiency: list[LabelPoint] = field(default_factory=list)
+    label_tests: dict[tuple[str, str, float], PairedTest] = field(default_factory=dict)  # (task, model, fraction) -> model − twin
 
 
 def _figure(path: str | None, alt: str) -> list[str]:
@@ -256,8 +257,10 @@ def build_markdown(inputs: ReportInputs, computed: Computed, figures: Figures, o
                   "task has one; `finetune_labels`: the same protocol, dev and test rows, validated every "
                   "`label_efficiency.validate_every_steps` steps where that is more than an epoch), against the number of training "
                   "labels; the 100 % point is the main run over the same fine-tuning seeds (`label_efficiency.seeds`). "
-                  "Scores mean ± std over seeds on the scale of the headline table.", ""]
-        parts += [f"- {line}" for line in label_efficiency_sentences(computed.label_efficiency)] + [""]
+                  "Scores mean ± std over seeds on the scale of the headline table. Each gain over scratch is tested with the "
+                  "paired bootstrap over test examples (p in brackets; seeds averaged, not resampled: the curve's seeds start "
+                  "from the first pre-training run).", ""]
+        parts += [f"- {line}" for line in label_efficiency_sentences(computed.label_efficiency, computed.label_tests)] + [""]
         parts += [label_efficiency_table(computed.label_efficiency, models, published), ""]
         parts += _figure(figures.label_efficiency, "Test score vs number of training labels per task, pre-trained and scratch")
 
