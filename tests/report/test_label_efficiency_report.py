@@ -173,3 +173,27 @@ def test_the_report_reads_the_label_efficiency_predictions(tmp_path):
     (tmp_path / "bert" / "news" / "frac_0.1" / "seed_0").mkdir(parents=True)  # no predictions: not a run
     got = read_label_predictions(tmp_path, ["bert", "gpt"], ["news"])
     assert list(got) == [("bert", "news", 0.01)] and got[("bert", "news", 0.01)][0].height == 2
+
+
+def test_the_opening_findings_name_where_few_labels_make_pre_training_pay():
+    from bertvsgpt.report.label_efficiency import LabelPoint, label_efficiency_findings
+    from bertvsgpt.report.significance import PairedTest
+
+    def pt(task, model, f, n):
+        return LabelPoint(task, model, f, n, "test_accuracy", 0.5, 0.0, 1)
+
+    pts = [pt("news", "bert", 0.01, 17), pt("news", "bert", 0.1, 164), pt("intent", "bert", 0.1, 49), pt("news", "gpt", 0.01, 17),
+           pt("news", "gpt", 1.0, 1640)]
+    test = lambda d, p: PairedTest(d, d - 0.1, d + 0.1, p, 100, 1000)  # noqa: E731
+    tests = {("news", "bert", 0.01): test(0.248, 0.001), ("news", "bert", 0.1): test(0.121, 0.001),
+             ("intent", "bert", 0.1): test(0.106, 0.016), ("news", "gpt", 0.01): test(-0.2, 0.01),
+             ("news", "gpt", 1.0): test(0.3, 0.001)}  # the 100 % point is the headline's business, not this finding's
+    [sentence] = label_efficiency_findings(pts, tests, 0.05)
+    assert sentence == ("With a fraction of the labels (*Label efficiency*, one fine-tuning seed), pre-training helped BERT on "
+                        "intent (+10.6 points with 49 labels) and news (+24.8 points with 17 labels, +12.1 with 164 labels) "
+                        "significantly over scratch; it left GPT on news (-20.0 points with 17 labels) significantly below scratch.")
+    tests_flat = {k: test(0.01, 0.5) for k in tests}
+    assert label_efficiency_findings(pts, tests_flat, 0.05) == [
+        "With a fraction of the labels (*Label efficiency*, one fine-tuning seed), no pre-trained model differs significantly "
+        "from its scratch twin."]
+    assert label_efficiency_findings(pts, {}, 0.05) == []

@@ -26,7 +26,7 @@ from .figures import (
 from .findings import findings
 from .html import markdown_to_html
 from .inputs import ReportInputs
-from .label_efficiency import label_efficiency_metrics, label_points, label_tests
+from .label_efficiency import label_efficiency_findings, label_efficiency_metrics, label_points, label_tests
 from .labels import TWINS, baseline_key, points, published_families
 from .markdown import TITLE, Computed, Figures, ReportOptions, build_markdown
 from .tables import intrinsic_metrics
@@ -98,9 +98,10 @@ def compute(inputs: ReportInputs, opts: ReportOptions) -> Computed:
     results = task_results(inputs, opts.n_resamples, opts.seed)
     groups = group_results(results, inputs.models)
     overlaps = contamination(inputs.corpus_texts, inputs.test_texts, opts.ngram) if inputs.corpus_texts and inputs.test_texts else []
-    text = findings(results, groups, inputs.pretrain, overlaps, opts.alpha, opts.ngram, inputs.published)
     labels = label_points(inputs.label_efficiency, inputs.summary, inputs.runs, inputs.models, inputs.tasks, inputs.per_seed)
     tests = label_tests(labels, inputs.label_predictions, inputs.predictions, opts.n_resamples, opts.seed)
+    text = findings(results, groups, inputs.pretrain, overlaps, opts.alpha, opts.ngram, inputs.published,
+                    label_efficiency_findings(labels, tests, opts.alpha))
     return Computed(results, groups, overlaps, text, list(inputs.budget), labels, tests)
 
 

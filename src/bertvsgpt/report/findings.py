@@ -220,11 +220,15 @@ def findings(
     alpha: float,
     ngram: int,
     published: Mapping[str, Mapping[str, Any]] | None = None,
+    label_sentences: Sequence[str] = (),
 ) -> list[str]:
+    """The report's opening list; ``label_sentences`` (:func:`.label_efficiency.label_efficiency_findings`) follow the
+    gains over scratch."""
     return [
         *bert_vs_gpt(results, alpha),
         *by_group(groups, alpha, results),
         *pretraining_gain(results, alpha),
+        *label_sentences,
         *published_vs_ours(results, alpha, published or {}),
         *against_baselines(results, alpha),
         *compute_sentence(pretrain),

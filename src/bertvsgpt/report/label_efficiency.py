@@ -202,6 +202,44 @@ def label_efficiency_sentences(pts: Sequence[LabelPoint], tests: Mapping[tuple[s
     return out
 
 
+def label_efficiency_findings(pts: Sequence[LabelPoint], tests: Mapping[tuple[str, str, float], PairedTest], alpha: float) -> list[str]:
+    """One finding for the report's opening list: where, with a fraction of the labels, a pre-trained model scored
+    significantly above (or below) its scratch twin; [] when no point of the curve was tested."""
+    at = _index(pts)
+    below_full = {k: t for k, t in tests.items() if k[2] < FULL and k[1] in TWINS}
+    if not below_full:
+        return []
+
+    def listed(items: list[tuple[str, float, float, float | None]]) -> str:
+        by_task: dict[str, list[str]] = {}
+        for task, f, gain, n in sorted(items, key=lambda i: (i[0], i[1])):
+            first = not by_task.get(task)
+            by_task.setdefault(task, []).append(f"{gain:+.1f}{' points' if first else ''} with {_n(n)} labels")
+        return _join([f"{task} ({', '.join(v)})" for task, v in by_task.items()])
+
+    helped, hurt = [], []
+    for arch in TWINS:
+        up, down = [], []
+        for (task, model, f), t in below_full.items():
+            p = at.get((task, model, f))
+            if model != arch or p is None or t.p_value >= alpha:
+                continue
+            (up if t.delta > 0 else down).append((task, f, points(t.delta, p.metric), p.n_train))
+        if up:
+            helped.append(f"{model_label(arch)} on {listed(up)}")
+        if down:
+            hurt.append(f"{model_label(arch)} on {listed(down)}")
+    head = "With a fraction of the labels (*Label efficiency*, one fine-tuning seed)"
+    if not helped and not hurt:
+        return [f"{head}, no pre-trained model differs significantly from its scratch twin."]
+    parts = []
+    if helped:
+        parts.append(f"pre-training helped {_join(helped)} significantly over scratch")
+    if hurt:
+        parts.append(f"{'it' if helped else 'pre-training'} left {_join(hurt)} significantly below scratch")
+    return [f"{head}, {'; '.join(parts)}."]
+
+
 def label_efficiency_metrics(pts: Sequence[LabelPoint], tests: Mapping[tuple[str, str, float], PairedTest] | None = None,
                              ) -> dict[str, dict[str, dict[str, float]]]:
     """``{task: {model: {"frac_<f>": score}, "<arch>_gain": {"frac_<f>": ...}, "<arch>_gain_p": {"frac_<f>": p},
