@@ -98,17 +98,19 @@ def read_summary(path: Path) -> pl.DataFrame:
     return summary
 
 
+def _seed_predictions(folder: Path) -> dict[int, pl.DataFrame]:
+    """seed -> ``folder/seed_<n>/predictions.parquet``, by seed; {} when none."""
+    runs = {int(d.name.removeprefix("seed_")): pl.read_parquet(d / "predictions.parquet")
+            for d in folder.glob("seed_*") if (d / "predictions.parquet").is_file()}
+    return dict(sorted(runs.items()))
+
+
 def read_predictions(root: Path, models: list[str], tasks: list[str]) -> dict[tuple[str, str], dict[int, pl.DataFrame]]:
     out: dict[tuple[str, str], dict[int, pl.DataFrame]] = {}
     for model in models:
         for task in tasks:
-            runs = {}
-            for seed_dir in sorted((root / model / task).glob("seed_*")):
-                f = seed_dir / "predictions.parquet"
-                if f.is_file():
-                    runs[int(seed_dir.name.removeprefix("seed_"))] = pl.read_parquet(f)
-            if runs:
-                out[(model, task)] = dict(sorted(runs.items()))
+            if runs := _seed_predictions(root / model / task):
+                out[(model, task)] = runs
     return out
 
 
@@ -119,10 +121,8 @@ def read_label_predictions(root: Path, models: list[str], tasks: list[str]) -> d
     for model in models:
         for task in tasks:
             for frac_dir in sorted((root / model / task).glob("frac_*")):
-                runs = {int(d.name.removeprefix("seed_")): pl.read_parquet(d / "predictions.parquet")
-                        for d in frac_dir.glob("seed_*") if (d / "predictions.parquet").is_file()}
-                if runs:
-                    out[(model, task, float(frac_dir.name.removeprefix("frac_")))] = dict(sorted(runs.items()))
+                if runs := _seed_predictions(frac_dir):
+                    out[(model, task, float(frac_dir.name.removeprefix("frac_")))] = runs
     return out
 
 

@@ -86,6 +86,9 @@ def label_tests(
     paired bootstrap over the test examples (the same rows for every model), each side's score the mean over the
     seeds it ran. A fraction's side is its label-efficiency runs; the 100 % side is the main run's predictions of the
     fine-tuning seeds the fractions ran (the curve's own 100 % point)."""
+    curve_seeds: dict[tuple[str, str], set[int]] = {}  # (model, task) -> the seeds its fractions ran
+    for (m, t, _), runs in label_predictions.items():
+        curve_seeds.setdefault((m, t), set()).update(runs)
     out: dict[tuple[str, str, float], PairedTest] = {}
     for p in pts:
         twin = TWINS.get(p.model)
@@ -94,8 +97,8 @@ def label_tests(
         if p.fraction < FULL:
             sides = [label_predictions.get((m, p.task, p.fraction)) or {} for m in (p.model, twin)]
         else:
-            curve_seeds = {s for (m, t, _), runs in label_predictions.items() if m == p.model and t == p.task for s in runs}
-            sides = [{s: f for s, f in (predictions.get((m, p.task)) or {}).items() if s in curve_seeds} for m in (p.model, twin)]
+            seeds = curve_seeds.get((p.model, p.task), set())
+            sides = [{s: f for s, f in (predictions.get((m, p.task)) or {}).items() if s in seeds} for m in (p.model, twin)]
         if not all(sides) or not all(supports(p.metric, f) for side in sides for f in side.values()):
             continue
         n = check_same_rows({f"{m} seed {s}": f for m, side in zip((p.model, twin), sides) for s, f in side.items()})
